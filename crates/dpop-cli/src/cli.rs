@@ -1,0 +1,241 @@
+//! The command line: subcommands, flags, argument syntax, and one-line usage errors.
+//!
+//! Arguments with a syntax (algorithm, method, URL, thumbprint, `jti`, nonce) are checked here
+//! with the same parsers dpop-core uses, so a malformed one is a usage error (exit status 2)
+//! before any work is done.
+
+use std::io::Write as _;
+use std::process::ExitCode;
+
+use clap::error::ErrorKind;
+use clap::{Args, Parser, Subcommand};
+use dpop_core::alg::Algorithm;
+use dpop_core::claims::{self, HttpMethod, ProofId};
+use dpop_core::htu::TargetUri;
+use dpop_core::thumbprint::Thumbprint;
+
+use crate::error::{USAGE, one_line};
+
+/// Make keys, sign, verify and inspect DPoP proofs (OAuth 2.0 Demonstrating Proof of
+/// Possession, RFC 9449).
+#[derive(Debug, Parser)]
+#[command(name = "dpop", version, propagate_version = true)]
+pub(crate) struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Generate a private EC key as a JWK (kty, crv, x, y, d).
+    Keygen(KeygenArgs),
+    /// Print the RFC 7638 thumbprint (jkt) of a public or private EC JWK.
+    Thumbprint(ThumbprintArgs),
+    /// Sign a DPoP proof for one HTTP request and print it on one line.
+    Proof(ProofArgs),
+    /// Verify a DPoP proof against a request; print the outcome as one line of JSON.
+    ///
+    /// Exits 0 for a valid proof, 1 for a rejected one, 2 for a usage error.
+    Verify(VerifyArgs),
+    /// Decode a proof's header and claims WITHOUT verifying anything, for debugging.
+    Inspect(InspectArgs),
+    /// Walk through keys, proofs and verification on the console.
+    Demo,
+}
+
+/// `dpop keygen`.
+#[derive(Debug, Args)]
+pub(crate) struct KeygenArgs {
+    /// Signature algorithm: ES256 (P-256), ES384 (P-384) or ES512 (P-521).
+    #[arg(long, value_name = "ALG", default_value = "ES256", value_parser = parse_algorithm)]
+    pub(crate) alg: Algorithm,
+    /// Write the private JWK to this new file (mode 0600; an existing file is never
+    /// overwritten) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<String>,
+}
+
+/// `dpop thumbprint`.
+#[derive(Debug, Args)]
+pub(crate) struct ThumbprintArgs {
+    /// JWK file; `-` or absent reads stdin.
+    #[arg(value_name = "FILE|-")]
+    pub(crate) file: Option<String>,
+}
+
+/// `dpop proof`.
+#[derive(Debug, Args)]
+pub(crate) struct ProofArgs {
+    /// Private JWK file of the signing key (`-` reads stdin).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) key: String,
+    /// HTTP method of the request (htm), case-sensitive.
+    #[arg(long, value_name = "M", value_parser = parse_method)]
+    pub(crate) method: String,
+    /// Target URI of the request; query and fragment are left out of htu.
+    #[arg(long, value_name = "URL", value_parser = parse_url)]
+    pub(crate) url: String,
+    /// Access token sent with the request; adds its hash as ath.
+    #[arg(long, value_name = "T")]
+    pub(crate) access_token: Option<String>,
+    /// Server-provided nonce (DPoP-Nonce).
+    #[arg(long, value_name = "N", value_parser = parse_nonce)]
+    pub(crate) nonce: Option<String>,
+    /// Issue time (iat) in Unix seconds [default: now].
+    #[arg(long, value_name = "UNIX")]
+    pub(crate) iat: Option<u64>,
+    /// Proof identifier (jti) [default: 128 random bits, base64url].
+    #[arg(long, value_name = "ID", value_parser = parse_jti)]
+    pub(crate) jti: Option<String>,
+}
+
+/// `dpop verify`.
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// HTTP method of the request, case-sensitive.
+    #[arg(long, value_name = "M", value_parser = parse_method)]
+    pub(crate) method: String,
+    /// Target URI of the request; its query and fragment are ignored.
+    #[arg(long, value_name = "URL", value_parser = parse_url)]
+    pub(crate) url: String,
+    /// Access token of the request; the proof's ath must be its hash.
+    #[arg(long, value_name = "T")]
+    pub(crate) access_token: Option<String>,
+    /// Nonce the server expects.
+    #[arg(long, value_name = "N")]
+    pub(crate) nonce: Option<String>,
+    /// Thumbprint the access token is bound to (cnf.jkt).
+    #[arg(long, value_name = "JKT", value_parser = parse_thumbprint)]
+    pub(crate) jkt: Option<Thumbprint>,
+    /// Verifier's clock in Unix seconds [default: now].
+    #[arg(long, value_name = "UNIX")]
+    pub(crate) now: Option<u64>,
+    /// Oldest acceptable proof, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = dpop_core::proof::verify::DEFAULT_MAX_AGE)]
+    pub(crate) max_age: u64,
+    /// Tolerated clock difference, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = dpop_core::proof::verify::DEFAULT_LEEWAY)]
+    pub(crate) leeway: u64,
+    /// The compact proof; `-` or absent reads stdin.
+    #[arg(value_name = "PROOF|-")]
+    pub(crate) proof: Option<String>,
+}
+
+/// `dpop inspect`.
+#[derive(Debug, Args)]
+pub(crate) struct InspectArgs {
+    /// The compact proof; `-` or absent reads stdin.
+    #[arg(value_name = "PROOF|-")]
+    pub(crate) proof: Option<String>,
+}
+
+/// Prints a parse error (or the help or version clap was asked for) and returns the exit
+/// status: 0 for help and version, 2 for a usage error.
+pub(crate) fn report_parse_error(e: &clap::Error) -> ExitCode {
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // Help goes to stdout (status 0), or to stderr when a subcommand is missing
+            // (status 2); nothing is left to do when that stream is gone.
+            let _ = e.print();
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(USAGE))
+        }
+        _ => {
+            let line = usage_error_line(&e.to_string());
+            let _ = writeln!(std::io::stderr().lock(), "dpop: error: {line}");
+            ExitCode::from(USAGE)
+        }
+    }
+}
+
+/// Condenses clap's rendered error (message, tips, usage, hint) into one line: the message,
+/// then where to find help.
+fn usage_error_line(rendered: &str) -> String {
+    let message = rendered.split("\n\n").next().unwrap_or(rendered);
+    let message = one_line(message.trim_start_matches("error: "));
+    let command = rendered
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Usage: "))
+        .map(|usage| {
+            usage
+                .split_whitespace()
+                .take_while(|w| !w.starts_with(['[', '<', '-']))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "dpop".to_owned());
+    format!("{message} (see '{command} --help')")
+}
+
+fn parse_algorithm(text: &str) -> Result<Algorithm, String> {
+    Algorithm::from_name(&text.to_ascii_uppercase())
+        .ok_or_else(|| "expected ES256, ES384 or ES512".to_owned())
+}
+
+fn parse_method(text: &str) -> Result<String, String> {
+    HttpMethod::parse(text)
+        .map(|_| text.to_owned())
+        .map_err(|_| "not an HTTP method token (e.g. GET, POST)".to_owned())
+}
+
+fn parse_url(text: &str) -> Result<String, String> {
+    TargetUri::parse(text).map(|_| text.to_owned()).map_err(|e| e.to_string())
+}
+
+fn parse_thumbprint(text: &str) -> Result<Thumbprint, String> {
+    Thumbprint::from_base64url(text).map_err(|e| e.to_string())
+}
+
+fn parse_jti(text: &str) -> Result<String, String> {
+    ProofId::new(text).map(|_| text.to_owned()).map_err(|_| {
+        format!("must be 1 to {} bytes without control characters", claims::MAX_JTI_LEN)
+    })
+}
+
+fn parse_nonce(text: &str) -> Result<String, String> {
+    if claims::is_valid_nonce(text) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "must be 1 to {} printable ASCII characters other than space, '\"' and '\\'",
+            claims::MAX_NONCE_LEN
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn usage_errors_fit_on_one_line() {
+        let e = Cli::try_parse_from(["dpop", "verify", "--url", "https://a.example/"])
+            .expect_err("--method is required");
+        let line = usage_error_line(&e.to_string());
+        assert!(!line.contains('\n'), "{line}");
+        assert!(line.contains("--method"), "{line}");
+        assert!(line.ends_with("(see 'dpop verify --help')"), "{line}");
+    }
+
+    #[test]
+    fn argument_syntax_is_checked() {
+        assert_eq!(parse_algorithm("es384"), Ok(Algorithm::Es384));
+        assert!(parse_algorithm("RS256").is_err());
+        assert!(parse_method("GET /").is_err());
+        assert!(parse_url("not a url").is_err());
+        assert!(parse_thumbprint("abc").is_err());
+        assert!(parse_jti("").is_err());
+        assert!(parse_nonce("a b").is_err());
+    }
+}

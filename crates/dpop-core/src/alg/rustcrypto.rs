@@ -1,0 +1,137 @@
+//! The RustCrypto backend: `p256`, `p384` and `p521` with deterministic RFC 6979 signing.
+//!
+//! One macro instantiation per curve keeps the three backends identical in shape. High-S
+//! signatures verify (RustCrypto does not normalize S for the NIST curves), as with every other
+//! major implementation; replay detection therefore never keys on signature bytes.
+
+use super::{Algorithm, Curve, VerifyAlgorithm};
+use crate::error::{InvalidSignature, JwkError};
+use crate::jwk::PublicJwk;
+
+/// Checks that `(x, y)` is a point of `curve` other than the identity.
+pub(crate) fn check_point(curve: Curve, x: &[u8], y: &[u8]) -> Result<(), JwkError> {
+    let on_curve = match curve {
+        #[cfg(feature = "es256")]
+        Curve::P256 => es256::verifying_key(x, y).is_some(),
+        #[cfg(feature = "es384")]
+        Curve::P384 => es384::verifying_key(x, y).is_some(),
+        #[cfg(feature = "es512")]
+        Curve::P521 => es512::verifying_key(x, y).is_some(),
+        #[allow(unreachable_patterns)]
+        _ => return Err(JwkError::UnsupportedCurve),
+    };
+    if on_curve { Ok(()) } else { Err(JwkError::NotOnCurve) }
+}
+
+macro_rules! curve_backend {
+    ($feature:literal, $module:ident, $krate:ident, $alg:ident, $unit:ident, $static:ident) => {
+        #[cfg(feature = $feature)]
+        pub(crate) mod $module {
+            use $krate::ecdsa::signature::{MultipartSigner, MultipartVerifier};
+            use $krate::ecdsa::{Signature, SigningKey, VerifyingKey};
+            use $krate::{FieldBytes, Sec1Point};
+
+            use crate::error::{InvalidSignature, SignError};
+
+            /// The verifying key for affine coordinates, if they are a valid point.
+            pub(crate) fn verifying_key(x: &[u8], y: &[u8]) -> Option<VerifyingKey> {
+                let x: &FieldBytes = x.try_into().ok()?;
+                let y: &FieldBytes = y.try_into().ok()?;
+                let point = Sec1Point::from_affine_coordinates(x, y, false);
+                VerifyingKey::from_sec1_point(&point).ok()
+            }
+
+            /// Verifies a raw `r||s` signature over the concatenated parts.
+            pub(crate) fn verify(
+                x: &[u8],
+                y: &[u8],
+                input: &[&[u8]],
+                signature: &[u8],
+            ) -> Result<(), InvalidSignature> {
+                let key = verifying_key(x, y).ok_or(InvalidSignature)?;
+                // `from_slice` rejects any length but the raw size, so DER never parses, and
+                // rejects r or s that are zero or not below the group order.
+                let signature = Signature::from_slice(signature).map_err(|_| InvalidSignature)?;
+                key.multipart_verify(input, &signature).map_err(|_| InvalidSignature)
+            }
+
+            /// A signing key from the raw big-endian scalar.
+            pub(crate) fn signing_key(scalar: &[u8]) -> Option<SigningKey> {
+                SigningKey::from_slice(scalar).ok()
+            }
+
+            /// Signs deterministically (RFC 6979) into the front of `out`.
+            pub(crate) fn sign(
+                key: &SigningKey,
+                input: &[&[u8]],
+                out: &mut [u8],
+            ) -> Result<usize, SignError> {
+                let signature: Signature = key.try_multipart_sign(input).map_err(|_| SignError)?;
+                let bytes = signature.to_bytes();
+                let dst = out.get_mut(..bytes.len()).ok_or(SignError)?;
+                dst.copy_from_slice(&bytes);
+                Ok(bytes.len())
+            }
+
+            /// Writes the public affine coordinates of `key`.
+            pub(crate) fn public_coordinates(key: &SigningKey, x: &mut [u8], y: &mut [u8]) {
+                let point = key.verifying_key().to_sec1_point(false);
+                if let (Some(px), Some(py)) = (point.x(), point.y()) {
+                    x.copy_from_slice(px);
+                    y.copy_from_slice(py);
+                }
+            }
+
+            /// Draws a fresh key from the caller's CSPRNG.
+            pub(crate) fn generate<R: rand_core::TryCryptoRng + ?Sized>(
+                rng: &mut R,
+            ) -> Result<SigningKey, R::Error> {
+                use $krate::elliptic_curve::Generate;
+                SigningKey::try_generate_from_rng(rng)
+            }
+
+            /// The raw big-endian scalar (the caller zeroizes it).
+            pub(crate) fn scalar_bytes(key: &SigningKey) -> FieldBytes {
+                key.to_bytes()
+            }
+        }
+
+        #[doc = concat!("The RustCrypto verifier for ", stringify!($alg), ".")]
+        #[cfg(feature = $feature)]
+        #[derive(Clone, Copy, Debug, Default)]
+        #[non_exhaustive]
+        pub struct $unit;
+
+        #[cfg(feature = $feature)]
+        impl VerifyAlgorithm for $unit {
+            fn algorithm(&self) -> Algorithm {
+                Algorithm::$alg
+            }
+
+            fn verify(
+                &self,
+                key: &PublicJwk,
+                signing_input: &[&[u8]],
+                signature: &[u8],
+            ) -> Result<(), InvalidSignature> {
+                if key.curve() != Algorithm::$alg.curve()
+                    || signature.len() != Algorithm::$alg.signature_len()
+                {
+                    return Err(InvalidSignature);
+                }
+                $module::verify(key.x(), key.y(), signing_input, signature)
+            }
+        }
+
+        #[doc = concat!(
+            "Verifies ", stringify!($alg), " signatures with the RustCrypto `",
+            stringify!($krate), "` crate."
+        )]
+        #[cfg(feature = $feature)]
+        pub const $static: &dyn VerifyAlgorithm = &$unit;
+    };
+}
+
+curve_backend!("es256", es256, p256, Es256, RustCryptoEs256, ES256);
+curve_backend!("es384", es384, p384, Es384, RustCryptoEs384, ES384);
+curve_backend!("es512", es512, p521, Es512, RustCryptoEs512, ES512);

@@ -1,0 +1,426 @@
+//! Public EC keys as JWKs (RFC 7517, RFC 7518 section 6.2), strictly parsed.
+//!
+//! Accepted: `kty` exactly `EC`; `crv` `P-256`, `P-384` or `P-521`; `x` and `y` unpadded
+//! base64url of exactly 32, 48 or 66 bytes (RFC 7518 section 6.2.1.2); the point on the curve.
+//! Rejected, each with its own [`JwkError`]: a private member (`d`, `p`, `q`, `dp`, `dq`, `qi`,
+//! `k`, `oth`), another `kty` (`RSA`, `OKP`, `oct`), a missing member, a bad coordinate length, a
+//! point not on the curve. Other members (`kid`, `use`, `alg`, `key_ops`, ...) are ignored.
+
+use core::fmt;
+
+use sha2::{Digest, Sha256};
+
+use crate::alg::{Algorithm, Curve};
+use crate::base64url;
+use crate::error::{BufferTooSmall, JwkError, JwkMember};
+use crate::json::{self, JsonStr, Object, Value};
+use crate::thumbprint::Thumbprint;
+
+/// Largest coordinate (P-521).
+const MAX_COORDINATE_LEN: usize = 66;
+
+/// Members that only private (or symmetric) JWKs have (RFC 7518 sections 6.2.2, 6.3.2, 6.4).
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
+
+/// Longest canonical serialization: `{"crv":"P-521","kty":"EC","x":"<88>","y":"<88>"}`.
+pub const MAX_JSON_LEN: usize = 212;
+
+/// A public EC key: a curve and a point on it. Only parsing and key generation make one, so a
+/// `PublicJwk` is always a valid point.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PublicJwk {
+    curve: Curve,
+    x: [u8; MAX_COORDINATE_LEN],
+    y: [u8; MAX_COORDINATE_LEN],
+}
+
+impl PublicJwk {
+    /// Parses a public JWK from its JSON text.
+    ///
+    /// ```
+    /// use dpop_core::jwk::PublicJwk;
+    /// let jwk = PublicJwk::from_json(br#"{"kty":"EC","crv":"P-256",
+    ///     "x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs",
+    ///     "y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"}"#)?;
+    /// assert_eq!(jwk.thumbprint().to_string(), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+    /// # Ok::<(), dpop_core::error::JwkError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`JwkError`] naming the first rule the text breaks.
+    pub fn from_json(json: &[u8]) -> Result<Self, JwkError> {
+        let object = json::parse_object(json).map_err(|_| JwkError::Json)?;
+        Self::from_object(&object, false).map(|(jwk, _)| jwk)
+    }
+
+    /// Makes a key from raw affine coordinates (each exactly [`Curve::coordinate_len`] bytes).
+    ///
+    /// # Errors
+    ///
+    /// [`JwkError::CoordinateLength`] for a wrong length, [`JwkError::NotOnCurve`] for a point
+    /// not on the curve, [`JwkError::UnsupportedCurve`] when the curve's feature is off.
+    pub fn from_coordinates(curve: Curve, x: &[u8], y: &[u8]) -> Result<Self, JwkError> {
+        let n = curve.coordinate_len();
+        let mut jwk = Self { curve, x: [0; MAX_COORDINATE_LEN], y: [0; MAX_COORDINATE_LEN] };
+        jwk.x
+            .get_mut(..n)
+            .filter(|_| x.len() == n)
+            .ok_or(JwkError::CoordinateLength(JwkMember::X))?
+            .copy_from_slice(x);
+        jwk.y
+            .get_mut(..n)
+            .filter(|_| y.len() == n)
+            .ok_or(JwkError::CoordinateLength(JwkMember::Y))?
+            .copy_from_slice(y);
+        check_point(curve, jwk.x(), jwk.y())?;
+        Ok(jwk)
+    }
+
+    /// Parses the members of an EC JWK object. With `allow_private`, `d` is returned instead of
+    /// rejected (other private members are always rejected).
+    pub(crate) fn from_object<'a>(
+        object: &Object<'a>,
+        allow_private: bool,
+    ) -> Result<(Self, Option<JsonStr<'a>>), JwkError> {
+        let mut private_scalar = None;
+        for (name, value) in object.members() {
+            if let Some(member) = PRIVATE_MEMBERS.iter().find(|m| name.eq_str(m)) {
+                match value {
+                    Value::String(d) if allow_private && *member == "d" => private_scalar = Some(d),
+                    _ => return Err(JwkError::PrivateMember),
+                }
+            }
+        }
+        let kty = string_member(object, JwkMember::Kty)?;
+        if !kty.eq_str("EC") {
+            return Err(JwkError::UnsupportedKeyType);
+        }
+        let crv = string_member(object, JwkMember::Crv)?;
+        let curve = [Curve::P256, Curve::P384, Curve::P521]
+            .into_iter()
+            .find(|c| crv.eq_str(c.name()))
+            .ok_or(JwkError::UnsupportedCurve)?;
+        let mut x = [0u8; MAX_COORDINATE_LEN];
+        let mut y = [0u8; MAX_COORDINATE_LEN];
+        let n = curve.coordinate_len();
+        decode_field(string_member(object, JwkMember::X)?, JwkMember::X, n, &mut x)?;
+        decode_field(string_member(object, JwkMember::Y)?, JwkMember::Y, n, &mut y)?;
+        let jwk = Self { curve, x, y };
+        check_point(curve, jwk.x(), jwk.y())?;
+        Ok((jwk, private_scalar))
+    }
+
+    /// The curve.
+    #[must_use]
+    pub const fn curve(&self) -> Curve {
+        self.curve
+    }
+
+    /// The algorithm that signs with this key's curve.
+    #[must_use]
+    pub const fn algorithm(&self) -> Algorithm {
+        self.curve.algorithm()
+    }
+
+    /// The big-endian x coordinate, [`Curve::coordinate_len`] bytes.
+    #[must_use]
+    pub fn x(&self) -> &[u8] {
+        self.x.get(..self.curve.coordinate_len()).unwrap_or(&self.x)
+    }
+
+    /// The big-endian y coordinate, [`Curve::coordinate_len`] bytes.
+    #[must_use]
+    pub fn y(&self) -> &[u8] {
+        self.y.get(..self.curve.coordinate_len()).unwrap_or(&self.y)
+    }
+
+    /// The RFC 7638 SHA-256 thumbprint (`jkt`).
+    #[must_use]
+    pub fn thumbprint(&self) -> Thumbprint {
+        let mut buf = [0u8; MAX_JSON_LEN];
+        // The buffer always fits the canonical form (MAX_JSON_LEN is its maximum).
+        let json = self.write_json(&mut buf).unwrap_or_default();
+        Thumbprint::from_bytes(Sha256::digest(json.as_bytes()).into())
+    }
+
+    /// Writes the canonical JSON form, which is also the RFC 7638 thumbprint input: exactly
+    /// `crv`, `kty`, `x`, `y` in that order, no whitespace. At most [`MAX_JSON_LEN`] bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`BufferTooSmall`] when `out` is too small.
+    pub fn write_json<'b>(&self, out: &'b mut [u8]) -> Result<&'b str, BufferTooSmall> {
+        let mut w = Writer::new(out);
+        w.push(b"{\"crv\":\"")?;
+        w.push(self.curve.name().as_bytes())?;
+        w.push(b"\",\"kty\":\"EC\",\"x\":\"")?;
+        w.base64url(self.x())?;
+        w.push(b"\",\"y\":\"")?;
+        w.base64url(self.y())?;
+        w.push(b"\"}")?;
+        w.finish()
+    }
+}
+
+impl fmt::Debug for PublicJwk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut buf = [0u8; MAX_JSON_LEN];
+        match self.write_json(&mut buf) {
+            Ok(json) => write!(f, "PublicJwk({json})"),
+            Err(_) => f.write_str("PublicJwk"),
+        }
+    }
+}
+
+/// A string member, or the precise error for its absence or type.
+fn string_member<'a>(object: &Object<'a>, member: JwkMember) -> Result<JsonStr<'a>, JwkError> {
+    match object.get(member.wire_name()) {
+        None => Err(JwkError::Missing(member)),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(JwkError::Invalid(member)),
+    }
+}
+
+/// Decodes a base64url member of exactly `len` bytes into `out`.
+pub(crate) fn decode_field(
+    text: JsonStr<'_>,
+    member: JwkMember,
+    len: usize,
+    out: &mut [u8],
+) -> Result<(), JwkError> {
+    // Escapes are legal JSON, so decode them first; base64url never needs them.
+    let mut unescaped = [0u8; 128];
+    let encoded = match text.as_borrowed() {
+        Some(s) => s,
+        None => text.decode_into(&mut unescaped).map_err(|_| JwkError::Invalid(member))?,
+    };
+    let mut decoded = [0u8; 96];
+    let bytes = base64url::decode(encoded.as_bytes(), &mut decoded).map_err(|_| {
+        if encoded.len() > base64url::encoded_len(len) {
+            JwkError::CoordinateLength(member)
+        } else {
+            JwkError::Invalid(member)
+        }
+    })?;
+    if bytes.len() != len {
+        return Err(JwkError::CoordinateLength(member));
+    }
+    out.get_mut(..len).ok_or(JwkError::CoordinateLength(member))?.copy_from_slice(bytes);
+    Ok(())
+}
+
+#[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
+fn check_point(curve: Curve, x: &[u8], y: &[u8]) -> Result<(), JwkError> {
+    crate::alg::check_point(curve, x, y)
+}
+
+#[cfg(not(any(feature = "es256", feature = "es384", feature = "es512")))]
+fn check_point(_: Curve, _: &[u8], _: &[u8]) -> Result<(), JwkError> {
+    Err(JwkError::UnsupportedCurve)
+}
+
+/// Appends bytes to a caller buffer, failing instead of truncating.
+pub(crate) struct Writer<'b> {
+    out: &'b mut [u8],
+    len: usize,
+}
+
+impl<'b> Writer<'b> {
+    /// A writer at the start of `out`.
+    pub(crate) fn new(out: &'b mut [u8]) -> Self {
+        Self { out, len: 0 }
+    }
+
+    /// Bytes written so far.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Appends `bytes`.
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<(), BufferTooSmall> {
+        let end = self.len.checked_add(bytes.len()).ok_or(BufferTooSmall)?;
+        self.out.get_mut(self.len..end).ok_or(BufferTooSmall)?.copy_from_slice(bytes);
+        self.len = end;
+        Ok(())
+    }
+
+    /// Appends the unpadded base64url encoding of `bytes`.
+    pub(crate) fn base64url(&mut self, bytes: &[u8]) -> Result<(), BufferTooSmall> {
+        let rest = self.out.get_mut(self.len..).ok_or(BufferTooSmall)?;
+        let n = base64url::encode(bytes, rest).map_err(|_| BufferTooSmall)?.len();
+        self.len += n;
+        Ok(())
+    }
+
+    /// Appends a decimal integer.
+    pub(crate) fn decimal(&mut self, mut n: u64) -> Result<(), BufferTooSmall> {
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        loop {
+            i -= 1;
+            if let Some(d) = digits.get_mut(i) {
+                *d = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 || i == 0 {
+                break;
+            }
+        }
+        self.push(digits.get(i..).unwrap_or_default())
+    }
+
+    /// Appends a JSON string body (without quotes), escaping `"` and `\`; other characters
+    /// were validated by the caller to need no escape.
+    pub(crate) fn json_text(&mut self, text: &str) -> Result<(), BufferTooSmall> {
+        for chunk in text.split_inclusive(['"', '\\']) {
+            match chunk.as_bytes().split_last() {
+                Some((last @ (b'"' | b'\\'), head)) => {
+                    self.push(head)?;
+                    self.push(&[b'\\', *last])?;
+                }
+                _ => self.push(chunk.as_bytes())?,
+            }
+        }
+        Ok(())
+    }
+
+    /// The written text.
+    pub(crate) fn finish(self) -> Result<&'b str, BufferTooSmall> {
+        let bytes = self.out.get(..self.len).ok_or(BufferTooSmall)?;
+        core::str::from_utf8(bytes).map_err(|_| BufferTooSmall)
+    }
+
+    /// The written bytes, and the rest of the buffer for more output.
+    pub(crate) fn split(self) -> (&'b mut [u8], &'b mut [u8]) {
+        self.out.split_at_mut(self.len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::string::ToString;
+
+    use super::*;
+
+    const RFC9449_KEY: &str = r#"{"kty":"EC","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA","crv":"P-256"}"#;
+
+    #[test]
+    fn rfc9449_example_key_and_thumbprint() {
+        let jwk = PublicJwk::from_json(RFC9449_KEY.as_bytes()).unwrap();
+        assert_eq!(jwk.curve(), Curve::P256);
+        assert_eq!(jwk.thumbprint().to_string(), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+        let mut buf = [0u8; MAX_JSON_LEN];
+        assert_eq!(
+            jwk.write_json(&mut buf).unwrap(),
+            r#"{"crv":"P-256","kty":"EC","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"}"#
+        );
+    }
+
+    fn with(member: &str) -> std::string::String {
+        RFC9449_KEY.replacen('{', &std::format!("{{{member},"), 1)
+    }
+
+    #[test]
+    fn extra_members_are_ignored() {
+        for extra in [r#""kid":"k1""#, r#""use":"sig""#, r#""alg":"ES256""#, r#""key_ops":["verify"]"#]
+        {
+            assert!(PublicJwk::from_json(with(extra).as_bytes()).is_ok(), "{extra}");
+        }
+    }
+
+    #[test]
+    fn private_members_are_rejected() {
+        for m in PRIVATE_MEMBERS {
+            let json = with(&std::format!(r#""{m}":"AAAA""#));
+            assert_eq!(PublicJwk::from_json(json.as_bytes()), Err(JwkError::PrivateMember), "{m}");
+        }
+        // even when escaped
+        let json = with(r#""\u0064":"AAAA""#);
+        assert_eq!(PublicJwk::from_json(json.as_bytes()), Err(JwkError::PrivateMember));
+    }
+
+    #[test]
+    fn each_rule_has_its_error() {
+        let cases: &[(&str, JwkError)] = &[
+            (r#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#, JwkError::UnsupportedKeyType),
+            (r#"{"kty":"OKP","crv":"Ed25519","x":"AAAA"}"#, JwkError::UnsupportedKeyType),
+            (r#"{"kty":"oct"}"#, JwkError::UnsupportedKeyType),
+            (r#"{"kty":"ec","crv":"P-256","x":"","y":""}"#, JwkError::UnsupportedKeyType),
+            (r#"{"crv":"P-256","x":"","y":""}"#, JwkError::Missing(JwkMember::Kty)),
+            (r#"{"kty":1}"#, JwkError::Invalid(JwkMember::Kty)),
+            (r#"{"kty":"EC","x":"","y":""}"#, JwkError::Missing(JwkMember::Crv)),
+            (r#"{"kty":"EC","crv":"secp256k1","x":"","y":""}"#, JwkError::UnsupportedCurve),
+            (r#"{"kty":"EC","crv":"P-256","y":""}"#, JwkError::Missing(JwkMember::X)),
+            (
+                r#"{"kty":"EC","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs"}"#,
+                JwkError::Missing(JwkMember::Y),
+            ),
+            (
+                r#"{"kty":"EC","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBF","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"}"#,
+                JwkError::CoordinateLength(JwkMember::X),
+            ),
+            (
+                r#"{"kty":"EC","crv":"P-384","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"}"#,
+                JwkError::CoordinateLength(JwkMember::X),
+            ),
+            (
+                r#"{"kty":"EC","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs=","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"}"#,
+                JwkError::CoordinateLength(JwkMember::X),
+            ),
+            (
+                r#"{"kty":"EC","crv":"P-256","x":"l8tFrhx+34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"}"#,
+                JwkError::Invalid(JwkMember::X),
+            ),
+            (
+                r#"{"kty":"EC","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDB"}"#,
+                JwkError::Invalid(JwkMember::Y),
+            ),
+            (
+                r#"{"kty":"EC","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDE"}"#,
+                JwkError::NotOnCurve,
+            ),
+            (
+                r#"{"kty":"EC","crv":"P-256","x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","y":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#,
+                JwkError::NotOnCurve,
+            ),
+            (r#"{"kty":"EC","crv":"P-256","x":5,"y":""}"#, JwkError::Invalid(JwkMember::X)),
+            (r#"{"kty":"EC""#, JwkError::Json),
+            (r#"{"kty":"EC","kty":"EC"}"#, JwkError::Json),
+            ("[]", JwkError::Json),
+        ];
+        for (json, err) in cases {
+            assert_eq!(PublicJwk::from_json(json.as_bytes()), Err(*err), "{json}");
+        }
+    }
+
+    #[test]
+    fn escaped_members_decode() {
+        let json = r#"{"kty":"E\u0043","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRD\u0041"}"#;
+        let jwk = PublicJwk::from_json(json.as_bytes()).unwrap();
+        assert_eq!(jwk.thumbprint().to_string(), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+    }
+
+    #[test]
+    fn round_trip_is_stable() {
+        let jwk = PublicJwk::from_json(RFC9449_KEY.as_bytes()).unwrap();
+        let mut buf = [0u8; MAX_JSON_LEN];
+        let text = jwk.write_json(&mut buf).unwrap().to_string();
+        let again = PublicJwk::from_json(text.as_bytes()).unwrap();
+        assert_eq!(again, jwk);
+        let mut small = [0u8; 20];
+        assert_eq!(jwk.write_json(&mut small), Err(BufferTooSmall));
+        assert!(std::format!("{jwk:?}").contains("P-256"));
+    }
+
+    #[test]
+    fn writer_escapes_and_formats() {
+        let mut buf = [0u8; 64];
+        let mut w = Writer::new(&mut buf);
+        w.json_text(r#"a"b\c"#).unwrap();
+        w.decimal(0).unwrap();
+        w.decimal(1_562_262_616).unwrap();
+        w.decimal(u64::MAX).unwrap();
+        assert_eq!(w.finish().unwrap(), r#"a\"b\\c01562262616"#.to_string() + "18446744073709551615");
+    }
+}

@@ -1,0 +1,618 @@
+//! Proof verification: every check of RFC 9449 section 4.3, each with its own error.
+//!
+//! A [`Verifier`] holds the policy (accepted algorithms, `max_age`, `leeway`, [`Limits`]); an
+//! [`Expected`] holds what one request expects (method, URI, nonce, access token, bound key);
+//! `now` is passed in. The checks run in this order:
+//!
+//! 1. size limits, before any decoding ([`Limits`]);
+//! 2. exactly three segments of canonical unpadded base64url; JWS JSON serialization rejected;
+//! 3. header and payload are strict UTF-8 JSON objects (duplicate members, trailing data, bad
+//!    escapes and unescaped control characters rejected);
+//! 4. `typ` is exactly `dpop+jwt`; a `crit` header is rejected;
+//! 5. `alg` is in the allow-list and matches the curve of `jwk`;
+//! 6. `jwk` is a public EC key on its curve;
+//! 7. the signature (raw `r||s` of the exact length) verifies over `header.payload`;
+//! 8. `jti`, `htm`, `htu` and `iat` are present with the right types;
+//! 9. `htm` equals the request method (case-sensitive);
+//! 10. `htu` equals the request URI under [`htu::canonicalize`](crate::htu::canonicalize); an
+//!     `htu` with a query or fragment is invalid;
+//! 11. the nonce, when one is expected ([`VerifyError::NonceRequired`] /
+//!     [`VerifyError::NonceInvalid`], answered with `use_dpop_nonce`);
+//! 12. `now - max_age - leeway <= iat <= now + leeway`; an `exp`, if present, not in the past;
+//! 13. with an access token, `ath` matches; with a bound key (`cnf.jkt`), the thumbprint matches.
+//!
+//! Verification is pure: it does not remember the `jti`. Replay detection is a separate step
+//! (dpop-std) keyed on [`VerifiedProof::replay_key`].
+
+use core::fmt;
+
+use heapless::String as FixedString;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::{MAX_PROOF_LEN, TYPE};
+use crate::alg::{Algorithm, MAX_SIGNATURE_LEN, VerifyAlgorithm};
+use crate::base64url;
+use crate::claims::{AccessTokenHash, HttpMethod, MAX_JTI_LEN, MAX_NONCE_LEN};
+use crate::error::{Claim, Limit, Malformed, VerifyError};
+use crate::htu::{MAX_URI_LEN, TargetUri};
+use crate::json::{self, JsonError, JsonStr, Object, Value};
+use crate::jwk::PublicJwk;
+use crate::jws;
+use crate::thumbprint::{Thumbprint, sha256_value};
+use crate::time::UnixTime;
+
+/// Default `max_age`: how old a proof may be, in seconds.
+pub const DEFAULT_MAX_AGE: u64 = 300;
+/// Default `leeway`: tolerated clock difference, in seconds, in both directions.
+pub const DEFAULT_LEEWAY: u64 = 60;
+
+/// Size limits, checked before the work they protect.
+///
+/// | limit | default | hard maximum |
+/// |---|---|---|
+/// | `proof` (whole compact JWS, bytes) | 8192 | [`MAX_PROOF_LEN`] |
+/// | `jti` (bytes) | 256 | [`MAX_JTI_LEN`] |
+/// | `nonce` (bytes) | 512 | [`MAX_NONCE_LEN`] |
+///
+/// `htu` is bounded by [`MAX_URI_LEN`]. Values above a hard maximum are clamped to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// Longest proof.
+    pub proof: usize,
+    /// Longest `jti`.
+    pub jti: usize,
+    /// Longest `nonce`.
+    pub nonce: usize,
+}
+
+impl Limits {
+    /// The defaults (the hard maxima).
+    pub const DEFAULT: Self = Self { proof: MAX_PROOF_LEN, jti: MAX_JTI_LEN, nonce: MAX_NONCE_LEN };
+
+    /// Sets the longest proof, clamped to [`MAX_PROOF_LEN`].
+    #[must_use]
+    pub const fn with_proof(mut self, bytes: usize) -> Self {
+        self.proof = if bytes < MAX_PROOF_LEN { bytes } else { MAX_PROOF_LEN };
+        self
+    }
+
+    /// Sets the longest `jti`, clamped to [`MAX_JTI_LEN`].
+    #[must_use]
+    pub const fn with_jti(mut self, bytes: usize) -> Self {
+        self.jti = if bytes < MAX_JTI_LEN { bytes } else { MAX_JTI_LEN };
+        self
+    }
+
+    /// Sets the longest `nonce`, clamped to [`MAX_NONCE_LEN`].
+    #[must_use]
+    pub const fn with_nonce(mut self, bytes: usize) -> Self {
+        self.nonce = if bytes < MAX_NONCE_LEN { bytes } else { MAX_NONCE_LEN };
+        self
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// The verification policy: which algorithms, how old, how much clock skew, which limits.
+///
+/// ```
+/// use dpop_core::alg::{ES256, ES384};
+/// use dpop_core::proof::Verifier;
+/// static VERIFIER: Verifier<'static> = Verifier::new(&[ES256, ES384]).with_max_age(120);
+/// assert_eq!(VERIFIER.max_age(), 120);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Verifier<'a> {
+    accepted: &'a [&'a dyn VerifyAlgorithm],
+    max_age: u64,
+    leeway: u64,
+    limits: Limits,
+}
+
+impl<'a> Verifier<'a> {
+    /// A verifier accepting exactly the algorithms listed, with the default `max_age` (300 s),
+    /// `leeway` (60 s) and [`Limits`].
+    #[must_use]
+    pub const fn new(accepted: &'a [&'a dyn VerifyAlgorithm]) -> Self {
+        Self { accepted, max_age: DEFAULT_MAX_AGE, leeway: DEFAULT_LEEWAY, limits: Limits::DEFAULT }
+    }
+
+    /// Sets how many seconds old a proof may be.
+    #[must_use]
+    pub const fn with_max_age(mut self, secs: u64) -> Self {
+        self.max_age = secs;
+        self
+    }
+
+    /// Sets the tolerated clock difference in seconds (applied to `iat` both ways, and `exp`).
+    #[must_use]
+    pub const fn with_leeway(mut self, secs: u64) -> Self {
+        self.leeway = secs;
+        self
+    }
+
+    /// Sets the size limits.
+    #[must_use]
+    pub const fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The `max_age` in seconds.
+    #[must_use]
+    pub const fn max_age(&self) -> u64 {
+        self.max_age
+    }
+
+    /// The `leeway` in seconds.
+    #[must_use]
+    pub const fn leeway(&self) -> u64 {
+        self.leeway
+    }
+
+    /// The limits.
+    #[must_use]
+    pub const fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The accepted algorithms.
+    #[must_use]
+    pub const fn accepted(&self) -> &'a [&'a dyn VerifyAlgorithm] {
+        self.accepted
+    }
+
+    /// How long, in seconds after `iat`, a proof can still pass the `iat` check:
+    /// `max_age + leeway`. A replay cache must remember a `jti` at least until `iat` plus this,
+    /// and since `iat` may be up to `leeway` in the future, until `now + max_age + 2 * leeway`
+    /// at the latest.
+    #[must_use]
+    pub const fn acceptance_window(&self) -> u64 {
+        self.max_age.saturating_add(self.leeway)
+    }
+
+    /// Verifies `proof` for the request described by `expected`, at time `now`.
+    ///
+    /// # Errors
+    ///
+    /// The [`VerifyError`] of the first failed check, in the order of the module docs.
+    pub fn verify<'e>(
+        &self,
+        proof: &str,
+        expected: &Expected<'e>,
+        now: UnixTime,
+    ) -> Result<VerifiedProof<'e>, VerifyError> {
+        // 1. Size first, so nothing below runs on oversized input.
+        if proof.len() > self.limits.proof.min(MAX_PROOF_LEN) {
+            return Err(VerifyError::TooLarge(Limit::Proof));
+        }
+        // 2. Segments and base64url.
+        let compact = jws::split(proof).map_err(VerifyError::Malformed)?;
+        let mut buf = [0u8; MAX_PROOF_LEN / 4 * 3];
+        let (header_buf, payload_buf) = buf.split_at_mut(base64url::decoded_len_max(compact.header.len()));
+        let header = base64url::decode(compact.header, header_buf).map_err(malformed_base64)?;
+        let payload = base64url::decode(compact.payload, payload_buf).map_err(malformed_base64)?;
+        // 3. JSON.
+        let header = json::parse_object(header).map_err(malformed_json)?;
+        let payload = json::parse_object(payload).map_err(malformed_json)?;
+
+        // 4-6. Header.
+        let (algorithm, jwk) = self.check_header(&header)?;
+
+        // 7. Signature over the exact bytes received.
+        let sig_len = algorithm.algorithm().signature_len();
+        if compact.signature.len() != base64url::encoded_len(sig_len) {
+            return Err(VerifyError::InvalidSignature);
+        }
+        let mut signature = [0u8; MAX_SIGNATURE_LEN];
+        let signature =
+            base64url::decode(compact.signature, &mut signature).map_err(malformed_base64)?;
+        algorithm
+            .verify(&jwk, &[compact.signing_input], signature)
+            .map_err(|_| VerifyError::InvalidSignature)?;
+
+        // 8. Required claims, with their types.
+        let jti = required_string(&payload, Claim::Jti)?;
+        let htm = required_string(&payload, Claim::Htm)?;
+        let htu = required_string(&payload, Claim::Htu)?;
+        let issued_at = match payload.get("iat") {
+            None => return Err(VerifyError::Missing(Claim::Iat)),
+            Some(value) => unix_time(value).ok_or(VerifyError::Invalid(Claim::Iat))?,
+        };
+        let jti = bounded(jti, self.limits.jti.min(MAX_JTI_LEN), Claim::Jti, Limit::Jti)?;
+        if jti.is_empty() {
+            return Err(VerifyError::Invalid(Claim::Jti));
+        }
+
+        // 9. Method, case-sensitively (RFC 9110 section 9.1).
+        if !htm.eq_str(expected.method.as_str()) {
+            return Err(VerifyError::Mismatch(Claim::Htm));
+        }
+
+        // 10. Target URI, under the one canonicalization.
+        let htu: FixedString<MAX_URI_LEN> = bounded(htu, MAX_URI_LEN, Claim::Htu, Limit::Htu)?;
+        let claimed = TargetUri::parse_claim(&htu).map_err(|_| VerifyError::Invalid(Claim::Htu))?;
+        let mut canonical = [0u8; MAX_URI_LEN + 1];
+        let expected_htu = expected
+            .uri
+            .write_canonical(&mut canonical)
+            .map_err(|_| VerifyError::Mismatch(Claim::Htu))?;
+        let mut claimed_buf = [0u8; MAX_URI_LEN + 1];
+        let claimed_htu = claimed
+            .write_canonical(&mut claimed_buf)
+            .map_err(|_| VerifyError::Invalid(Claim::Htu))?;
+        if claimed_htu != expected_htu {
+            return Err(VerifyError::Mismatch(Claim::Htu));
+        }
+
+        let thumbprint = jwk.thumbprint();
+
+        // 11. Nonce.
+        let nonce = match payload.get("nonce") {
+            None => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => return Err(VerifyError::Invalid(Claim::Nonce)),
+        };
+        let nonce: Option<FixedString<MAX_NONCE_LEN>> = match nonce {
+            None => None,
+            Some(s) => Some(bounded(s, self.limits.nonce.min(MAX_NONCE_LEN), Claim::Nonce, Limit::Nonce)?),
+        };
+        let context = NonceContext {
+            thumbprint: &thumbprint,
+            htu: expected_htu,
+            method: expected.method,
+            now,
+        };
+        check_nonce(&expected.nonce, nonce.as_deref(), &context)?;
+
+        // 12. Freshness.
+        let earliest = now.saturating_sub(self.max_age.saturating_add(self.leeway));
+        let latest = now.saturating_add(self.leeway);
+        if issued_at > latest {
+            return Err(VerifyError::IssuedInFuture { issued_at, now, latest });
+        }
+        if issued_at < earliest {
+            return Err(VerifyError::TooOld { issued_at, now, earliest });
+        }
+        if let Some(value) = payload.get("exp") {
+            let expires_at = unix_time(value).ok_or(VerifyError::Invalid(Claim::Exp))?;
+            if expires_at.saturating_add(self.leeway) < now {
+                return Err(VerifyError::Expired { expires_at, now });
+            }
+        }
+
+        // 13. Access token hash and key binding.
+        let ath = match payload.get("ath") {
+            None => None,
+            Some(Value::String(s)) => Some(decode_ath(s)?),
+            Some(_) => return Err(VerifyError::Invalid(Claim::Ath)),
+        };
+        if let Some(token) = expected.access_token {
+            let presented = ath.ok_or(VerifyError::Missing(Claim::Ath))?;
+            if !presented.ct_eq(&AccessTokenHash::of(token)) {
+                return Err(VerifyError::Mismatch(Claim::Ath));
+            }
+        }
+        if let Some(bound) = expected.bound_key
+            && !bound.ct_eq(&thumbprint)
+        {
+            return Err(VerifyError::BoundKeyMismatch);
+        }
+
+        let replay_key = ReplayKey::derive(&thumbprint, expected_htu, &jti);
+        Ok(VerifiedProof {
+            algorithm: algorithm.algorithm(),
+            jwk,
+            thumbprint,
+            jti,
+            issued_at,
+            method: expected.method,
+            uri: expected.uri,
+            nonce,
+            ath,
+            replay_key,
+        })
+    }
+
+    /// Checks `typ`, `crit`, `alg` and `jwk`; returns the verifier and the key.
+    fn check_header(
+        &self,
+        header: &Object<'_>,
+    ) -> Result<(&'a dyn VerifyAlgorithm, PublicJwk), VerifyError> {
+        // RFC 9449 section 4.3 check 4; explicit typing per RFC 8725 section 3.11.
+        let typ = required_string(header, Claim::Typ)?;
+        if !typ.eq_str(TYPE) {
+            return Err(VerifyError::Invalid(Claim::Typ));
+        }
+        // RFC 7515 section 4.1.11: no extension is understood, so any `crit` is fatal.
+        if header.get("crit").is_some() {
+            return Err(VerifyError::CriticalHeader);
+        }
+        let alg = required_string(header, Claim::Alg)?;
+        let verifier = self
+            .accepted
+            .iter()
+            .copied()
+            .find(|v| alg.eq_str(v.algorithm().name()))
+            .ok_or(VerifyError::UnsupportedAlgorithm)?;
+        let jwk = match header.get("jwk") {
+            None => return Err(VerifyError::Missing(Claim::Jwk)),
+            Some(Value::Object(o)) => PublicJwk::from_object(&o, false).map_err(VerifyError::Jwk)?.0,
+            Some(_) => return Err(VerifyError::Invalid(Claim::Jwk)),
+        };
+        if jwk.curve() != verifier.algorithm().curve() {
+            return Err(VerifyError::AlgorithmMismatch);
+        }
+        Ok((verifier, jwk))
+    }
+}
+
+/// What one request expects of its proof.
+///
+/// ```
+/// use dpop_core::claims::HttpMethod;
+/// use dpop_core::htu::TargetUri;
+/// use dpop_core::proof::Expected;
+/// let uri = TargetUri::parse("https://resource.example.org/protectedresource")?;
+/// let expected = Expected::new(HttpMethod::GET, uri).with_access_token("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU");
+/// # let _ = expected;
+/// # Ok::<(), dpop_core::htu::UriError>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Expected<'a> {
+    method: HttpMethod<'a>,
+    uri: TargetUri<'a>,
+    nonce: NonceExpectation<'a>,
+    access_token: Option<&'a str>,
+    bound_key: Option<&'a Thumbprint>,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum NonceExpectation<'a> {
+    None,
+    Exact(&'a str),
+    Validator(&'a dyn NonceValidator),
+}
+
+impl<'a> Expected<'a> {
+    /// The request's method and target URI (its query and fragment are ignored).
+    #[must_use]
+    pub const fn new(method: HttpMethod<'a>, uri: TargetUri<'a>) -> Self {
+        Self { method, uri, nonce: NonceExpectation::None, access_token: None, bound_key: None }
+    }
+
+    /// Requires `nonce` to equal this value (compared in constant time).
+    #[must_use]
+    pub const fn with_nonce(mut self, nonce: &'a str) -> Self {
+        self.nonce = NonceExpectation::Exact(nonce);
+        self
+    }
+
+    /// Requires a nonce that `validator` accepts (for stateless server nonces).
+    #[must_use]
+    pub const fn with_nonce_validator(mut self, validator: &'a dyn NonceValidator) -> Self {
+        self.nonce = NonceExpectation::Validator(validator);
+        self
+    }
+
+    /// Requires `ath` to be the hash of this access token (RFC 9449 section 4.3 check 12).
+    #[must_use]
+    pub const fn with_access_token(mut self, access_token: &'a str) -> Self {
+        self.access_token = Some(access_token);
+        self
+    }
+
+    /// Requires the proof key's thumbprint to be the access token's `cnf.jkt`.
+    #[must_use]
+    pub const fn with_bound_key(mut self, jkt: &'a Thumbprint) -> Self {
+        self.bound_key = Some(jkt);
+        self
+    }
+
+    /// The expected method.
+    #[must_use]
+    pub const fn method(&self) -> HttpMethod<'a> {
+        self.method
+    }
+
+    /// The expected target URI.
+    #[must_use]
+    pub const fn uri(&self) -> TargetUri<'a> {
+        self.uri
+    }
+}
+
+/// What a [`NonceValidator`] may look at besides the nonce.
+#[derive(Clone, Copy, Debug)]
+pub struct NonceContext<'a> {
+    /// The proof key's thumbprint.
+    pub thumbprint: &'a Thumbprint,
+    /// The canonical target URI.
+    pub htu: &'a str,
+    /// The request method.
+    pub method: HttpMethod<'a>,
+    /// The verifier's clock.
+    pub now: UnixTime,
+}
+
+/// Decides whether a server nonce is acceptable (RFC 9449 section 9: nonces are opaque to the
+/// client; the server alone decides). A stateless implementation lives in dpop-std.
+pub trait NonceValidator: Send + Sync + fmt::Debug {
+    /// True when `nonce` is currently valid for this proof.
+    fn is_valid(&self, nonce: &str, context: &NonceContext<'_>) -> bool;
+}
+
+fn check_nonce(
+    expectation: &NonceExpectation<'_>,
+    nonce: Option<&str>,
+    context: &NonceContext<'_>,
+) -> Result<(), VerifyError> {
+    match (expectation, nonce) {
+        (NonceExpectation::None, _) => Ok(()),
+        (_, None) => Err(VerifyError::NonceRequired),
+        (NonceExpectation::Exact(want), Some(got)) => {
+            if bool::from(want.as_bytes().ct_eq(got.as_bytes())) {
+                Ok(())
+            } else {
+                Err(VerifyError::NonceInvalid)
+            }
+        }
+        (NonceExpectation::Validator(v), Some(got)) => {
+            if v.is_valid(got, context) { Ok(()) } else { Err(VerifyError::NonceInvalid) }
+        }
+    }
+}
+
+sha256_value!(
+    /// A fixed-size key for replay detection: SHA-256 over the thumbprint, the canonical `htu`
+    /// and the `jti`, each length-prefixed. It never depends on the signature bytes, which are
+    /// malleable (ECDSA `(r, s)` and `(r, n - s)` both verify).
+    ReplayKey,
+    InvalidReplayKey
+);
+
+impl ReplayKey {
+    fn derive(thumbprint: &Thumbprint, htu: &str, jti: &str) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"dpop-replay-v1");
+        h.update(thumbprint.as_bytes());
+        for part in [htu.as_bytes(), jti.as_bytes()] {
+            h.update(u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
+            h.update(part);
+        }
+        Self::from_bytes(h.finalize().into())
+    }
+}
+
+/// A proof that passed every check. Only [`Verifier::verify`] makes one.
+#[must_use]
+#[derive(Clone, Debug)]
+pub struct VerifiedProof<'e> {
+    algorithm: Algorithm,
+    jwk: PublicJwk,
+    thumbprint: Thumbprint,
+    jti: FixedString<MAX_JTI_LEN>,
+    issued_at: UnixTime,
+    method: HttpMethod<'e>,
+    uri: TargetUri<'e>,
+    nonce: Option<FixedString<MAX_NONCE_LEN>>,
+    ath: Option<AccessTokenHash>,
+    replay_key: ReplayKey,
+}
+
+impl<'e> VerifiedProof<'e> {
+    /// The signature algorithm.
+    pub const fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The proof's public key.
+    pub const fn public_jwk(&self) -> &PublicJwk {
+        &self.jwk
+    }
+
+    /// The key's RFC 7638 thumbprint: the `jkt` to bind a token to.
+    pub const fn thumbprint(&self) -> &Thumbprint {
+        &self.thumbprint
+    }
+
+    /// The `jti`.
+    pub fn id(&self) -> &str {
+        &self.jti
+    }
+
+    /// The `iat`.
+    pub const fn issued_at(&self) -> UnixTime {
+        self.issued_at
+    }
+
+    /// The method (`htm`), equal to the expected one.
+    pub const fn method(&self) -> HttpMethod<'e> {
+        self.method
+    }
+
+    /// The target URI (`htu`), canonically equal to the expected one.
+    pub const fn uri(&self) -> TargetUri<'e> {
+        self.uri
+    }
+
+    /// The `nonce`, if the proof has one.
+    pub fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
+    }
+
+    /// The `ath`, if the proof has one.
+    pub const fn access_token_hash(&self) -> Option<&AccessTokenHash> {
+        self.ath.as_ref()
+    }
+
+    /// The key under which a replay cache remembers this proof.
+    pub const fn replay_key(&self) -> &ReplayKey {
+        &self.replay_key
+    }
+}
+
+fn required_string<'a>(object: &Object<'a>, claim: Claim) -> Result<JsonStr<'a>, VerifyError> {
+    match object.get(claim.wire_name()) {
+        None => Err(VerifyError::Missing(claim)),
+        Some(Value::String(s)) => Ok(s),
+        Some(_) => Err(VerifyError::Invalid(claim)),
+    }
+}
+
+/// Unescapes a string claim into fixed storage, enforcing its limit.
+fn bounded<const N: usize>(
+    text: JsonStr<'_>,
+    limit: usize,
+    claim: Claim,
+    too_large: Limit,
+) -> Result<FixedString<N>, VerifyError> {
+    if text.decoded_len() > limit.min(N) {
+        return Err(VerifyError::TooLarge(too_large));
+    }
+    let mut out = FixedString::<N>::new();
+    let mut buf = [0u8; N];
+    let decoded = match text.as_borrowed() {
+        Some(s) => s,
+        None => text.decode_into(&mut buf).map_err(|_| VerifyError::Invalid(claim))?,
+    };
+    out.push_str(decoded).map_err(|_| VerifyError::TooLarge(too_large))?;
+    Ok(out)
+}
+
+/// A non-negative integer `NumericDate` (RFC 7519 section 2).
+fn unix_time(value: Value<'_>) -> Option<UnixTime> {
+    match value {
+        Value::Number(n) => u64::try_from(n.as_i64()?).ok().map(UnixTime::from_secs),
+        _ => None,
+    }
+}
+
+fn decode_ath(text: JsonStr<'_>) -> Result<AccessTokenHash, VerifyError> {
+    let mut buf = [0u8; 64];
+    let encoded = match text.as_borrowed() {
+        Some(s) => s,
+        None => text.decode_into(&mut buf).map_err(|_| VerifyError::Invalid(Claim::Ath))?,
+    };
+    AccessTokenHash::from_base64url(encoded).map_err(|_| VerifyError::Invalid(Claim::Ath))
+}
+
+fn malformed_base64(_: base64url::DecodeError) -> VerifyError {
+    VerifyError::Malformed(Malformed::Base64)
+}
+
+fn malformed_json(e: JsonError) -> VerifyError {
+    VerifyError::Malformed(match e {
+        JsonError::InvalidUtf8 => Malformed::Utf8,
+        JsonError::DuplicateMember => Malformed::DuplicateMember,
+        JsonError::NotAnObject => Malformed::NotAnObject,
+        JsonError::TooDeep | JsonError::TooManyMembers => Malformed::Nesting,
+        _ => Malformed::Json,
+    })
+}

@@ -1,0 +1,177 @@
+//! Create-then-verify round trips, and property tests over arbitrary input.
+
+use dpop_core::alg::{ALL_COMPILED_IN, Algorithm, ProofSigner};
+use dpop_core::claims::{HttpMethod, ProofId};
+use dpop_core::htu::TargetUri;
+use dpop_core::proof::{Expected, NewProof, Verifier};
+use dpop_core::time::UnixTime;
+use proptest::prelude::*;
+
+use crate::common::{NOW, key};
+
+#[test]
+fn every_curve_round_trips_with_all_claims() {
+    for alg in Algorithm::ALL {
+        let k = key(alg);
+        let uri = TargetUri::parse("https://API.example.com:443/a/./b/../c?q=1#frag").unwrap();
+        let proof = NewProof::new(HttpMethod::POST, uri, ProofId::new("id-\"1\"").unwrap(), UnixTime::from_secs(NOW))
+            .with_access_token("tok.en")
+            .with_nonce("server-nonce");
+        let mut buf = vec![0u8; proof.max_len()];
+        let jws = proof.encode(&k, &mut buf).unwrap().to_string();
+        assert_eq!(jws, proof.encode_to_string(&k).unwrap(), "signing is deterministic");
+
+        let expected_uri = TargetUri::parse("https://api.example.com/a/c").unwrap();
+        let thumbprint = k.public_jwk().thumbprint();
+        let e = Expected::new(HttpMethod::POST, expected_uri)
+            .with_access_token("tok.en")
+            .with_nonce("server-nonce")
+            .with_bound_key(&thumbprint);
+        let v = Verifier::new(ALL_COMPILED_IN).verify(&jws, &e, UnixTime::from_secs(NOW + 1)).unwrap();
+        assert_eq!(v.algorithm(), alg);
+        assert_eq!(v.id(), "id-\"1\"");
+        assert_eq!(v.nonce(), Some("server-nonce"));
+        assert_eq!(v.issued_at(), UnixTime::from_secs(NOW));
+
+        // what was written: the exact header members, canonical htu, and no exp
+        let parts: Vec<&str> = jws.split('.').collect();
+        let header: serde_json::Value = serde_json::from_slice(&<base64ct::Base64UrlUnpadded as base64ct::Encoding>::decode_vec(parts[0]).unwrap()).unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(&<base64ct::Base64UrlUnpadded as base64ct::Encoding>::decode_vec(parts[1]).unwrap()).unwrap();
+        assert_eq!(header["typ"], "dpop+jwt");
+        assert_eq!(header["alg"], alg.name());
+        let mut members: Vec<&String> = header["jwk"].as_object().unwrap().keys().collect();
+        members.sort();
+        assert_eq!(members, ["crv", "kty", "x", "y"]);
+        assert_eq!(claims["htu"], "https://api.example.com/a/c");
+        assert_eq!(claims["htm"], "POST");
+        assert!(claims.get("exp").is_none());
+        assert_eq!(claims.as_object().unwrap().len(), 6);
+        assert_eq!(parts[2].len(), base64_len(alg.signature_len()));
+    }
+}
+
+fn base64_len(n: usize) -> usize {
+    (n * 4).div_ceil(3)
+}
+
+#[test]
+fn buffer_too_small_is_an_error() {
+    let k = key(Algorithm::Es256);
+    let uri = TargetUri::parse("https://a.example/").unwrap();
+    let proof = NewProof::new(HttpMethod::GET, uri, ProofId::new("x").unwrap(), UnixTime::from_secs(NOW));
+    let full = proof.encode_to_string(&k).unwrap();
+    for len in [0, 10, full.len() - 1] {
+        let mut buf = vec![0u8; len];
+        assert_eq!(proof.encode(&k, &mut buf).unwrap_err(), dpop_core::error::CreateError::BufferTooSmall);
+    }
+    let mut exact = vec![0u8; full.len()];
+    assert_eq!(proof.encode(&k, &mut exact).unwrap(), full);
+}
+
+#[test]
+fn invalid_values_are_refused_at_creation() {
+    let k = key(Algorithm::Es256);
+    let uri = TargetUri::parse("https://a.example/").unwrap();
+    let base = NewProof::new(HttpMethod::GET, uri, ProofId::new("x").unwrap(), UnixTime::from_secs(NOW));
+    use dpop_core::error::CreateError;
+    assert_eq!(base.with_nonce("a b").encode_to_string(&k).unwrap_err(), CreateError::InvalidNonce);
+    assert_eq!(base.with_nonce("").encode_to_string(&k).unwrap_err(), CreateError::InvalidNonce);
+    assert_eq!(base.with_access_token("a\nb").encode_to_string(&k).unwrap_err(), CreateError::InvalidAccessToken);
+}
+
+#[derive(Debug)]
+struct FailingSigner(dpop_core::jwk::PublicJwk);
+impl ProofSigner for FailingSigner {
+    fn algorithm(&self) -> Algorithm {
+        Algorithm::Es256
+    }
+    fn public_jwk(&self) -> &dpop_core::jwk::PublicJwk {
+        &self.0
+    }
+    fn try_sign(&self, _: &[&[u8]], _: &mut [u8]) -> Result<usize, dpop_core::error::SignError> {
+        Err(dpop_core::error::SignError)
+    }
+}
+
+#[test]
+fn signer_failure_is_reported() {
+    let signer = FailingSigner(*key(Algorithm::Es256).public_jwk());
+    let uri = TargetUri::parse("https://a.example/").unwrap();
+    let proof = NewProof::new(HttpMethod::GET, uri, ProofId::new("x").unwrap(), UnixTime::from_secs(NOW));
+    assert_eq!(proof.encode_to_string(&signer).unwrap_err(), dpop_core::error::CreateError::Signing);
+}
+
+fn method() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9!#$%&'*+.^_`|~-]{1,16}"
+}
+
+fn url() -> impl Strategy<Value = String> {
+    (
+        prop_oneof!["http", "https", "HTTPS"],
+        "[a-z0-9-]{1,12}(\\.[a-z]{2,5}){0,2}",
+        prop_oneof![Just(String::new()), (1u16..).prop_map(|p| format!(":{p}"))],
+        "(/[A-Za-z0-9._~!$&'()*+,;=:@-]{0,8}|/%[0-9A-Fa-f]{2}){0,5}",
+        "(\\?[a-z=&]{0,10})?",
+    )
+        .prop_map(|(s, h, p, path, q)| format!("{s}://{h}{p}{path}{q}"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_claims_round_trip(
+        m in method(),
+        u in url(),
+        jti in "[^\\p{Cc}]{1,64}",
+        nonce in proptest::option::of("[!#-\\[\\]-~]{1,64}"),
+        token in proptest::option::of("[!-~]{1,200}"),
+        iat in 0u64..4_000_000_000,
+        alg in prop_oneof![Just(Algorithm::Es256), Just(Algorithm::Es384), Just(Algorithm::Es512)],
+    ) {
+        let k = key(alg);
+        let method = HttpMethod::parse(&m).unwrap();
+        let uri = TargetUri::parse(&u).unwrap();
+        let mut proof = NewProof::new(method, uri, ProofId::new(&jti).unwrap(), UnixTime::from_secs(iat));
+        let mut expected = Expected::new(method, uri);
+        if let Some(n) = &nonce {
+            proof = proof.with_nonce(n);
+            expected = expected.with_nonce(n);
+        }
+        if let Some(t) = &token {
+            proof = proof.with_access_token(t);
+            expected = expected.with_access_token(t);
+        }
+        let jws = proof.encode_to_string(&k).unwrap();
+        let v = Verifier::new(ALL_COMPILED_IN).verify(&jws, &expected, UnixTime::from_secs(iat)).unwrap();
+        prop_assert_eq!(v.id(), jti.as_str());
+        prop_assert_eq!(v.nonce(), nonce.as_deref());
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_verify(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let text = String::from_utf8_lossy(&bytes);
+        let uri = TargetUri::parse("https://a.example/").unwrap();
+        let e = Expected::new(HttpMethod::GET, uri);
+        prop_assert!(Verifier::new(ALL_COMPILED_IN).verify(&text, &e, UnixTime::from_secs(NOW)).is_err());
+    }
+
+    #[test]
+    fn mutations_of_a_valid_proof_never_verify(pos in any::<prop::sample::Index>(), byte in any::<u8>(), cut in any::<bool>()) {
+        let k = key(Algorithm::Es256);
+        let uri = TargetUri::parse("https://a.example/x").unwrap();
+        let jws = NewProof::new(HttpMethod::GET, uri, ProofId::new("j").unwrap(), UnixTime::from_secs(NOW))
+            .encode_to_string(&k).unwrap();
+        let mut bytes = jws.clone().into_bytes();
+        let i = pos.index(bytes.len());
+        if cut {
+            bytes.truncate(i);
+        } else {
+            bytes[i] = byte;
+        }
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        prop_assume!(text != jws);
+        let e = Expected::new(HttpMethod::GET, uri);
+        prop_assert!(Verifier::new(ALL_COMPILED_IN).verify(&text, &e, UnixTime::from_secs(NOW)).is_err());
+    }
+}
