@@ -107,7 +107,9 @@ impl Curve {
     /// Parses a JWK `crv` name, case-sensitively.
     #[must_use]
     pub fn from_name(name: &str) -> Option<Self> {
-        [Self::P256, Self::P384, Self::P521].into_iter().find(|c| c.name() == name)
+        [Self::P256, Self::P384, Self::P521]
+            .into_iter()
+            .find(|c| c.name() == name)
     }
 
     /// Length of a coordinate or private scalar: 32, 48 or 66 bytes (RFC 7518 section
@@ -207,7 +209,9 @@ mod tests {
             assert_eq!(Curve::from_name(a.curve().name()), Some(a.curve()));
             assert_eq!(a.curve().algorithm(), a);
         }
-        for bad in ["none", "HS256", "RS256", "EdDSA", "ES256K", "PS256", "es256", ""] {
+        for bad in [
+            "none", "HS256", "RS256", "EdDSA", "ES256K", "PS256", "es256", "",
+        ] {
             assert_eq!(Algorithm::from_name(bad), None, "{bad}");
         }
         assert_eq!(Curve::from_name("secp256k1"), None);

@@ -13,11 +13,12 @@ pub(crate) struct DecodeError;
 
 /// Length of the unpadded encoding of `n` bytes.
 pub(crate) const fn encoded_len(n: usize) -> usize {
-    (n / 3) * 4 + match n % 3 {
-        0 => 0,
-        1 => 2,
-        _ => 3,
-    }
+    (n / 3) * 4
+        + match n % 3 {
+            0 => 0,
+            1 => 2,
+            _ => 3,
+        }
 }
 
 /// Upper bound of the decoded length of `n` encoded characters.
@@ -59,7 +60,16 @@ mod tests {
 
     #[test]
     fn lengths_match_rfc4648() {
-        for (n, e) in [(0, 0), (1, 2), (2, 3), (3, 4), (32, 43), (48, 64), (64, 86), (66, 88)] {
+        for (n, e) in [
+            (0, 0),
+            (1, 2),
+            (2, 3),
+            (3, 4),
+            (32, 43),
+            (48, 64),
+            (64, 86),
+            (66, 88),
+        ] {
             assert_eq!(encoded_len(n), e, "{n}");
             assert!(decoded_len_max(e) >= n);
         }

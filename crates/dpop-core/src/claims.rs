@@ -44,10 +44,13 @@ impl<'a> HttpMethod<'a> {
     ///
     /// [`InvalidClaimValue`] for an empty, too long or non-token method.
     pub fn parse(method: &'a str) -> Result<Self, InvalidClaimValue> {
-        let ok = !method.is_empty()
-            && method.len() <= MAX_METHOD_LEN
-            && method.bytes().all(is_tchar);
-        if ok { Ok(Self(method)) } else { Err(InvalidClaimValue) }
+        let ok =
+            !method.is_empty() && method.len() <= MAX_METHOD_LEN && method.bytes().all(is_tchar);
+        if ok {
+            Ok(Self(method))
+        } else {
+            Err(InvalidClaimValue)
+        }
     }
 
     /// The method text.
@@ -78,7 +81,11 @@ impl<'a> ProofId<'a> {
     /// [`InvalidClaimValue`] for an empty or too long value or one with control characters.
     pub fn new(id: &'a str) -> Result<Self, InvalidClaimValue> {
         let ok = !id.is_empty() && id.len() <= MAX_JTI_LEN && !id.chars().any(char::is_control);
-        if ok { Ok(Self(id)) } else { Err(InvalidClaimValue) }
+        if ok {
+            Ok(Self(id))
+        } else {
+            Err(InvalidClaimValue)
+        }
     }
 
     /// Draws 128 random bits from `rng` and writes them as base64url into `buf`.
@@ -104,7 +111,8 @@ impl<'a> ProofId<'a> {
         buf: &'a mut [u8; RANDOM_ID_LEN],
     ) -> Result<Self, crate::error::CreateError> {
         let mut bits = [0u8; 16];
-        rng.try_fill_bytes(&mut bits).map_err(|_| crate::error::CreateError::Rng)?;
+        rng.try_fill_bytes(&mut bits)
+            .map_err(|_| crate::error::CreateError::Rng)?;
         let text = crate::base64url::encode(&bits, buf)
             .map_err(|_| crate::error::CreateError::BufferTooSmall)?;
         Ok(Self(text))
@@ -125,7 +133,9 @@ impl<'a> ProofId<'a> {
 pub fn is_valid_nonce(nonce: &str) -> bool {
     !nonce.is_empty()
         && nonce.len() <= MAX_NONCE_LEN
-        && nonce.bytes().all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+        && nonce
+            .bytes()
+            .all(|b| matches!(b, 0x21 | 0x23..=0x5B | 0x5D..=0x7E))
 }
 
 sha256_value!(
@@ -182,7 +192,14 @@ mod tests {
         for ok in ["GET", "POST", "get", "M-SEARCH", "X~1"] {
             assert_eq!(HttpMethod::parse(ok).unwrap().as_str(), ok);
         }
-        for bad in ["", "GET ", "G\tT", "GÉT", "(GET)", &"A".repeat(MAX_METHOD_LEN + 1)] {
+        for bad in [
+            "",
+            "GET ",
+            "G\tT",
+            "GÉT",
+            "(GET)",
+            &"A".repeat(MAX_METHOD_LEN + 1),
+        ] {
             assert_eq!(HttpMethod::parse(bad), Err(InvalidClaimValue), "{bad}");
         }
         assert_ne!(HttpMethod::parse("get").unwrap(), HttpMethod::GET);
@@ -202,7 +219,14 @@ mod tests {
     fn nonce_syntax_is_nqchar() {
         assert!(is_valid_nonce("eyJ7S_zG.eyJH0-Z.HX4w-7v"));
         assert!(is_valid_nonce("!#[]~"));
-        for bad in ["", "a b", "a\"b", "a\\b", "é", &"n".repeat(MAX_NONCE_LEN + 1)] {
+        for bad in [
+            "",
+            "a b",
+            "a\"b",
+            "a\\b",
+            "é",
+            &"n".repeat(MAX_NONCE_LEN + 1),
+        ] {
             assert!(!is_valid_nonce(bad), "{bad}");
         }
     }
@@ -210,12 +234,17 @@ mod tests {
     #[test]
     fn rfc9449_ath_vector() {
         let ath = AccessTokenHash::of("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU");
-        assert_eq!(ath.to_string(), "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo");
+        assert_eq!(
+            ath.to_string(),
+            "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"
+        );
         assert_eq!(
             AccessTokenHash::from_base64url("fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"),
             Ok(ath)
         );
-        assert!(is_valid_access_token("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"));
+        assert!(is_valid_access_token(
+            "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"
+        ));
         assert!(!is_valid_access_token("a b"));
         assert!(!is_valid_access_token(""));
     }

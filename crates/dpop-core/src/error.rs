@@ -259,7 +259,11 @@ impl fmt::Display for VerifyError {
             }
             Self::Invalid(c) => write!(f, "invalid {} in proof", c.wire_name()),
             Self::InvalidSignature => f.write_str("invalid proof signature"),
-            Self::IssuedInFuture { issued_at, now, latest } => write!(
+            Self::IssuedInFuture {
+                issued_at,
+                now,
+                latest,
+            } => write!(
                 f,
                 "proof issued in the future: iat {issued_at}, server time {now}, latest accepted \
                  {latest}"
@@ -287,7 +291,11 @@ impl fmt::Display for VerifyError {
                 Limit::Nonce => "nonce is too long",
                 Limit::Proof => "proof is too long",
             }),
-            Self::TooOld { issued_at, now, earliest } => write!(
+            Self::TooOld {
+                issued_at,
+                now,
+                earliest,
+            } => write!(
                 f,
                 "proof is too old: iat {issued_at}, server time {now}, earliest accepted \
                  {earliest}"
@@ -379,7 +387,11 @@ impl fmt::Display for JwkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Self::CoordinateLength(m) => {
-                write!(f, "member {} has the wrong length for the curve", m.wire_name())
+                write!(
+                    f,
+                    "member {} has the wrong length for the curve",
+                    m.wire_name()
+                )
             }
             Self::Invalid(m) => write!(f, "member {} is not valid base64url text", m.wire_name()),
             Self::InvalidPrivateKey => f.write_str("d is not a valid private key"),
@@ -562,12 +574,23 @@ mod tests {
             VerifyError::AlgorithmMismatch,
             VerifyError::BoundKeyMismatch,
             VerifyError::CriticalHeader,
-            VerifyError::Expired { expires_at: t, now: t },
+            VerifyError::Expired {
+                expires_at: t,
+                now: t
+            },
             VerifyError::InvalidSignature,
-            VerifyError::IssuedInFuture { issued_at: t, now: t, latest: t },
+            VerifyError::IssuedInFuture {
+                issued_at: t,
+                now: t,
+                latest: t
+            },
             VerifyError::NonceInvalid,
             VerifyError::NonceRequired,
-            VerifyError::TooOld { issued_at: t, now: t, earliest: t },
+            VerifyError::TooOld {
+                issued_at: t,
+                now: t,
+                earliest: t
+            },
             VerifyError::UnsupportedAlgorithm,
             VerifyError::Mismatch(Claim::Ath),
             VerifyError::Mismatch(Claim::Htm),
@@ -613,7 +636,10 @@ mod tests {
         let mut seen = HashSet::new();
         for e in all_verify_errors() {
             let name = e.name();
-            assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit()));
+            assert!(
+                name.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'_' || b.is_ascii_digit())
+            );
             // Jwk sub-variants that differ only by member share a name on purpose.
             if let VerifyError::Jwk(JwkError::Missing(_) | JwkError::Invalid(_)) = e {
                 continue;
@@ -648,6 +674,9 @@ mod tests {
             earliest: UnixTime::from_secs(140),
         };
         let s = e.to_string();
-        assert!(s.contains("100") && s.contains("500") && s.contains("140"), "{s}");
+        assert!(
+            s.contains("100") && s.contains("500") && s.contains("140"),
+            "{s}"
+        );
     }
 }

@@ -23,7 +23,7 @@ const MAX_COORDINATE_LEN: usize = 66;
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
 
 /// Longest canonical serialization: `{"crv":"P-521","kty":"EC","x":"<88>","y":"<88>"}`.
-pub const MAX_JSON_LEN: usize = 212;
+pub const MAX_JSON_LEN: usize = 216;
 
 /// A public EC key: a curve and a point on it. Only parsing and key generation make one, so a
 /// `PublicJwk` is always a valid point.
@@ -62,7 +62,11 @@ impl PublicJwk {
     /// not on the curve, [`JwkError::UnsupportedCurve`] when the curve's feature is off.
     pub fn from_coordinates(curve: Curve, x: &[u8], y: &[u8]) -> Result<Self, JwkError> {
         let n = curve.coordinate_len();
-        let mut jwk = Self { curve, x: [0; MAX_COORDINATE_LEN], y: [0; MAX_COORDINATE_LEN] };
+        let mut jwk = Self {
+            curve,
+            x: [0; MAX_COORDINATE_LEN],
+            y: [0; MAX_COORDINATE_LEN],
+        };
         jwk.x
             .get_mut(..n)
             .filter(|_| x.len() == n)
@@ -104,8 +108,18 @@ impl PublicJwk {
         let mut x = [0u8; MAX_COORDINATE_LEN];
         let mut y = [0u8; MAX_COORDINATE_LEN];
         let n = curve.coordinate_len();
-        decode_field(string_member(object, JwkMember::X)?, JwkMember::X, n, &mut x)?;
-        decode_field(string_member(object, JwkMember::Y)?, JwkMember::Y, n, &mut y)?;
+        decode_field(
+            string_member(object, JwkMember::X)?,
+            JwkMember::X,
+            n,
+            &mut x,
+        )?;
+        decode_field(
+            string_member(object, JwkMember::Y)?,
+            JwkMember::Y,
+            n,
+            &mut y,
+        )?;
         let jwk = Self { curve, x, y };
         check_point(curve, jwk.x(), jwk.y())?;
         Ok((jwk, private_scalar))
@@ -139,9 +153,22 @@ impl PublicJwk {
     #[must_use]
     pub fn thumbprint(&self) -> Thumbprint {
         let mut buf = [0u8; MAX_JSON_LEN];
-        // The buffer always fits the canonical form (MAX_JSON_LEN is its maximum).
-        let json = self.write_json(&mut buf).unwrap_or_default();
-        Thumbprint::from_bytes(Sha256::digest(json.as_bytes()).into())
+        let mut hasher = Sha256::new();
+        match self.write_json(&mut buf) {
+            Ok(json) => hasher.update(json.as_bytes()),
+            // Unreachable: MAX_JSON_LEN is the longest canonical form (tested for every
+            // curve). Hash the parts directly rather than ever hashing a truncated text.
+            Err(BufferTooSmall) => {
+                hasher.update(b"{\"crv\":\"");
+                hasher.update(self.curve.name().as_bytes());
+                hasher.update(b"\",\"kty\":\"EC\",\"x\":\"");
+                hash_base64url(&mut hasher, self.x());
+                hasher.update(b"\",\"y\":\"");
+                hash_base64url(&mut hasher, self.y());
+                hasher.update(b"\"}");
+            }
+        }
+        Thumbprint::from_bytes(hasher.finalize().into())
     }
 
     /// Writes the canonical JSON form, which is also the RFC 7638 thumbprint input: exactly
@@ -173,6 +200,13 @@ impl fmt::Debug for PublicJwk {
     }
 }
 
+fn hash_base64url(hasher: &mut Sha256, bytes: &[u8]) {
+    let mut buf = [0u8; 88];
+    if let Ok(text) = base64url::encode(bytes, &mut buf) {
+        hasher.update(text.as_bytes());
+    }
+}
+
 /// A string member, or the precise error for its absence or type.
 fn string_member<'a>(object: &Object<'a>, member: JwkMember) -> Result<JsonStr<'a>, JwkError> {
     match object.get(member.wire_name()) {
@@ -193,20 +227,24 @@ pub(crate) fn decode_field(
     let mut unescaped = [0u8; 128];
     let encoded = match text.as_borrowed() {
         Some(s) => s,
-        None => text.decode_into(&mut unescaped).map_err(|_| JwkError::Invalid(member))?,
+        None => text
+            .decode_into(&mut unescaped)
+            .map_err(|_| JwkError::Invalid(member))?,
     };
+    // The length is known from the curve, so a wrong length is reported as such even when the
+    // text would not decode either (RFC 7518 section 6.2.1.2: the full coordinate size).
+    if encoded.len() != base64url::encoded_len(len) {
+        return Err(JwkError::CoordinateLength(member));
+    }
     let mut decoded = [0u8; 96];
-    let bytes = base64url::decode(encoded.as_bytes(), &mut decoded).map_err(|_| {
-        if encoded.len() > base64url::encoded_len(len) {
-            JwkError::CoordinateLength(member)
-        } else {
-            JwkError::Invalid(member)
-        }
-    })?;
+    let bytes = base64url::decode(encoded.as_bytes(), &mut decoded)
+        .map_err(|_| JwkError::Invalid(member))?;
     if bytes.len() != len {
         return Err(JwkError::CoordinateLength(member));
     }
-    out.get_mut(..len).ok_or(JwkError::CoordinateLength(member))?.copy_from_slice(bytes);
+    out.get_mut(..len)
+        .ok_or(JwkError::CoordinateLength(member))?
+        .copy_from_slice(bytes);
     Ok(())
 }
 
@@ -240,7 +278,10 @@ impl<'b> Writer<'b> {
     /// Appends `bytes`.
     pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<(), BufferTooSmall> {
         let end = self.len.checked_add(bytes.len()).ok_or(BufferTooSmall)?;
-        self.out.get_mut(self.len..end).ok_or(BufferTooSmall)?.copy_from_slice(bytes);
+        self.out
+            .get_mut(self.len..end)
+            .ok_or(BufferTooSmall)?
+            .copy_from_slice(bytes);
         self.len = end;
         Ok(())
     }
@@ -248,7 +289,9 @@ impl<'b> Writer<'b> {
     /// Appends the unpadded base64url encoding of `bytes`.
     pub(crate) fn base64url(&mut self, bytes: &[u8]) -> Result<(), BufferTooSmall> {
         let rest = self.out.get_mut(self.len..).ok_or(BufferTooSmall)?;
-        let n = base64url::encode(bytes, rest).map_err(|_| BufferTooSmall)?.len();
+        let n = base64url::encode(bytes, rest)
+            .map_err(|_| BufferTooSmall)?
+            .len();
         self.len += n;
         Ok(())
     }
@@ -309,7 +352,10 @@ mod tests {
     fn rfc9449_example_key_and_thumbprint() {
         let jwk = PublicJwk::from_json(RFC9449_KEY.as_bytes()).unwrap();
         assert_eq!(jwk.curve(), Curve::P256);
-        assert_eq!(jwk.thumbprint().to_string(), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+        assert_eq!(
+            jwk.thumbprint().to_string(),
+            "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+        );
         let mut buf = [0u8; MAX_JSON_LEN];
         assert_eq!(
             jwk.write_json(&mut buf).unwrap(),
@@ -323,9 +369,16 @@ mod tests {
 
     #[test]
     fn extra_members_are_ignored() {
-        for extra in [r#""kid":"k1""#, r#""use":"sig""#, r#""alg":"ES256""#, r#""key_ops":["verify"]"#]
-        {
-            assert!(PublicJwk::from_json(with(extra).as_bytes()).is_ok(), "{extra}");
+        for extra in [
+            r#""kid":"k1""#,
+            r#""use":"sig""#,
+            r#""alg":"ES256""#,
+            r#""key_ops":["verify"]"#,
+        ] {
+            assert!(
+                PublicJwk::from_json(with(extra).as_bytes()).is_ok(),
+                "{extra}"
+            );
         }
     }
 
@@ -333,25 +386,53 @@ mod tests {
     fn private_members_are_rejected() {
         for m in PRIVATE_MEMBERS {
             let json = with(&std::format!(r#""{m}":"AAAA""#));
-            assert_eq!(PublicJwk::from_json(json.as_bytes()), Err(JwkError::PrivateMember), "{m}");
+            assert_eq!(
+                PublicJwk::from_json(json.as_bytes()),
+                Err(JwkError::PrivateMember),
+                "{m}"
+            );
         }
         // even when escaped
         let json = with(r#""\u0064":"AAAA""#);
-        assert_eq!(PublicJwk::from_json(json.as_bytes()), Err(JwkError::PrivateMember));
+        assert_eq!(
+            PublicJwk::from_json(json.as_bytes()),
+            Err(JwkError::PrivateMember)
+        );
     }
 
     #[test]
     fn each_rule_has_its_error() {
         let cases: &[(&str, JwkError)] = &[
-            (r#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#, JwkError::UnsupportedKeyType),
-            (r#"{"kty":"OKP","crv":"Ed25519","x":"AAAA"}"#, JwkError::UnsupportedKeyType),
+            (
+                r#"{"kty":"RSA","n":"AQAB","e":"AQAB"}"#,
+                JwkError::UnsupportedKeyType,
+            ),
+            (
+                r#"{"kty":"OKP","crv":"Ed25519","x":"AAAA"}"#,
+                JwkError::UnsupportedKeyType,
+            ),
             (r#"{"kty":"oct"}"#, JwkError::UnsupportedKeyType),
-            (r#"{"kty":"ec","crv":"P-256","x":"","y":""}"#, JwkError::UnsupportedKeyType),
-            (r#"{"crv":"P-256","x":"","y":""}"#, JwkError::Missing(JwkMember::Kty)),
+            (
+                r#"{"kty":"ec","crv":"P-256","x":"","y":""}"#,
+                JwkError::UnsupportedKeyType,
+            ),
+            (
+                r#"{"crv":"P-256","x":"","y":""}"#,
+                JwkError::Missing(JwkMember::Kty),
+            ),
             (r#"{"kty":1}"#, JwkError::Invalid(JwkMember::Kty)),
-            (r#"{"kty":"EC","x":"","y":""}"#, JwkError::Missing(JwkMember::Crv)),
-            (r#"{"kty":"EC","crv":"secp256k1","x":"","y":""}"#, JwkError::UnsupportedCurve),
-            (r#"{"kty":"EC","crv":"P-256","y":""}"#, JwkError::Missing(JwkMember::X)),
+            (
+                r#"{"kty":"EC","x":"","y":""}"#,
+                JwkError::Missing(JwkMember::Crv),
+            ),
+            (
+                r#"{"kty":"EC","crv":"secp256k1","x":"","y":""}"#,
+                JwkError::UnsupportedCurve,
+            ),
+            (
+                r#"{"kty":"EC","crv":"P-256","y":""}"#,
+                JwkError::Missing(JwkMember::X),
+            ),
             (
                 r#"{"kty":"EC","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs"}"#,
                 JwkError::Missing(JwkMember::Y),
@@ -384,7 +465,10 @@ mod tests {
                 r#"{"kty":"EC","crv":"P-256","x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","y":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#,
                 JwkError::NotOnCurve,
             ),
-            (r#"{"kty":"EC","crv":"P-256","x":5,"y":""}"#, JwkError::Invalid(JwkMember::X)),
+            (
+                r#"{"kty":"EC","crv":"P-256","x":5,"y":""}"#,
+                JwkError::Invalid(JwkMember::X),
+            ),
             (r#"{"kty":"EC""#, JwkError::Json),
             (r#"{"kty":"EC","kty":"EC"}"#, JwkError::Json),
             ("[]", JwkError::Json),
@@ -398,7 +482,10 @@ mod tests {
     fn escaped_members_decode() {
         let json = r#"{"kty":"E\u0043","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRD\u0041"}"#;
         let jwk = PublicJwk::from_json(json.as_bytes()).unwrap();
-        assert_eq!(jwk.thumbprint().to_string(), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+        assert_eq!(
+            jwk.thumbprint().to_string(),
+            "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
+        );
     }
 
     #[test]
@@ -421,6 +508,9 @@ mod tests {
         w.decimal(0).unwrap();
         w.decimal(1_562_262_616).unwrap();
         w.decimal(u64::MAX).unwrap();
-        assert_eq!(w.finish().unwrap(), r#"a\"b\\c01562262616"#.to_string() + "18446744073709551615");
+        assert_eq!(
+            w.finish().unwrap(),
+            r#"a\"b\\c01562262616"#.to_string() + "18446744073709551615"
+        );
     }
 }

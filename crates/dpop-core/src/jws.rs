@@ -31,8 +31,15 @@ pub(crate) fn split(jws: &str) -> Result<Compact<'_>, Malformed> {
     if header.is_empty() || payload.is_empty() || signature.is_empty() {
         return Err(Malformed::Segments);
     }
-    let signing_input = bytes.get(..header.len() + 1 + payload.len()).ok_or(Malformed::Segments)?;
-    Ok(Compact { header, payload, signature, signing_input })
+    let signing_input = bytes
+        .get(..header.len() + 1 + payload.len())
+        .ok_or(Malformed::Segments)?;
+    Ok(Compact {
+        header,
+        payload,
+        signature,
+        signing_input,
+    })
 }
 
 #[cfg(test)]
@@ -50,7 +57,9 @@ mod tests {
 
     #[test]
     fn rejects_other_shapes() {
-        for bad in ["", "a", "a.b", "a.b.c.d", "a.b.c.", ".b.c", "a..c", "a.b.", "...."] {
+        for bad in [
+            "", "a", "a.b", "a.b.c.d", "a.b.c.", ".b.c", "a..c", "a.b.", "....",
+        ] {
             assert_eq!(split(bad).unwrap_err(), Malformed::Segments, "{bad}");
         }
         assert_eq!(

@@ -79,13 +79,24 @@ impl SigningKey {
     /// [`KeyError::InvalidScalar`] for a wrong length, zero, or a value not below the group
     /// order; [`KeyError::UnsupportedAlgorithm`] when the algorithm's feature is off.
     pub fn from_bytes(algorithm: Algorithm, scalar: &[u8]) -> Result<Self, KeyError> {
+        // The curve crates accept shorter slices and left-pad them; JWK `d` and raw keys are
+        // always the full size (RFC 7518 section 6.2.2.1).
+        if scalar.len() != algorithm.curve().coordinate_len() {
+            return Err(KeyError::InvalidScalar);
+        }
         let inner = match algorithm {
             #[cfg(feature = "es256")]
-            Algorithm::Es256 => Inner::P256(es256::signing_key(scalar).ok_or(KeyError::InvalidScalar)?),
+            Algorithm::Es256 => {
+                Inner::P256(es256::signing_key(scalar).ok_or(KeyError::InvalidScalar)?)
+            }
             #[cfg(feature = "es384")]
-            Algorithm::Es384 => Inner::P384(es384::signing_key(scalar).ok_or(KeyError::InvalidScalar)?),
+            Algorithm::Es384 => {
+                Inner::P384(es384::signing_key(scalar).ok_or(KeyError::InvalidScalar)?)
+            }
             #[cfg(feature = "es512")]
-            Algorithm::Es512 => Inner::P521(es512::signing_key(scalar).ok_or(KeyError::InvalidScalar)?),
+            Algorithm::Es512 => {
+                Inner::P521(es512::signing_key(scalar).ok_or(KeyError::InvalidScalar)?)
+            }
             #[allow(unreachable_patterns)]
             _ => return Err(KeyError::UnsupportedAlgorithm),
         };
@@ -135,7 +146,10 @@ impl SigningKey {
         let mut x = [0u8; 66];
         let mut y = [0u8; 66];
         let n = curve.coordinate_len();
-        let (xs, ys) = (x.get_mut(..n).unwrap_or_default(), y.get_mut(..n).unwrap_or_default());
+        let (xs, ys) = (
+            x.get_mut(..n).unwrap_or_default(),
+            y.get_mut(..n).unwrap_or_default(),
+        );
         match &inner {
             #[cfg(feature = "es256")]
             Inner::P256(k) => es256::public_coordinates(k, xs, ys),
@@ -253,7 +267,10 @@ mod tests {
     const RFC6979_P256_X: &str = "C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721";
 
     fn hex(s: &str) -> std::vec::Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     #[test]
@@ -273,7 +290,11 @@ mod tests {
 
     #[test]
     fn private_jwk_round_trip_for_every_curve() {
-        for (alg, len) in [(Algorithm::Es256, 32), (Algorithm::Es384, 48), (Algorithm::Es512, 66)] {
+        for (alg, len) in [
+            (Algorithm::Es256, 32),
+            (Algorithm::Es384, 48),
+            (Algorithm::Es512, 66),
+        ] {
             let mut scalar = std::vec![0x11u8; len];
             scalar[0] = 0x01;
             let key = SigningKey::from_bytes(alg, &scalar).unwrap();
@@ -328,7 +349,10 @@ mod tests {
         let key = SigningKey::from_bytes(Algorithm::Es256, &hex(RFC6979_P256_X)).unwrap();
         let debug = std::format!("{key:?}");
         assert!(!debug.to_lowercase().contains("c9afa9d8"), "{debug}");
-        assert!(!debug.contains("ya-p2EW6dRZrXCFXZ7HWk05Qw9s26JsSe4piKxIPZyE"), "{debug}");
+        assert!(
+            !debug.contains("ya-p2EW6dRZrXCFXZ7HWk05Qw9s26JsSe4piKxIPZyE"),
+            "{debug}"
+        );
         assert!(debug.contains("Es256"));
     }
 }

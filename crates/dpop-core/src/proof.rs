@@ -7,7 +7,9 @@ pub mod create;
 pub mod verify;
 
 pub use create::NewProof;
-pub use verify::{Expected, Limits, NonceContext, NonceValidator, ReplayKey, VerifiedProof, Verifier};
+pub use verify::{
+    Expected, Limits, NonceContext, NonceValidator, ReplayKey, VerifiedProof, Verifier,
+};
 
 /// The `typ` header value of every DPoP proof (RFC 9449 section 4.2).
 pub const TYPE: &str = "dpop+jwt";

@@ -5,7 +5,6 @@
 //! lexicographic order, without whitespace (RFC 7638 section 3.2). dpop-core computes it with
 //! [`PublicJwk::thumbprint`](crate::jwk::PublicJwk::thumbprint).
 
-
 /// A 32-byte SHA-256 value shown as unpadded base64url; compared in constant time.
 macro_rules! sha256_value {
     ($(#[$doc:meta])* $name:ident, $err:ident) => {
@@ -139,7 +138,11 @@ mod tests {
             // non-zero trailing bits in the last character
             "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4J",
         ] {
-            assert_eq!(Thumbprint::from_base64url(bad), Err(InvalidThumbprint), "{bad}");
+            assert_eq!(
+                Thumbprint::from_base64url(bad),
+                Err(InvalidThumbprint),
+                "{bad}"
+            );
         }
     }
 

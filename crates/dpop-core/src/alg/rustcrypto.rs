@@ -20,7 +20,11 @@ pub(crate) fn check_point(curve: Curve, x: &[u8], y: &[u8]) -> Result<(), JwkErr
         #[allow(unreachable_patterns)]
         _ => return Err(JwkError::UnsupportedCurve),
     };
-    if on_curve { Ok(()) } else { Err(JwkError::NotOnCurve) }
+    if on_curve {
+        Ok(())
+    } else {
+        Err(JwkError::NotOnCurve)
+    }
 }
 
 macro_rules! curve_backend {
@@ -52,7 +56,8 @@ macro_rules! curve_backend {
                 // `from_slice` rejects any length but the raw size, so DER never parses, and
                 // rejects r or s that are zero or not below the group order.
                 let signature = Signature::from_slice(signature).map_err(|_| InvalidSignature)?;
-                key.multipart_verify(input, &signature).map_err(|_| InvalidSignature)
+                key.multipart_verify(input, &signature)
+                    .map_err(|_| InvalidSignature)
             }
 
             /// A signing key from the raw big-endian scalar.
@@ -124,9 +129,9 @@ macro_rules! curve_backend {
         }
 
         #[doc = concat!(
-            "Verifies ", stringify!($alg), " signatures with the RustCrypto `",
-            stringify!($krate), "` crate."
-        )]
+                            "Verifies ", stringify!($alg), " signatures with the RustCrypto `",
+                            stringify!($krate), "` crate."
+                        )]
         #[cfg(feature = $feature)]
         pub const $static: &dyn VerifyAlgorithm = &$unit;
     };

@@ -53,7 +53,14 @@ impl<'a> NewProof<'a> {
         id: ProofId<'a>,
         issued_at: UnixTime,
     ) -> Self {
-        Self { method, uri, id, issued_at, nonce: None, access_token: None }
+        Self {
+            method,
+            uri,
+            id,
+            issued_at,
+            nonce: None,
+            access_token: None,
+        }
     }
 
     /// Adds the server's `nonce` (RFC 9449 section 8).
@@ -100,7 +107,10 @@ impl<'a> NewProof<'a> {
                 return Err(CreateError::InvalidNonce);
             }
         }
-        if self.access_token.is_some_and(|t| !claims::is_valid_access_token(t)) {
+        if self
+            .access_token
+            .is_some_and(|t| !claims::is_valid_access_token(t))
+        {
             return Err(CreateError::InvalidAccessToken);
         }
 
@@ -165,7 +175,9 @@ impl<'a> NewProof<'a> {
         if let Some(token) = self.access_token {
             w.push(b",\"ath\":\"").map_err(too_small)?;
             let mut ath = [0u8; 43];
-            let ath = AccessTokenHash::of(token).write_base64url(&mut ath).map_err(too_small)?;
+            let ath = AccessTokenHash::of(token)
+                .write_base64url(&mut ath)
+                .map_err(too_small)?;
             w.push(ath.as_bytes()).map_err(too_small)?;
             w.push(b"\"").map_err(too_small)?;
         }
@@ -180,7 +192,10 @@ impl<'a> NewProof<'a> {
     }
 }
 
-fn write_header<'b>(signer: &dyn ProofSigner, out: &'b mut [u8]) -> Result<&'b str, BufferTooSmall> {
+fn write_header<'b>(
+    signer: &dyn ProofSigner,
+    out: &'b mut [u8],
+) -> Result<&'b str, BufferTooSmall> {
     let mut w = Writer::new(out);
     w.push(b"{\"typ\":\"dpop+jwt\",\"alg\":\"")?;
     w.push(signer.algorithm().name().as_bytes())?;

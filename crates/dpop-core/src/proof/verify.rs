@@ -69,26 +69,42 @@ pub struct Limits {
 
 impl Limits {
     /// The defaults (the hard maxima).
-    pub const DEFAULT: Self = Self { proof: MAX_PROOF_LEN, jti: MAX_JTI_LEN, nonce: MAX_NONCE_LEN };
+    pub const DEFAULT: Self = Self {
+        proof: MAX_PROOF_LEN,
+        jti: MAX_JTI_LEN,
+        nonce: MAX_NONCE_LEN,
+    };
 
     /// Sets the longest proof, clamped to [`MAX_PROOF_LEN`].
     #[must_use]
     pub const fn with_proof(mut self, bytes: usize) -> Self {
-        self.proof = if bytes < MAX_PROOF_LEN { bytes } else { MAX_PROOF_LEN };
+        self.proof = if bytes < MAX_PROOF_LEN {
+            bytes
+        } else {
+            MAX_PROOF_LEN
+        };
         self
     }
 
     /// Sets the longest `jti`, clamped to [`MAX_JTI_LEN`].
     #[must_use]
     pub const fn with_jti(mut self, bytes: usize) -> Self {
-        self.jti = if bytes < MAX_JTI_LEN { bytes } else { MAX_JTI_LEN };
+        self.jti = if bytes < MAX_JTI_LEN {
+            bytes
+        } else {
+            MAX_JTI_LEN
+        };
         self
     }
 
     /// Sets the longest `nonce`, clamped to [`MAX_NONCE_LEN`].
     #[must_use]
     pub const fn with_nonce(mut self, bytes: usize) -> Self {
-        self.nonce = if bytes < MAX_NONCE_LEN { bytes } else { MAX_NONCE_LEN };
+        self.nonce = if bytes < MAX_NONCE_LEN {
+            bytes
+        } else {
+            MAX_NONCE_LEN
+        };
         self
     }
 }
@@ -120,7 +136,12 @@ impl<'a> Verifier<'a> {
     /// `leeway` (60 s) and [`Limits`].
     #[must_use]
     pub const fn new(accepted: &'a [&'a dyn VerifyAlgorithm]) -> Self {
-        Self { accepted, max_age: DEFAULT_MAX_AGE, leeway: DEFAULT_LEEWAY, limits: Limits::DEFAULT }
+        Self {
+            accepted,
+            max_age: DEFAULT_MAX_AGE,
+            leeway: DEFAULT_LEEWAY,
+            limits: Limits::DEFAULT,
+        }
     }
 
     /// Sets how many seconds old a proof may be.
@@ -195,7 +216,8 @@ impl<'a> Verifier<'a> {
         // 2. Segments and base64url.
         let compact = jws::split(proof).map_err(VerifyError::Malformed)?;
         let mut buf = [0u8; MAX_PROOF_LEN / 4 * 3];
-        let (header_buf, payload_buf) = buf.split_at_mut(base64url::decoded_len_max(compact.header.len()));
+        let (header_buf, payload_buf) =
+            buf.split_at_mut(base64url::decoded_len_max(compact.header.len()));
         let header = base64url::decode(compact.header, header_buf).map_err(malformed_base64)?;
         let payload = base64url::decode(compact.payload, payload_buf).map_err(malformed_base64)?;
         // 3. JSON.
@@ -225,7 +247,12 @@ impl<'a> Verifier<'a> {
             None => return Err(VerifyError::Missing(Claim::Iat)),
             Some(value) => unix_time(value).ok_or(VerifyError::Invalid(Claim::Iat))?,
         };
-        let jti = bounded(jti, self.limits.jti.min(MAX_JTI_LEN), Claim::Jti, Limit::Jti)?;
+        let jti = bounded(
+            jti,
+            self.limits.jti.min(MAX_JTI_LEN),
+            Claim::Jti,
+            Limit::Jti,
+        )?;
         if jti.is_empty() {
             return Err(VerifyError::Invalid(Claim::Jti));
         }
@@ -261,7 +288,12 @@ impl<'a> Verifier<'a> {
         };
         let nonce: Option<FixedString<MAX_NONCE_LEN>> = match nonce {
             None => None,
-            Some(s) => Some(bounded(s, self.limits.nonce.min(MAX_NONCE_LEN), Claim::Nonce, Limit::Nonce)?),
+            Some(s) => Some(bounded(
+                s,
+                self.limits.nonce.min(MAX_NONCE_LEN),
+                Claim::Nonce,
+                Limit::Nonce,
+            )?),
         };
         let context = NonceContext {
             thumbprint: &thumbprint,
@@ -275,10 +307,18 @@ impl<'a> Verifier<'a> {
         let earliest = now.saturating_sub(self.max_age.saturating_add(self.leeway));
         let latest = now.saturating_add(self.leeway);
         if issued_at > latest {
-            return Err(VerifyError::IssuedInFuture { issued_at, now, latest });
+            return Err(VerifyError::IssuedInFuture {
+                issued_at,
+                now,
+                latest,
+            });
         }
         if issued_at < earliest {
-            return Err(VerifyError::TooOld { issued_at, now, earliest });
+            return Err(VerifyError::TooOld {
+                issued_at,
+                now,
+                earliest,
+            });
         }
         if let Some(value) = payload.get("exp") {
             let expires_at = unix_time(value).ok_or(VerifyError::Invalid(Claim::Exp))?;
@@ -343,7 +383,11 @@ impl<'a> Verifier<'a> {
             .ok_or(VerifyError::UnsupportedAlgorithm)?;
         let jwk = match header.get("jwk") {
             None => return Err(VerifyError::Missing(Claim::Jwk)),
-            Some(Value::Object(o)) => PublicJwk::from_object(&o, false).map_err(VerifyError::Jwk)?.0,
+            Some(Value::Object(o)) => {
+                PublicJwk::from_object(&o, false)
+                    .map_err(VerifyError::Jwk)?
+                    .0
+            }
             Some(_) => return Err(VerifyError::Invalid(Claim::Jwk)),
         };
         if jwk.curve() != verifier.algorithm().curve() {
@@ -384,7 +428,13 @@ impl<'a> Expected<'a> {
     /// The request's method and target URI (its query and fragment are ignored).
     #[must_use]
     pub const fn new(method: HttpMethod<'a>, uri: TargetUri<'a>) -> Self {
-        Self { method, uri, nonce: NonceExpectation::None, access_token: None, bound_key: None }
+        Self {
+            method,
+            uri,
+            nonce: NonceExpectation::None,
+            access_token: None,
+            bound_key: None,
+        }
     }
 
     /// Requires `nonce` to equal this value (compared in constant time).
@@ -464,7 +514,11 @@ fn check_nonce(
             }
         }
         (NonceExpectation::Validator(v), Some(got)) => {
-            if v.is_valid(got, context) { Ok(()) } else { Err(VerifyError::NonceInvalid) }
+            if v.is_valid(got, context) {
+                Ok(())
+            } else {
+                Err(VerifyError::NonceInvalid)
+            }
         }
     }
 }
@@ -580,9 +634,12 @@ fn bounded<const N: usize>(
     let mut buf = [0u8; N];
     let decoded = match text.as_borrowed() {
         Some(s) => s,
-        None => text.decode_into(&mut buf).map_err(|_| VerifyError::Invalid(claim))?,
+        None => text
+            .decode_into(&mut buf)
+            .map_err(|_| VerifyError::Invalid(claim))?,
     };
-    out.push_str(decoded).map_err(|_| VerifyError::TooLarge(too_large))?;
+    out.push_str(decoded)
+        .map_err(|_| VerifyError::TooLarge(too_large))?;
     Ok(out)
 }
 
@@ -598,7 +655,9 @@ fn decode_ath(text: JsonStr<'_>) -> Result<AccessTokenHash, VerifyError> {
     let mut buf = [0u8; 64];
     let encoded = match text.as_borrowed() {
         Some(s) => s,
-        None => text.decode_into(&mut buf).map_err(|_| VerifyError::Invalid(Claim::Ath))?,
+        None => text
+            .decode_into(&mut buf)
+            .map_err(|_| VerifyError::Invalid(Claim::Ath))?,
     };
     AccessTokenHash::from_base64url(encoded).map_err(|_| VerifyError::Invalid(Claim::Ath))
 }

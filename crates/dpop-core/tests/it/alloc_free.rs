@@ -30,11 +30,16 @@ fn create_and_verify_allocate_nothing() {
         let uri = TargetUri::parse("https://api.example.com/v1/items?x=1").unwrap();
         let mut buf = [0u8; 4096];
         let (jws, created) = count(|| {
-            NewProof::new(HttpMethod::GET, uri, ProofId::new("jti-1").unwrap(), UnixTime::from_secs(NOW))
-                .with_access_token("token")
-                .with_nonce("nonce")
-                .encode(&k, &mut buf)
-                .map(str::len)
+            NewProof::new(
+                HttpMethod::GET,
+                uri,
+                ProofId::new("jti-1").unwrap(),
+                UnixTime::from_secs(NOW),
+            )
+            .with_access_token("token")
+            .with_nonce("nonce")
+            .encode(&k, &mut buf)
+            .map(str::len)
         });
         let len = jws.unwrap();
         assert_eq!(created, 0, "{alg:?} creation allocated");
@@ -45,14 +50,18 @@ fn create_and_verify_allocate_nothing() {
                 .with_access_token("token")
                 .with_nonce("nonce")
                 .with_bound_key(&jkt);
-            Verifier::new(ALL_COMPILED_IN).verify(proof, &e, UnixTime::from_secs(NOW)).is_ok()
+            Verifier::new(ALL_COMPILED_IN)
+                .verify(proof, &e, UnixTime::from_secs(NOW))
+                .is_ok()
         });
         assert!(verified);
         assert_eq!(allocations, 0, "{alg:?} verification allocated");
         // rejections allocate nothing either
         let (rejected, allocations) = count(|| {
             let e = Expected::new(HttpMethod::POST, uri);
-            Verifier::new(ALL_COMPILED_IN).verify(proof, &e, UnixTime::from_secs(NOW)).is_err()
+            Verifier::new(ALL_COMPILED_IN)
+                .verify(proof, &e, UnixTime::from_secs(NOW))
+                .is_err()
         });
         assert!(rejected);
         assert_eq!(allocations, 0);

@@ -2,8 +2,8 @@
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
 use dpop_core::alg::{Algorithm, ProofSigner};
-use dpop_core::key::SigningKey;
 use dpop_core::jwk::MAX_JSON_LEN;
+use dpop_core::key::SigningKey;
 
 pub(crate) fn key(alg: Algorithm) -> SigningKey {
     let len = alg.curve().coordinate_len();
@@ -31,7 +31,11 @@ pub(crate) fn sign_raw(key: &SigningKey, header: &str, payload: &str) -> String 
 }
 
 pub(crate) fn header_for(key: &SigningKey) -> String {
-    format!(r#"{{"typ":"dpop+jwt","alg":"{}","jwk":{}}}"#, key.algorithm().name(), jwk_json(key))
+    format!(
+        r#"{{"typ":"dpop+jwt","alg":"{}","jwk":{}}}"#,
+        key.algorithm().name(),
+        jwk_json(key)
+    )
 }
 
 pub(crate) const NOW: u64 = 1_700_000_000;

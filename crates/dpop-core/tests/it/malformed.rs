@@ -38,7 +38,10 @@ fn claims(extra: &str) -> String {
 #[test]
 fn the_baseline_proof_is_valid() {
     assert_eq!(verify(&with_payload(&payload())), Ok(()));
-    assert_eq!(verify(&with_payload(&claims(r#","extra":{"a":[1,2,null,true]}"#))), Ok(()));
+    assert_eq!(
+        verify(&with_payload(&claims(r#","extra":{"a":[1,2,null,true]}"#))),
+        Ok(())
+    );
 }
 
 #[test]
@@ -89,10 +92,16 @@ fn an_algorithm_outside_the_allow_list_is_rejected_even_when_compiled_in() {
         let uri = TargetUri::parse(URL).unwrap();
         let e = Expected::new(HttpMethod::GET, uri);
         assert_eq!(
-            Verifier::new(&[ES256]).verify(&proof, &e, UnixTime::from_secs(NOW)).unwrap_err(),
+            Verifier::new(&[ES256])
+                .verify(&proof, &e, UnixTime::from_secs(NOW))
+                .unwrap_err(),
             VerifyError::UnsupportedAlgorithm
         );
-        assert!(Verifier::new(ALL_COMPILED_IN).verify(&proof, &e, UnixTime::from_secs(NOW)).is_ok());
+        assert!(
+            Verifier::new(ALL_COMPILED_IN)
+                .verify(&proof, &e, UnixTime::from_secs(NOW))
+                .is_ok()
+        );
     }
 }
 
@@ -103,23 +112,41 @@ fn signature_rules() {
     let mut raw = <base64ct::Base64UrlUnpadded as base64ct::Encoding>::decode_vec(sig).unwrap();
     // one flipped bit
     raw[10] ^= 1;
-    assert_eq!(verify(&format!("{input}.{}", b64(&raw))), Err(VerifyError::InvalidSignature));
+    assert_eq!(
+        verify(&format!("{input}.{}", b64(&raw))),
+        Err(VerifyError::InvalidSignature)
+    );
     raw[10] ^= 1;
     // truncated and extended
-    assert_eq!(verify(&format!("{input}.{}", b64(&raw[..63]))), Err(VerifyError::InvalidSignature));
+    assert_eq!(
+        verify(&format!("{input}.{}", b64(&raw[..63]))),
+        Err(VerifyError::InvalidSignature)
+    );
     let mut longer = raw.clone();
     longer.push(0);
-    assert_eq!(verify(&format!("{input}.{}", b64(&longer))), Err(VerifyError::InvalidSignature));
+    assert_eq!(
+        verify(&format!("{input}.{}", b64(&longer))),
+        Err(VerifyError::InvalidSignature)
+    );
     // the same signature DER-encoded
     let der = der_encode(&raw[..32], &raw[32..]);
-    assert_eq!(verify(&format!("{input}.{}", b64(&der))), Err(VerifyError::InvalidSignature));
+    assert_eq!(
+        verify(&format!("{input}.{}", b64(&der))),
+        Err(VerifyError::InvalidSignature)
+    );
     // all zero r and s
-    assert_eq!(verify(&format!("{input}.{}", b64(&[0u8; 64]))), Err(VerifyError::InvalidSignature));
+    assert_eq!(
+        verify(&format!("{input}.{}", b64(&[0u8; 64]))),
+        Err(VerifyError::InvalidSignature)
+    );
     // signed by another key than the one in the header
     let other = key(Algorithm::Es384);
     let mut sig2 = [0u8; 132];
     let n = dpop_core::alg::ProofSigner::try_sign(&other, &[input.as_bytes()], &mut sig2).unwrap();
-    assert_eq!(verify(&format!("{input}.{}", b64(&sig2[..n]))), Err(VerifyError::InvalidSignature));
+    assert_eq!(
+        verify(&format!("{input}.{}", b64(&sig2[..n]))),
+        Err(VerifyError::InvalidSignature)
+    );
     // signature over a payload that was then changed
     let (h, _) = input.split_once('.').unwrap();
     let changed = format!("{h}.{}.{sig}", b64(claims(r#","x":1"#).as_bytes()));
@@ -147,14 +174,35 @@ fn structure_rules() {
     let (h, rest) = good.split_once('.').unwrap();
     let (p, s) = rest.split_once('.').unwrap();
     let cases: Vec<(String, VerifyError)> = vec![
-        (format!("{h}.{p}"), VerifyError::Malformed(Malformed::Segments)),
-        (format!("{h}.{p}.{s}.{s}"), VerifyError::Malformed(Malformed::Segments)),
-        (format!("{h}..{s}"), VerifyError::Malformed(Malformed::Segments)),
-        (format!(r#"{{"protected":"{h}","payload":"{p}","signature":"{s}"}}"#), VerifyError::Malformed(Malformed::JwsJsonSerialization)),
-        (format!("{h}=.{p}.{s}"), VerifyError::Malformed(Malformed::Base64)),
+        (
+            format!("{h}.{p}"),
+            VerifyError::Malformed(Malformed::Segments),
+        ),
+        (
+            format!("{h}.{p}.{s}.{s}"),
+            VerifyError::Malformed(Malformed::Segments),
+        ),
+        (
+            format!("{h}..{s}"),
+            VerifyError::Malformed(Malformed::Segments),
+        ),
+        (
+            format!(r#"{{"protected":"{h}","payload":"{p}","signature":"{s}"}}"#),
+            VerifyError::Malformed(Malformed::JwsJsonSerialization),
+        ),
+        (
+            format!("{h}=.{p}.{s}"),
+            VerifyError::Malformed(Malformed::Base64),
+        ),
         (format!("{h}.{p}.{s}="), VerifyError::InvalidSignature),
-        (format!("{}.{p}.{s}", h.replace('-', "+")), VerifyError::Malformed(Malformed::Base64)),
-        (format!(" {h}.{p}.{s}"), VerifyError::Malformed(Malformed::Base64)),
+        (
+            format!("+{}.{p}.{s}", &h[1..]),
+            VerifyError::Malformed(Malformed::Base64),
+        ),
+        (
+            format!(" {h}.{p}.{s}"),
+            VerifyError::Malformed(Malformed::Base64),
+        ),
         (format!("{h}.{p}.{s}\n"), VerifyError::InvalidSignature),
     ];
     for (proof, err) in cases {
@@ -176,19 +224,55 @@ fn structure_rules() {
 fn json_rules() {
     let header = header_for(&key(Algorithm::Es256));
     let cases: Vec<(String, Result<(), VerifyError>)> = vec![
-        (claims(r#","jti":"again""#), Err(VerifyError::Malformed(Malformed::DuplicateMember))),
-        (claims(r#","\u006ati":"again""#), Err(VerifyError::Malformed(Malformed::DuplicateMember))),
+        (
+            claims(r#","jti":"again""#),
+            Err(VerifyError::Malformed(Malformed::DuplicateMember)),
+        ),
+        (
+            claims(r#","\u006ati":"again""#),
+            Err(VerifyError::Malformed(Malformed::DuplicateMember)),
+        ),
         (format!("{} ", claims("")), Ok(())),
-        (format!("{}x", claims("")), Err(VerifyError::Malformed(Malformed::Json))),
-        (format!("{}{{}}", claims("")), Err(VerifyError::Malformed(Malformed::Json))),
-        (claims(",\"x\":\"a\tb\""), Err(VerifyError::Malformed(Malformed::Json))),
-        (claims(r#","x":"\q""#), Err(VerifyError::Malformed(Malformed::Json))),
-        (claims(r#","x":"\ud800""#), Err(VerifyError::Malformed(Malformed::Json))),
-        (claims(r#","x":01"#), Err(VerifyError::Malformed(Malformed::Json))),
-        (claims(r#","x":'a'"#), Err(VerifyError::Malformed(Malformed::Json))),
-        ("[]".to_string(), Err(VerifyError::Malformed(Malformed::NotAnObject))),
-        ("\"claims\"".to_string(), Err(VerifyError::Malformed(Malformed::NotAnObject))),
-        (claims(&format!(r#","x":{}1{}"#, "[".repeat(40), "]".repeat(40))), Err(VerifyError::Malformed(Malformed::Nesting))),
+        (
+            format!("{}x", claims("")),
+            Err(VerifyError::Malformed(Malformed::Json)),
+        ),
+        (
+            format!("{}{{}}", claims("")),
+            Err(VerifyError::Malformed(Malformed::Json)),
+        ),
+        (
+            claims(",\"x\":\"a\tb\""),
+            Err(VerifyError::Malformed(Malformed::Json)),
+        ),
+        (
+            claims(r#","x":"\q""#),
+            Err(VerifyError::Malformed(Malformed::Json)),
+        ),
+        (
+            claims(r#","x":"\ud800""#),
+            Err(VerifyError::Malformed(Malformed::Json)),
+        ),
+        (
+            claims(r#","x":01"#),
+            Err(VerifyError::Malformed(Malformed::Json)),
+        ),
+        (
+            claims(r#","x":'a'"#),
+            Err(VerifyError::Malformed(Malformed::Json)),
+        ),
+        (
+            "[]".to_string(),
+            Err(VerifyError::Malformed(Malformed::NotAnObject)),
+        ),
+        (
+            "\"claims\"".to_string(),
+            Err(VerifyError::Malformed(Malformed::NotAnObject)),
+        ),
+        (
+            claims(&format!(r#","x":{}1{}"#, "[".repeat(40), "]".repeat(40))),
+            Err(VerifyError::Malformed(Malformed::Nesting)),
+        ),
     ];
     for (payload, err) in cases {
         assert_eq!(verify(&signed(&header, &payload)), err, "{payload}");
@@ -201,41 +285,147 @@ fn json_rules() {
     let k = key(Algorithm::Es256);
     let mut sig = [0u8; 64];
     dpop_core::alg::ProofSigner::try_sign(&k, &[input.as_bytes()], &mut sig).unwrap();
-    assert_eq!(verify(&format!("{input}.{}", b64(&sig))), Err(VerifyError::Malformed(Malformed::Utf8)));
+    assert_eq!(
+        verify(&format!("{input}.{}", b64(&sig))),
+        Err(VerifyError::Malformed(Malformed::Utf8))
+    );
 }
 
 #[test]
 fn claim_rules() {
     let long_jti = "j".repeat(257);
     let cases: Vec<(String, VerifyError)> = vec![
-        (format!(r#"{{"htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#), VerifyError::Missing(Claim::Jti)),
-        (format!(r#"{{"jti":"j","htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#), VerifyError::Missing(Claim::Htm)),
-        (format!(r#"{{"jti":"j","htm":"GET","iat":{NOW},"ath":"{ATH}"}}"#), VerifyError::Missing(Claim::Htu)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","ath":"{ATH}"}}"#), VerifyError::Missing(Claim::Iat)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW}}}"#), VerifyError::Missing(Claim::Ath)),
-        (format!(r#"{{"jti":7,"htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#), VerifyError::Invalid(Claim::Jti)),
-        (format!(r#"{{"jti":"","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#), VerifyError::Invalid(Claim::Jti)),
-        (format!(r#"{{"jti":"{long_jti}","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#), VerifyError::TooLarge(Limit::Jti)),
-        (format!(r#"{{"jti":"j","htm":null,"htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#), VerifyError::Invalid(Claim::Htm)),
-        (format!(r#"{{"jti":"j","htm":"get","htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#), VerifyError::Mismatch(Claim::Htm)),
-        (format!(r#"{{"jti":"j","htm":"POST","htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#), VerifyError::Mismatch(Claim::Htm)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":{{}},"iat":{NOW},"ath":"{ATH}"}}"#), VerifyError::Invalid(Claim::Htu)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}?a=1","iat":{NOW},"ath":"{ATH}"}}"#), VerifyError::Invalid(Claim::Htu)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}#f","iat":{NOW},"ath":"{ATH}"}}"#), VerifyError::Invalid(Claim::Htu)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"/v1/items","iat":{NOW},"ath":"{ATH}"}}"#), VerifyError::Invalid(Claim::Htu)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}/","iat":{NOW},"ath":"{ATH}"}}"#), VerifyError::Mismatch(Claim::Htu)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"https://api.example.com:8443/v1/items","iat":{NOW},"ath":"{ATH}"}}"#), VerifyError::Mismatch(Claim::Htu)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":"{NOW}","ath":"{ATH}"}}"#), VerifyError::Invalid(Claim::Iat)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW}.5,"ath":"{ATH}"}}"#), VerifyError::Invalid(Claim::Iat)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":-1,"ath":"{ATH}"}}"#), VerifyError::Invalid(Claim::Iat)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":1e9,"ath":"{ATH}"}}"#), VerifyError::Invalid(Claim::Iat)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}","exp":"soon"}}"#), VerifyError::Invalid(Claim::Exp)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}","exp":{}}}"#, NOW - 61), VerifyError::Expired { expires_at: UnixTime::from_secs(NOW - 61), now: UnixTime::from_secs(NOW) }),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW},"ath":5}}"#), VerifyError::Invalid(Claim::Ath)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}="}}"#), VerifyError::Invalid(Claim::Ath)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{}"}}"#, &ATH[1..]), VerifyError::Invalid(Claim::Ath)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}"#), VerifyError::Mismatch(Claim::Ath)),
-        (format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}","nonce":5}}"#), VerifyError::Invalid(Claim::Nonce)),
+        (
+            format!(r#"{{"htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#),
+            VerifyError::Missing(Claim::Jti),
+        ),
+        (
+            format!(r#"{{"jti":"j","htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#),
+            VerifyError::Missing(Claim::Htm),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"GET","iat":{NOW},"ath":"{ATH}"}}"#),
+            VerifyError::Missing(Claim::Htu),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","ath":"{ATH}"}}"#),
+            VerifyError::Missing(Claim::Iat),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW}}}"#),
+            VerifyError::Missing(Claim::Ath),
+        ),
+        (
+            format!(r#"{{"jti":7,"htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#),
+            VerifyError::Invalid(Claim::Jti),
+        ),
+        (
+            format!(r#"{{"jti":"","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#),
+            VerifyError::Invalid(Claim::Jti),
+        ),
+        (
+            format!(
+                r#"{{"jti":"{long_jti}","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#
+            ),
+            VerifyError::TooLarge(Limit::Jti),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":null,"htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#),
+            VerifyError::Invalid(Claim::Htm),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"get","htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#),
+            VerifyError::Mismatch(Claim::Htm),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"POST","htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#),
+            VerifyError::Mismatch(Claim::Htm),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"GET","htu":{{}},"iat":{NOW},"ath":"{ATH}"}}"#),
+            VerifyError::Invalid(Claim::Htu),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}?a=1","iat":{NOW},"ath":"{ATH}"}}"#),
+            VerifyError::Invalid(Claim::Htu),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}#f","iat":{NOW},"ath":"{ATH}"}}"#),
+            VerifyError::Invalid(Claim::Htu),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"GET","htu":"/v1/items","iat":{NOW},"ath":"{ATH}"}}"#),
+            VerifyError::Invalid(Claim::Htu),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}/","iat":{NOW},"ath":"{ATH}"}}"#),
+            VerifyError::Mismatch(Claim::Htu),
+        ),
+        (
+            format!(
+                r#"{{"jti":"j","htm":"GET","htu":"https://api.example.com:8443/v1/items","iat":{NOW},"ath":"{ATH}"}}"#
+            ),
+            VerifyError::Mismatch(Claim::Htu),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":"{NOW}","ath":"{ATH}"}}"#),
+            VerifyError::Invalid(Claim::Iat),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW}.5,"ath":"{ATH}"}}"#),
+            VerifyError::Invalid(Claim::Iat),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":-1,"ath":"{ATH}"}}"#),
+            VerifyError::Invalid(Claim::Iat),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":1e9,"ath":"{ATH}"}}"#),
+            VerifyError::Invalid(Claim::Iat),
+        ),
+        (
+            format!(
+                r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}","exp":"soon"}}"#
+            ),
+            VerifyError::Invalid(Claim::Exp),
+        ),
+        (
+            format!(
+                r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}","exp":{}}}"#,
+                NOW - 61
+            ),
+            VerifyError::Expired {
+                expires_at: UnixTime::from_secs(NOW - 61),
+                now: UnixTime::from_secs(NOW),
+            },
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW},"ath":5}}"#),
+            VerifyError::Invalid(Claim::Ath),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}="}}"#),
+            VerifyError::Invalid(Claim::Ath),
+        ),
+        (
+            format!(
+                r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{}"}}"#,
+                &ATH[1..]
+            ),
+            VerifyError::Invalid(Claim::Ath),
+        ),
+        (
+            format!(
+                r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}}"#
+            ),
+            VerifyError::Mismatch(Claim::Ath),
+        ),
+        (
+            format!(
+                r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}","nonce":5}}"#
+            ),
+            VerifyError::Invalid(Claim::Nonce),
+        ),
     ];
     for (payload, err) in cases {
         assert_eq!(verify(&with_payload(&payload)), Err(err), "{payload}");
@@ -245,7 +435,9 @@ fn claim_rules() {
 #[test]
 fn escaped_claims_are_decoded() {
     let escaped_url = URL.replace('/', "\\/");
-    let p = format!(r#"{{"jti":"j\u002d1","ht\u006d":"G\u0045T","htu":"{escaped_url}","iat":{NOW},"ath":"{ATH}"}}"#);
+    let p = format!(
+        r#"{{"jti":"j\u002d1","ht\u006d":"G\u0045T","htu":"{escaped_url}","iat":{NOW},"ath":"{ATH}"}}"#
+    );
     assert_eq!(verify(&with_payload(&p)), Ok(()));
 }
 
@@ -287,19 +479,34 @@ fn nonce_rules() {
     let v = Verifier::new(&[ES256]);
     let with_nonce = with_payload(&claims(r#","nonce":"eyJ7S_zG.eyJH0-Z.HX4w-7v""#));
     let e = Expected::new(HttpMethod::GET, uri).with_nonce("eyJ7S_zG.eyJH0-Z.HX4w-7v");
-    assert_eq!(v.verify(&with_nonce, &e, now).unwrap().nonce(), Some("eyJ7S_zG.eyJH0-Z.HX4w-7v"));
+    assert_eq!(
+        v.verify(&with_nonce, &e, now).unwrap().nonce(),
+        Some("eyJ7S_zG.eyJH0-Z.HX4w-7v")
+    );
     let e = Expected::new(HttpMethod::GET, uri).with_nonce("other");
-    assert_eq!(v.verify(&with_nonce, &e, now).unwrap_err(), VerifyError::NonceInvalid);
+    assert_eq!(
+        v.verify(&with_nonce, &e, now).unwrap_err(),
+        VerifyError::NonceInvalid
+    );
     let e = Expected::new(HttpMethod::GET, uri).with_nonce("eyJ7S_zG.eyJH0-Z.HX4w-7v");
-    assert_eq!(v.verify(&with_payload(&payload()), &e, now).unwrap_err(), VerifyError::NonceRequired);
+    assert_eq!(
+        v.verify(&with_payload(&payload()), &e, now).unwrap_err(),
+        VerifyError::NonceRequired
+    );
     // a nonce the server did not ask for is carried but not required
     let e = Expected::new(HttpMethod::GET, uri);
     assert!(v.verify(&with_nonce, &e, now).is_ok());
     let long = with_payload(&claims(&format!(r#","nonce":"{}""#, "n".repeat(513))));
-    assert_eq!(v.verify(&long, &e, now).unwrap_err(), VerifyError::TooLarge(Limit::Nonce));
+    assert_eq!(
+        v.verify(&long, &e, now).unwrap_err(),
+        VerifyError::TooLarge(Limit::Nonce)
+    );
     let limited = v.with_limits(Limits::default().with_nonce(10));
     let e = Expected::new(HttpMethod::GET, uri);
-    assert_eq!(limited.verify(&with_nonce, &e, now).unwrap_err(), VerifyError::TooLarge(Limit::Nonce));
+    assert_eq!(
+        limited.verify(&with_nonce, &e, now).unwrap_err(),
+        VerifyError::TooLarge(Limit::Nonce)
+    );
 }
 
 #[derive(Debug)]
@@ -316,9 +523,19 @@ fn nonce_validator_hook_decides() {
     let now = UnixTime::from_secs(NOW);
     let v = Verifier::new(&[ES256]);
     let e = Expected::new(HttpMethod::GET, uri).with_nonce_validator(&Even);
-    assert!(v.verify(&with_payload(&claims(r#","nonce":"ab""#)), &e, now).is_ok());
-    assert_eq!(v.verify(&with_payload(&claims(r#","nonce":"abc""#)), &e, now).unwrap_err(), VerifyError::NonceInvalid);
-    assert_eq!(v.verify(&with_payload(&claims("")), &e, now).unwrap_err(), VerifyError::NonceRequired);
+    assert!(
+        v.verify(&with_payload(&claims(r#","nonce":"ab""#)), &e, now)
+            .is_ok()
+    );
+    assert_eq!(
+        v.verify(&with_payload(&claims(r#","nonce":"abc""#)), &e, now)
+            .unwrap_err(),
+        VerifyError::NonceInvalid
+    );
+    assert_eq!(
+        v.verify(&with_payload(&claims("")), &e, now).unwrap_err(),
+        VerifyError::NonceRequired
+    );
 }
 
 #[test]
@@ -329,9 +546,21 @@ fn bound_key_rule() {
     let right = key(Algorithm::Es256).public_jwk().thumbprint();
     let wrong = key(Algorithm::Es384).public_jwk().thumbprint();
     let v = Verifier::new(&[ES256]);
-    assert!(v.verify(&proof, &Expected::new(HttpMethod::GET, uri).with_bound_key(&right), now).is_ok());
+    assert!(
+        v.verify(
+            &proof,
+            &Expected::new(HttpMethod::GET, uri).with_bound_key(&right),
+            now
+        )
+        .is_ok()
+    );
     assert_eq!(
-        v.verify(&proof, &Expected::new(HttpMethod::GET, uri).with_bound_key(&wrong), now).unwrap_err(),
+        v.verify(
+            &proof,
+            &Expected::new(HttpMethod::GET, uri).with_bound_key(&wrong),
+            now
+        )
+        .unwrap_err(),
         VerifyError::BoundKeyMismatch
     );
     let _: Thumbprint = right;
@@ -345,27 +574,49 @@ fn size_limits_apply_before_decoding() {
     let now = UnixTime::from_secs(NOW);
     // 8193 bytes of garbage: rejected for its size, not for its content
     let big = "!".repeat(8193);
-    assert_eq!(v.verify(&big, &e, now).unwrap_err(), VerifyError::TooLarge(Limit::Proof));
+    assert_eq!(
+        v.verify(&big, &e, now).unwrap_err(),
+        VerifyError::TooLarge(Limit::Proof)
+    );
     let at_limit = "!".repeat(8192);
-    assert_eq!(v.verify(&at_limit, &e, now).unwrap_err(), VerifyError::Malformed(Malformed::Segments));
+    assert_eq!(
+        v.verify(&at_limit, &e, now).unwrap_err(),
+        VerifyError::Malformed(Malformed::Segments)
+    );
     let proof = with_payload(&payload());
     let tight = v.with_limits(Limits::default().with_proof(proof.len()));
     assert!(tight.verify(&proof, &e, now).is_ok());
     let tighter = v.with_limits(Limits::default().with_proof(proof.len() - 1));
-    assert_eq!(tighter.verify(&proof, &e, now).unwrap_err(), VerifyError::TooLarge(Limit::Proof));
+    assert_eq!(
+        tighter.verify(&proof, &e, now).unwrap_err(),
+        VerifyError::TooLarge(Limit::Proof)
+    );
     // jti at and past its limit
     let jti_limited = v.with_limits(Limits::default().with_jti(3));
-    let p3 = with_payload(&format!(r#"{{"jti":"abc","htm":"GET","htu":"{URL}","iat":{NOW}}}"#));
-    let p4 = with_payload(&format!(r#"{{"jti":"abcd","htm":"GET","htu":"{URL}","iat":{NOW}}}"#));
+    let p3 = with_payload(&format!(
+        r#"{{"jti":"abc","htm":"GET","htu":"{URL}","iat":{NOW}}}"#
+    ));
+    let p4 = with_payload(&format!(
+        r#"{{"jti":"abcd","htm":"GET","htu":"{URL}","iat":{NOW}}}"#
+    ));
     assert!(jti_limited.verify(&p3, &e, now).is_ok());
-    assert_eq!(jti_limited.verify(&p4, &e, now).unwrap_err(), VerifyError::TooLarge(Limit::Jti));
+    assert_eq!(
+        jti_limited.verify(&p4, &e, now).unwrap_err(),
+        VerifyError::TooLarge(Limit::Jti)
+    );
     // the default jti limit: 256 accepted, 257 rejected
-    let p256 = with_payload(&format!(r#"{{"jti":"{}","htm":"GET","htu":"{URL}","iat":{NOW}}}"#, "j".repeat(256)));
+    let p256 = with_payload(&format!(
+        r#"{{"jti":"{}","htm":"GET","htu":"{URL}","iat":{NOW}}}"#,
+        "j".repeat(256)
+    ));
     assert!(v.verify(&p256, &e, now).is_ok());
 }
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 /// a - b for equal-length big-endian numbers with a > b.

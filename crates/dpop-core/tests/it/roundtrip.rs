@@ -14,12 +14,21 @@ fn every_curve_round_trips_with_all_claims() {
     for alg in Algorithm::ALL {
         let k = key(alg);
         let uri = TargetUri::parse("https://API.example.com:443/a/./b/../c?q=1#frag").unwrap();
-        let proof = NewProof::new(HttpMethod::POST, uri, ProofId::new("id-\"1\"").unwrap(), UnixTime::from_secs(NOW))
-            .with_access_token("tok.en")
-            .with_nonce("server-nonce");
+        let proof = NewProof::new(
+            HttpMethod::POST,
+            uri,
+            ProofId::new("id-\"1\"").unwrap(),
+            UnixTime::from_secs(NOW),
+        )
+        .with_access_token("tok.en")
+        .with_nonce("server-nonce");
         let mut buf = vec![0u8; proof.max_len()];
         let jws = proof.encode(&k, &mut buf).unwrap().to_string();
-        assert_eq!(jws, proof.encode_to_string(&k).unwrap(), "signing is deterministic");
+        assert_eq!(
+            jws,
+            proof.encode_to_string(&k).unwrap(),
+            "signing is deterministic"
+        );
 
         let expected_uri = TargetUri::parse("https://api.example.com/a/c").unwrap();
         let thumbprint = k.public_jwk().thumbprint();
@@ -27,7 +36,9 @@ fn every_curve_round_trips_with_all_claims() {
             .with_access_token("tok.en")
             .with_nonce("server-nonce")
             .with_bound_key(&thumbprint);
-        let v = Verifier::new(ALL_COMPILED_IN).verify(&jws, &e, UnixTime::from_secs(NOW + 1)).unwrap();
+        let v = Verifier::new(ALL_COMPILED_IN)
+            .verify(&jws, &e, UnixTime::from_secs(NOW + 1))
+            .unwrap();
         assert_eq!(v.algorithm(), alg);
         assert_eq!(v.id(), "id-\"1\"");
         assert_eq!(v.nonce(), Some("server-nonce"));
@@ -35,8 +46,14 @@ fn every_curve_round_trips_with_all_claims() {
 
         // what was written: the exact header members, canonical htu, and no exp
         let parts: Vec<&str> = jws.split('.').collect();
-        let header: serde_json::Value = serde_json::from_slice(&<base64ct::Base64UrlUnpadded as base64ct::Encoding>::decode_vec(parts[0]).unwrap()).unwrap();
-        let claims: serde_json::Value = serde_json::from_slice(&<base64ct::Base64UrlUnpadded as base64ct::Encoding>::decode_vec(parts[1]).unwrap()).unwrap();
+        let header: serde_json::Value = serde_json::from_slice(
+            &<base64ct::Base64UrlUnpadded as base64ct::Encoding>::decode_vec(parts[0]).unwrap(),
+        )
+        .unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(
+            &<base64ct::Base64UrlUnpadded as base64ct::Encoding>::decode_vec(parts[1]).unwrap(),
+        )
+        .unwrap();
         assert_eq!(header["typ"], "dpop+jwt");
         assert_eq!(header["alg"], alg.name());
         let mut members: Vec<&String> = header["jwk"].as_object().unwrap().keys().collect();
@@ -58,11 +75,19 @@ fn base64_len(n: usize) -> usize {
 fn buffer_too_small_is_an_error() {
     let k = key(Algorithm::Es256);
     let uri = TargetUri::parse("https://a.example/").unwrap();
-    let proof = NewProof::new(HttpMethod::GET, uri, ProofId::new("x").unwrap(), UnixTime::from_secs(NOW));
+    let proof = NewProof::new(
+        HttpMethod::GET,
+        uri,
+        ProofId::new("x").unwrap(),
+        UnixTime::from_secs(NOW),
+    );
     let full = proof.encode_to_string(&k).unwrap();
     for len in [0, 10, full.len() - 1] {
         let mut buf = vec![0u8; len];
-        assert_eq!(proof.encode(&k, &mut buf).unwrap_err(), dpop_core::error::CreateError::BufferTooSmall);
+        assert_eq!(
+            proof.encode(&k, &mut buf).unwrap_err(),
+            dpop_core::error::CreateError::BufferTooSmall
+        );
     }
     let mut exact = vec![0u8; full.len()];
     assert_eq!(proof.encode(&k, &mut exact).unwrap(), full);
@@ -72,11 +97,27 @@ fn buffer_too_small_is_an_error() {
 fn invalid_values_are_refused_at_creation() {
     let k = key(Algorithm::Es256);
     let uri = TargetUri::parse("https://a.example/").unwrap();
-    let base = NewProof::new(HttpMethod::GET, uri, ProofId::new("x").unwrap(), UnixTime::from_secs(NOW));
+    let base = NewProof::new(
+        HttpMethod::GET,
+        uri,
+        ProofId::new("x").unwrap(),
+        UnixTime::from_secs(NOW),
+    );
     use dpop_core::error::CreateError;
-    assert_eq!(base.with_nonce("a b").encode_to_string(&k).unwrap_err(), CreateError::InvalidNonce);
-    assert_eq!(base.with_nonce("").encode_to_string(&k).unwrap_err(), CreateError::InvalidNonce);
-    assert_eq!(base.with_access_token("a\nb").encode_to_string(&k).unwrap_err(), CreateError::InvalidAccessToken);
+    assert_eq!(
+        base.with_nonce("a b").encode_to_string(&k).unwrap_err(),
+        CreateError::InvalidNonce
+    );
+    assert_eq!(
+        base.with_nonce("").encode_to_string(&k).unwrap_err(),
+        CreateError::InvalidNonce
+    );
+    assert_eq!(
+        base.with_access_token("a\nb")
+            .encode_to_string(&k)
+            .unwrap_err(),
+        CreateError::InvalidAccessToken
+    );
 }
 
 #[derive(Debug)]
@@ -97,8 +138,16 @@ impl ProofSigner for FailingSigner {
 fn signer_failure_is_reported() {
     let signer = FailingSigner(*key(Algorithm::Es256).public_jwk());
     let uri = TargetUri::parse("https://a.example/").unwrap();
-    let proof = NewProof::new(HttpMethod::GET, uri, ProofId::new("x").unwrap(), UnixTime::from_secs(NOW));
-    assert_eq!(proof.encode_to_string(&signer).unwrap_err(), dpop_core::error::CreateError::Signing);
+    let proof = NewProof::new(
+        HttpMethod::GET,
+        uri,
+        ProofId::new("x").unwrap(),
+        UnixTime::from_secs(NOW),
+    );
+    assert_eq!(
+        proof.encode_to_string(&signer).unwrap_err(),
+        dpop_core::error::CreateError::Signing
+    );
 }
 
 fn method() -> impl Strategy<Value = String> {
