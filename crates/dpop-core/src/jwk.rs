@@ -340,7 +340,7 @@ impl<'b> Writer<'b> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "es256"))]
 mod tests {
     use std::string::ToString;
 

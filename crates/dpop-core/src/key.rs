@@ -257,7 +257,7 @@ impl fmt::Debug for SigningKey {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "es256", feature = "es384", feature = "es512"))]
 mod tests {
     use std::string::ToString;
 

@@ -17,6 +17,7 @@ pub mod htu;
 mod json;
 pub mod jwk;
 mod jws;
+#[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
 pub mod key;
 pub mod proof;
 pub mod thumbprint;

@@ -17,3 +17,47 @@ pub const TYPE: &str = "dpop+jwt";
 /// Hard upper bound of [`Limits::proof`]: the largest proof any verifier accepts. Decoding uses
 /// a stack buffer of this size, so no verification allocates.
 pub const MAX_PROOF_LEN: usize = 8192;
+
+#[cfg(test)]
+mod tests {
+    use crate::alg::{ALL_COMPILED_IN, Algorithm};
+    use crate::claims::{HttpMethod, ProofId};
+    use crate::htu::TargetUri;
+    use crate::key::SigningKey;
+    use crate::time::UnixTime;
+
+    use super::{Expected, NewProof, Verifier};
+
+    /// Whatever subset of algorithms is compiled in, each creates and verifies proofs into
+    /// caller buffers (this runs in the per-feature CI builds, with and without `alloc`).
+    #[test]
+    fn each_compiled_in_algorithm_round_trips_without_alloc() {
+        for verifier in ALL_COMPILED_IN {
+            let alg: Algorithm = verifier.algorithm();
+            let mut scalar = [0x42u8; 66];
+            scalar[0] = 1;
+            let key = SigningKey::from_bytes(alg, &scalar[..alg.curve().coordinate_len()]).unwrap();
+            let uri = TargetUri::parse("https://api.example.com/r?x=1").unwrap();
+            let now = UnixTime::from_secs(1_700_000_000);
+            let mut buf = [0u8; 2048];
+            let jws = NewProof::new(HttpMethod::GET, uri, ProofId::new("j").unwrap(), now)
+                .with_access_token("t")
+                .encode(&key, &mut buf)
+                .unwrap();
+            let jkt = key.public_jwk().thumbprint();
+            let expected = Expected::new(HttpMethod::GET, uri)
+                .with_access_token("t")
+                .with_bound_key(&jkt);
+            let verified = Verifier::new(ALL_COMPILED_IN)
+                .verify(jws, &expected, now)
+                .unwrap();
+            assert_eq!(verified.algorithm(), alg);
+            let wrong = Expected::new(HttpMethod::POST, uri);
+            assert!(
+                Verifier::new(ALL_COMPILED_IN)
+                    .verify(jws, &wrong, now)
+                    .is_err()
+            );
+        }
+    }
+}
