@@ -340,7 +340,8 @@ impl<'b> Writer<'b> {
     }
 }
 
-#[cfg(all(test, feature = "es256"))]
+#[cfg(test)]
+#[cfg(feature = "es256")]
 mod tests {
     use std::string::ToString;
 

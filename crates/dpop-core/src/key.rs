@@ -257,7 +257,8 @@ impl fmt::Debug for SigningKey {
     }
 }
 
-#[cfg(all(test, feature = "es256", feature = "es384", feature = "es512"))]
+#[cfg(test)]
+#[cfg(all(feature = "es256", feature = "es384", feature = "es512"))]
 mod tests {
     use std::string::ToString;
 
