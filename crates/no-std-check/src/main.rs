@@ -9,7 +9,7 @@
 #![no_std]
 #![no_main]
 
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm, ProofSigner};
+use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
 use dpop_core::claims::{HttpMethod, ProofId};
 use dpop_core::htu::TargetUri;
 use dpop_core::key::SigningKey;
