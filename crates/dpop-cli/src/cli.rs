@@ -3,23 +3,28 @@
 //! Arguments with a syntax (algorithm, method, URL, thumbprint, `jti`, nonce) are checked here
 //! with the same parsers dpop-core uses, so a malformed one is a usage error (exit status 2)
 //! before any work is done.
+//!
+//! Values that may begin with `-` take `allow_hyphen_values`: a base64url thumbprint or `jti`
+//! does so one time in 64 (the RFC 9449 example `jti` is `-BwC3ESc6acc2lTc`), and a tool
+//! that passes them as separate arguments must not fail then.
 
+use std::ffi::OsString;
 use std::io::Write as _;
 use std::process::ExitCode;
 
 use clap::error::ErrorKind;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
 use dpop_core::alg::Algorithm;
 use dpop_core::claims::{self, HttpMethod, ProofId};
 use dpop_core::htu::TargetUri;
 use dpop_core::thumbprint::Thumbprint;
 
-use crate::error::{USAGE, one_line};
+use crate::error::USAGE;
 
 /// Make keys, sign, verify and inspect DPoP proofs (OAuth 2.0 Demonstrating Proof of
 /// Possession, RFC 9449).
 #[derive(Debug, Parser)]
-#[command(name = "dpop", version, propagate_version = true)]
+#[command(name = "dpop", version)]
 pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -53,14 +58,14 @@ pub(crate) struct KeygenArgs {
     pub(crate) alg: Algorithm,
     /// Write the private JWK to this new file (mode 0600; an existing file is never
     /// overwritten) instead of stdout.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, allow_hyphen_values = true, value_name = "FILE")]
     pub(crate) out: Option<String>,
 }
 
 /// `dpop thumbprint`.
 #[derive(Debug, Args)]
 pub(crate) struct ThumbprintArgs {
-    /// JWK file; `-` or absent reads stdin.
+    /// JWK file, public or private; stdin when - or absent.
     #[arg(value_name = "FILE|-")]
     pub(crate) file: Option<String>,
 }
@@ -68,8 +73,8 @@ pub(crate) struct ThumbprintArgs {
 /// `dpop proof`.
 #[derive(Debug, Args)]
 pub(crate) struct ProofArgs {
-    /// Private JWK file of the signing key (`-` reads stdin).
-    #[arg(long, value_name = "FILE")]
+    /// Private JWK file of the signing key; - reads stdin.
+    #[arg(long, allow_hyphen_values = true, value_name = "FILE")]
     pub(crate) key: String,
     /// HTTP method of the request (htm), case-sensitive.
     #[arg(long, value_name = "M", value_parser = parse_method)]
@@ -78,16 +83,16 @@ pub(crate) struct ProofArgs {
     #[arg(long, value_name = "URL", value_parser = parse_url)]
     pub(crate) url: String,
     /// Access token sent with the request; adds its hash as ath.
-    #[arg(long, value_name = "T")]
+    #[arg(long, allow_hyphen_values = true, value_name = "T")]
     pub(crate) access_token: Option<String>,
     /// Server-provided nonce (DPoP-Nonce).
-    #[arg(long, value_name = "N", value_parser = parse_nonce)]
+    #[arg(long, allow_hyphen_values = true, value_name = "N", value_parser = parse_nonce)]
     pub(crate) nonce: Option<String>,
     /// Issue time (iat) in Unix seconds [default: now].
     #[arg(long, value_name = "UNIX")]
     pub(crate) iat: Option<u64>,
     /// Proof identifier (jti) [default: 128 random bits, base64url].
-    #[arg(long, value_name = "ID", value_parser = parse_jti)]
+    #[arg(long, allow_hyphen_values = true, value_name = "ID", value_parser = parse_jti)]
     pub(crate) jti: Option<String>,
 }
 
@@ -101,13 +106,13 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_name = "URL", value_parser = parse_url)]
     pub(crate) url: String,
     /// Access token of the request; the proof's ath must be its hash.
-    #[arg(long, value_name = "T")]
+    #[arg(long, allow_hyphen_values = true, value_name = "T")]
     pub(crate) access_token: Option<String>,
     /// Nonce the server expects.
-    #[arg(long, value_name = "N")]
+    #[arg(long, allow_hyphen_values = true, value_name = "N")]
     pub(crate) nonce: Option<String>,
     /// Thumbprint the access token is bound to (cnf.jkt).
-    #[arg(long, value_name = "JKT", value_parser = parse_thumbprint)]
+    #[arg(long, allow_hyphen_values = true, value_name = "JKT", value_parser = parse_thumbprint)]
     pub(crate) jkt: Option<Thumbprint>,
     /// Verifier's clock in Unix seconds [default: now].
     #[arg(long, value_name = "UNIX")]
@@ -118,7 +123,7 @@ pub(crate) struct VerifyArgs {
     /// Tolerated clock difference, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = dpop_core::proof::verify::DEFAULT_LEEWAY)]
     pub(crate) leeway: u64,
-    /// The compact proof; `-` or absent reads stdin.
+    /// The compact proof; stdin when - or absent.
     #[arg(value_name = "PROOF|-")]
     pub(crate) proof: Option<String>,
 }
@@ -126,14 +131,15 @@ pub(crate) struct VerifyArgs {
 /// `dpop inspect`.
 #[derive(Debug, Args)]
 pub(crate) struct InspectArgs {
-    /// The compact proof; `-` or absent reads stdin.
+    /// The compact proof; stdin when - or absent.
     #[arg(value_name = "PROOF|-")]
     pub(crate) proof: Option<String>,
 }
 
 /// Prints a parse error (or the help or version clap was asked for) and returns the exit
-/// status: 0 for help and version, 2 for a usage error.
-pub(crate) fn report_parse_error(e: &clap::Error) -> ExitCode {
+/// status: 0 for help and version, 2 for a usage error. `args` are the program's arguments, to
+/// name the subcommand whose help to look at.
+pub(crate) fn report_parse_error(e: &clap::Error, args: &[OsString]) -> ExitCode {
     match e.kind() {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
@@ -144,31 +150,38 @@ pub(crate) fn report_parse_error(e: &clap::Error) -> ExitCode {
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(USAGE))
         }
         _ => {
-            let line = usage_error_line(&e.to_string());
+            let line = usage_error_line(&e.to_string(), subcommand(args));
             let _ = writeln!(std::io::stderr().lock(), "dpop: error: {line}");
             ExitCode::from(USAGE)
         }
     }
 }
 
+/// The subcommand named by the first argument, if it names one.
+fn subcommand(args: &[OsString]) -> Option<&str> {
+    let first = args.get(1)?.to_str()?;
+    Cli::command()
+        .get_subcommands()
+        .any(|c| c.get_name() == first)
+        .then_some(first)
+}
+
 /// Condenses clap's rendered error (message, tips, usage, hint) into one line: the message,
 /// then where to find help.
-fn usage_error_line(rendered: &str) -> String {
+fn usage_error_line(rendered: &str, subcommand: Option<&str>) -> String {
     let message = rendered.split("\n\n").next().unwrap_or(rendered);
-    let message = one_line(message.trim_start_matches("error: "));
-    let command = rendered
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Usage: "))
-        .map(|usage| {
-            usage
-                .split_whitespace()
-                .take_while(|w| !w.starts_with(['[', '<', '-']))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| "dpop".to_owned());
-    format!("{message} (see '{command} --help')")
+    let mut line = String::new();
+    for part in message.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if !line.is_empty() {
+            line.push_str(if line.ends_with(':') { " " } else { "; " });
+        }
+        line.push_str(part);
+    }
+    let line = line.strip_prefix("error: ").unwrap_or(&line);
+    match subcommand {
+        Some(name) => format!("{line} (see 'dpop {name} --help')"),
+        None => format!("{line} (see 'dpop --help')"),
+    }
 }
 
 fn parse_algorithm(text: &str) -> Result<Algorithm, String> {
@@ -183,7 +196,9 @@ fn parse_method(text: &str) -> Result<String, String> {
 }
 
 fn parse_url(text: &str) -> Result<String, String> {
-    TargetUri::parse(text).map(|_| text.to_owned()).map_err(|e| e.to_string())
+    TargetUri::parse(text)
+        .map(|_| text.to_owned())
+        .map_err(|e| e.to_string())
 }
 
 fn parse_thumbprint(text: &str) -> Result<Thumbprint, String> {
@@ -192,7 +207,10 @@ fn parse_thumbprint(text: &str) -> Result<Thumbprint, String> {
 
 fn parse_jti(text: &str) -> Result<String, String> {
     ProofId::new(text).map(|_| text.to_owned()).map_err(|_| {
-        format!("must be 1 to {} bytes without control characters", claims::MAX_JTI_LEN)
+        format!(
+            "must be 1 to {} bytes without control characters",
+            claims::MAX_JTI_LEN
+        )
     })
 }
 
@@ -209,8 +227,6 @@ fn parse_nonce(text: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory;
-
     use super::*;
 
     #[test]
@@ -222,10 +238,31 @@ mod tests {
     fn usage_errors_fit_on_one_line() {
         let e = Cli::try_parse_from(["dpop", "verify", "--url", "https://a.example/"])
             .expect_err("--method is required");
-        let line = usage_error_line(&e.to_string());
-        assert!(!line.contains('\n'), "{line}");
-        assert!(line.contains("--method"), "{line}");
-        assert!(line.ends_with("(see 'dpop verify --help')"), "{line}");
+        let line = usage_error_line(&e.to_string(), Some("verify"));
+        assert_eq!(
+            line,
+            "the following required arguments were not provided: --method <M> \
+             (see 'dpop verify --help')"
+        );
+        let e = Cli::try_parse_from(["dpop", "keygen", "--alg", "RS256"]).expect_err("bad alg");
+        let line = usage_error_line(&e.to_string(), None);
+        assert_eq!(
+            line,
+            "invalid value 'RS256' for '--alg <ALG>': expected ES256, ES384 or ES512 \
+             (see 'dpop --help')"
+        );
+    }
+
+    #[test]
+    fn subcommand_is_found_in_the_arguments() {
+        let args = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(
+            subcommand(&args(&["dpop", "verify", "--x"])),
+            Some("verify")
+        );
+        assert_eq!(subcommand(&args(&["dpop", "--x", "verify"])), None);
+        assert_eq!(subcommand(&args(&["dpop", "frob"])), None);
+        assert_eq!(subcommand(&args(&["dpop"])), None);
     }
 
     #[test]

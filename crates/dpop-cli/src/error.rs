@@ -1,7 +1,9 @@
 //! The one error type of the commands, and how it maps to an exit status.
 
-use std::fmt;
+use core::fmt;
 use std::io::Write as _;
+
+use dpop_core::error::{JwkError, KeyError};
 use std::process::ExitCode;
 
 /// Exit status of a usage error (clap's default, kept for errors found after parsing).
@@ -36,7 +38,11 @@ impl CliError {
             Self::Runtime(m) => (m, FAILURE),
         };
         // Nothing sensible is left to do if stderr itself is gone.
-        let _ = writeln!(std::io::stderr().lock(), "dpop: error: {}", one_line(message));
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "dpop: error: {}",
+            one_line(message)
+        );
         ExitCode::from(status)
     }
 }
@@ -49,9 +55,26 @@ impl fmt::Display for CliError {
     }
 }
 
+/// Why a private JWK was rejected, in words that fit the file the user gave.
+///
+/// [`KeyError`]'s text names the JWK rule that failed; a key of another type (an RSA private
+/// key has `p` and `q`) fails on its private members, which is said more plainly here.
+pub(crate) fn describe_key_error(e: KeyError) -> String {
+    match e {
+        KeyError::Jwk(JwkError::PrivateMember) => {
+            "not a private EC JWK: it has private members other than d".to_owned()
+        }
+        _ => e.to_string(),
+    }
+}
+
 /// Joins the lines of `text` with `; ` so that every error is a single line.
 pub(crate) fn one_line(text: &str) -> String {
-    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join("; ")
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 #[cfg(test)]

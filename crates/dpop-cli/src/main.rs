@@ -4,6 +4,7 @@
 //! usage error (bad flag, malformed argument) or 1 for a runtime failure (unreadable file, bad
 //! key, rejected proof). Secret key material never appears in a message.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -17,9 +18,10 @@ use cli::{Cli, Command};
 use error::CliError;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(e) => return cli::report_parse_error(&e),
+        Err(e) => return cli::report_parse_error(&e, &args),
     };
     let result = match cli.command {
         Command::Keygen(args) => commands::keygen::run(&args),
