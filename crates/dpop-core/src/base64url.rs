@@ -5,6 +5,9 @@
 //! (a remainder of one character) and non-zero trailing bits are all rejected, so every byte
 //! string has exactly one accepted encoding.
 
+// Attacker-controlled input flows through here: no indexing that could panic.
+#![deny(clippy::indexing_slicing)]
+
 use base64ct::{Base64UrlUnpadded, Encoding};
 
 /// The input is not canonical unpadded base64url, or does not fit the output buffer.

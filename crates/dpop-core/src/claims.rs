@@ -4,6 +4,9 @@
 //! The target URI (`htu`) is [`TargetUri`](crate::htu::TargetUri). Each type here is made only
 //! by a parser that enforces its syntax, so a value in hand is always valid.
 
+// Attacker-controlled input flows through here: no indexing that could panic.
+#![deny(clippy::indexing_slicing)]
+
 use core::fmt;
 
 use sha2::{Digest, Sha256};

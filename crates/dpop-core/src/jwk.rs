@@ -6,6 +6,9 @@
 //! `k`, `oth`), another `kty` (`RSA`, `OKP`, `oct`), a missing member, a bad coordinate length, a
 //! point not on the curve. Other members (`kid`, `use`, `alg`, `key_ops`, ...) are ignored.
 
+// Attacker-controlled input flows through here: no indexing that could panic.
+#![deny(clippy::indexing_slicing)]
+
 use core::fmt;
 
 use sha2::{Digest, Sha256};

@@ -1,6 +1,9 @@
 //! The JWS compact serialization (RFC 7515 section 7.1): three base64url segments joined by
 //! dots. DPoP proofs use only this form; the JSON serialization (section 7.2) is rejected.
 
+// Attacker-controlled input flows through here: no indexing that could panic.
+#![deny(clippy::indexing_slicing)]
+
 use crate::error::Malformed;
 
 /// The three segments of a compact JWS, still encoded.

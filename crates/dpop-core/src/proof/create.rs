@@ -1,5 +1,8 @@
 //! Proof creation (RFC 9449 section 4.2) into a caller buffer, or a `String` with `alloc`.
 
+// Attacker-controlled input flows through here: no indexing that could panic.
+#![deny(clippy::indexing_slicing)]
+
 use crate::alg::{MAX_SIGNATURE_LEN, ProofSigner};
 use crate::base64url;
 use crate::claims::{self, AccessTokenHash, HttpMethod, MAX_JTI_LEN, MAX_NONCE_LEN, ProofId};

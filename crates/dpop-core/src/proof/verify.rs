@@ -24,6 +24,9 @@
 //! Verification is pure: it does not remember the `jti`. Replay detection is a separate step
 //! (dpop-std) keyed on [`VerifiedProof::replay_key`].
 
+// Attacker-controlled input flows through here: no indexing that could panic.
+#![deny(clippy::indexing_slicing)]
+
 use core::fmt;
 
 use heapless::String as FixedString;

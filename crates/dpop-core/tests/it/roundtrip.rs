@@ -224,3 +224,18 @@ proptest! {
         prop_assert!(Verifier::new(ALL_COMPILED_IN).verify(&text, &e, UnixTime::from_secs(NOW)).is_err());
     }
 }
+
+#[test]
+fn public_types_are_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<dpop_core::key::SigningKey>();
+    check::<dpop_core::jwk::PublicJwk>();
+    check::<dpop_core::thumbprint::Thumbprint>();
+    check::<Verifier<'static>>();
+    check::<Expected<'static>>();
+    check::<dpop_core::proof::VerifiedProof<'static>>();
+    check::<NewProof<'static>>();
+    check::<dpop_core::error::VerifyError>();
+    check::<dpop_core::error::CreateError>();
+    check::<dpop_core::error::JwkError>();
+}
