@@ -1,0 +1,432 @@
+//! The in-memory replay cache: atomicity under contention, capacity, expiry, clock jumps,
+//! quotas, memory per entry, and create → verify → consume → replay rejected end to end.
+
+#![allow(
+    clippy::std_instead_of_alloc,
+    reason = "a std test binary; `Arc` comes from std"
+)]
+
+use core::pin::pin;
+use core::task::{Context, Poll, Waker};
+use std::collections::HashMap;
+use std::sync::{Arc, Barrier};
+use std::thread;
+
+use dpop_core::alg::{Algorithm, ES256, VerifyAlgorithm};
+use dpop_core::claims::{HttpMethod, ProofId};
+use dpop_core::error::VerifyError;
+use dpop_core::htu::TargetUri;
+use dpop_core::key::SigningKey;
+use dpop_core::proof::{Expected, NewProof, Verifier};
+use dpop_core::thumbprint::Thumbprint;
+use dpop_core::time::UnixTime;
+use dpop_std::replay::{
+    MemoryReplayCache, ReplayCache, ReplayError, ReplayKey, consume, expiry_for,
+};
+use proptest::prelude::*;
+
+const T0: u64 = 1_700_000_000;
+
+fn at(secs: u64) -> UnixTime {
+    UnixTime::from_secs(secs)
+}
+
+/// A replay key as spread out as a SHA-256 output (the cache only hashes 16 of its bytes).
+fn key(n: u64) -> ReplayKey {
+    let mut bytes = [0x5a; 32];
+    bytes[..8].copy_from_slice(&n.wrapping_mul(0x9e37_79b9_7f4a_7c15).to_le_bytes());
+    bytes[8..16].copy_from_slice(&n.to_be_bytes());
+    ReplayKey::from_bytes(bytes)
+}
+
+fn client(n: u8) -> Thumbprint {
+    Thumbprint::from_bytes([n; 32])
+}
+
+/// Polls a future that is ready at once (the memory cache's futures are).
+fn now_or_never<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the memory cache never waits"),
+    }
+}
+
+#[test]
+fn same_proof_from_many_threads_is_accepted_exactly_once() {
+    const THREADS: usize = 8;
+    const ROUNDS: u64 = 500;
+    let cache = Arc::new(MemoryReplayCache::with_capacity(10_000));
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let workers: Vec<_> = (0..THREADS)
+        .map(|_| {
+            let (cache, barrier) = (Arc::clone(&cache), Arc::clone(&barrier));
+            thread::spawn(move || {
+                (0..ROUNDS)
+                    .map(|round| {
+                        barrier.wait();
+                        cache.remember_now(&key(round), &client(1), at(T0 + 360), at(T0))
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let results: Vec<Vec<_>> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+    for round in 0..ROUNDS {
+        let round = usize::try_from(round).unwrap();
+        let accepted = results.iter().filter(|r| r[round].is_ok()).count();
+        assert_eq!(accepted, 1, "round {round}");
+        assert!(
+            results
+                .iter()
+                .all(|r| r[round].is_ok() || r[round] == Err(ReplayError::Replayed))
+        );
+    }
+    assert_eq!(cache.len(), 500);
+}
+
+#[test]
+fn distinct_proofs_from_many_threads_are_all_kept() {
+    const THREADS: u64 = 8;
+    const PER_THREAD: u64 = 5_000;
+    let cache = Arc::new(MemoryReplayCache::with_capacity(100_000));
+    let barrier = Arc::new(Barrier::new(8));
+    let workers: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (cache, barrier) = (Arc::clone(&cache), Arc::clone(&barrier));
+            thread::spawn(move || {
+                barrier.wait();
+                for i in 0..PER_THREAD {
+                    let k = key(t * PER_THREAD + i);
+                    assert_eq!(
+                        cache.remember_now(&k, &client(1), at(T0 + 360), at(T0)),
+                        Ok(())
+                    );
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.join().unwrap();
+    }
+    assert_eq!(cache.len(), 40_000);
+    for n in 0..THREADS * PER_THREAD {
+        let replay = cache.remember_now(&key(n), &client(1), at(T0 + 360), at(T0 + 1));
+        assert_eq!(replay, Err(ReplayError::Replayed), "key {n} was lost");
+    }
+}
+
+#[test]
+fn full_cache_refuses_and_never_evicts_a_live_entry() {
+    let cache = MemoryReplayCache::with_capacity(100).with_shards(1);
+    assert_eq!(cache.capacity(), 100);
+    let until = at(T0 + 360);
+    for n in 0..100 {
+        assert_eq!(
+            cache.remember_now(&key(n), &client(1), until, at(T0)),
+            Ok(())
+        );
+    }
+    for now in [T0, T0 + 100, T0 + 359] {
+        let refused = cache.remember_now(&key(100), &client(1), at(now + 360), at(now));
+        assert_eq!(refused, Err(ReplayError::CapacityExceeded));
+        for n in 0..100 {
+            let replay = cache.remember_now(&key(n), &client(1), at(now + 360), at(now));
+            assert_eq!(replay, Err(ReplayError::Replayed), "entry {n} was evicted");
+        }
+    }
+    assert_eq!(cache.len(), 100);
+    // Once the entries have expired, inserts reclaim them: no background thread involved.
+    assert_eq!(
+        cache.remember_now(&key(100), &client(1), at(T0 + 720), until),
+        Ok(())
+    );
+    for n in 101..200 {
+        assert_eq!(
+            cache.remember_now(&key(n), &client(1), at(T0 + 720), until),
+            Ok(())
+        );
+    }
+    assert_eq!(cache.len(), 100);
+    let refused = cache.remember_now(&key(200), &client(1), at(T0 + 720), until);
+    assert_eq!(refused, Err(ReplayError::CapacityExceeded));
+}
+
+#[test]
+fn full_sharded_cache_refuses_and_never_evicts() {
+    let cache = MemoryReplayCache::with_capacity(4_096).with_shards(16);
+    let capacity = cache.capacity();
+    let mut accepted = Vec::new();
+    let mut refused = 0;
+    let mut n = 0;
+    while cache.len() < capacity {
+        assert!(n < 100 * capacity as u64, "could not fill the cache");
+        match cache.remember_now(&key(n), &client(1), at(T0 + 360), at(T0)) {
+            Ok(()) => accepted.push(n),
+            Err(e) => {
+                assert_eq!(e, ReplayError::CapacityExceeded);
+                refused += 1;
+            }
+        }
+        n += 1;
+    }
+    assert!(refused > 0, "some shard must have filled up first");
+    assert_eq!(accepted.len(), capacity);
+    for &n in &accepted {
+        let replay = cache.remember_now(&key(n), &client(1), at(T0 + 360), at(T0 + 359));
+        assert_eq!(replay, Err(ReplayError::Replayed));
+    }
+    let fresh = cache.remember_now(&key(n), &client(1), at(T0 + 720), at(T0 + 359));
+    assert_eq!(fresh, Err(ReplayError::CapacityExceeded));
+    assert_eq!(
+        cache.remember_now(&key(n), &client(1), at(T0 + 720), at(T0 + 360)),
+        Ok(())
+    );
+    // That insert's sweep already reclaimed a few entries of its shard; purging takes the rest.
+    let purged = cache.purge_expired(at(T0 + 360));
+    assert!(purged > capacity - 20 && purged < capacity, "{purged}");
+    assert_eq!(cache.len(), 1);
+}
+
+#[test]
+fn entry_expires_at_the_documented_instant() {
+    let cache = MemoryReplayCache::with_capacity(10);
+    let expires = at(T0 + 361);
+    assert_eq!(
+        cache.remember_now(&key(1), &client(1), expires, at(T0)),
+        Ok(())
+    );
+    let replay = cache.remember_now(&key(1), &client(1), at(T0 + 900), at(T0 + 360));
+    assert_eq!(replay, Err(ReplayError::Replayed), "live at expires_at - 1");
+    assert_eq!(
+        cache.remember_now(&key(1), &client(1), at(T0 + 900), expires),
+        Ok(())
+    );
+    // Remembered again until T0 + 900.
+    let replay = cache.remember_now(&key(1), &client(1), at(T0 + 900), at(T0 + 899));
+    assert_eq!(replay, Err(ReplayError::Replayed));
+}
+
+#[test]
+fn expiry_in_the_past_still_remembers_for_one_second() {
+    let cache = MemoryReplayCache::with_capacity(10);
+    assert_eq!(
+        cache.remember_now(&key(1), &client(1), at(5), at(T0)),
+        Ok(())
+    );
+    let replay = cache.remember_now(&key(1), &client(1), at(5), at(T0));
+    assert_eq!(replay, Err(ReplayError::Replayed));
+    assert_eq!(
+        cache.remember_now(&key(1), &client(1), at(5), at(T0 + 1)),
+        Ok(())
+    );
+}
+
+#[test]
+fn clock_jumps_never_accept_a_replay() {
+    let cache = MemoryReplayCache::with_capacity(1_000).with_shards(1);
+    assert_eq!(
+        cache.remember_now(&key(1), &client(1), at(1_360), at(1_000)),
+        Ok(())
+    );
+    // Backwards: the entry is still live.
+    for now in [500, 0, 999, 1_359] {
+        let replay = cache.remember_now(&key(1), &client(1), at(now + 360), at(now));
+        assert_eq!(replay, Err(ReplayError::Replayed), "now = {now}");
+    }
+    // Backwards after other inserts have run sweeps and reclaims: still live.
+    for n in 2..500 {
+        assert_eq!(
+            cache.remember_now(&key(n), &client(1), at(860), at(500)),
+            Ok(())
+        );
+    }
+    let replay = cache.remember_now(&key(1), &client(1), at(860), at(500));
+    assert_eq!(replay, Err(ReplayError::Replayed));
+    // Forwards, far: everything has expired and is reclaimed on demand.
+    let later = 1_000_000;
+    for n in 1..=1_000 {
+        let result = cache.remember_now(&key(n), &client(1), at(later + 360), at(later));
+        assert_eq!(result, Ok(()), "key {n}");
+    }
+    assert_eq!(cache.len(), 1_000);
+    let full = cache.remember_now(&key(1_001), &client(1), at(later + 360), at(later));
+    assert_eq!(full, Err(ReplayError::CapacityExceeded));
+}
+
+#[test]
+fn per_key_quota_at_and_past_the_limit() {
+    let cache = MemoryReplayCache::with_capacity(1_000).with_quota(3);
+    let until = at(T0 + 361);
+    for n in 0..3 {
+        assert_eq!(
+            cache.remember_now(&key(n), &client(1), until, at(T0)),
+            Ok(())
+        );
+    }
+    let over = cache.remember_now(&key(3), &client(1), until, at(T0));
+    assert_eq!(over, Err(ReplayError::QuotaExceeded));
+    // A replay is reported as a replay, not as a quota problem.
+    assert_eq!(
+        cache.remember_now(&key(0), &client(1), until, at(T0)),
+        Err(ReplayError::Replayed)
+    );
+    // Other keys are unaffected.
+    for n in 10..13 {
+        assert_eq!(
+            cache.remember_now(&key(n), &client(2), until, at(T0)),
+            Ok(())
+        );
+    }
+    assert_eq!(cache.len(), 6);
+    // The refused proof was not remembered. Quota frees up once the 64-second bucket holding
+    // the expiries has ended, at most 63 seconds after the entries themselves expired.
+    let bucket_end = ((T0 + 361) / 64 + 1) * 64;
+    let still = cache.remember_now(
+        &key(3),
+        &client(1),
+        at(bucket_end + 400),
+        at(bucket_end - 1),
+    );
+    assert_eq!(still, Err(ReplayError::QuotaExceeded));
+    assert_eq!(
+        cache.remember_now(&key(3), &client(1), at(bucket_end + 400), at(bucket_end)),
+        Ok(())
+    );
+}
+
+#[test]
+fn quota_counts_live_entries_of_a_steady_client() {
+    // A client sending one proof a second, each living 360 s, stays near 360 live entries; a
+    // quota of 500 must never refuse it however long it runs.
+    let cache = MemoryReplayCache::with_capacity(10_000).with_quota(500);
+    for i in 0..5_000 {
+        let now = T0 + i;
+        assert_eq!(
+            cache.remember_now(&key(i), &client(1), at(now + 360), at(now)),
+            Ok(()),
+            "{i}"
+        );
+    }
+}
+
+#[test]
+fn memory_per_entry_is_at_most_64_bytes() {
+    let per_entry = MemoryReplayCache::bytes_per_entry();
+    let cache = MemoryReplayCache::with_capacity(1_000_000);
+    let measured = cache.table_bytes() as f64 / cache.capacity() as f64;
+    println!(
+        "bytes per entry: {per_entry} (layout), {measured:.2} measured over {} shards",
+        cache.shards()
+    );
+    assert!(per_entry <= 64);
+    assert!(measured <= 64.0);
+}
+
+fn proof(jti: &str, issued_at: UnixTime) -> String {
+    let key = SigningKey::from_bytes(Algorithm::Es256, &[7; 32]).expect("valid P-256 scalar");
+    let uri = TargetUri::parse("https://api.example.com/items").expect("valid URI");
+    let id = ProofId::new(jti).expect("valid jti");
+    NewProof::new(HttpMethod::GET, uri, id, issued_at)
+        .encode_to_string(&key)
+        .expect("signs")
+}
+
+#[test]
+fn create_verify_consume_then_replay_is_rejected() {
+    static ALGS: [&dyn VerifyAlgorithm; 1] = [ES256];
+    let verifier = Verifier::new(&ALGS);
+    let uri = TargetUri::parse("https://api.example.com/items?page=2").unwrap();
+    let expected = Expected::new(HttpMethod::GET, uri);
+    let cache = MemoryReplayCache::with_capacity(1_000);
+    let iat = at(T0);
+    let jws = proof("proof-1", iat);
+
+    let verified = verifier.verify(&jws, &expected, iat).unwrap();
+    assert_eq!(
+        now_or_never(consume(&cache, &verifier, &verified, iat)),
+        Ok(())
+    );
+
+    // The proof passes verification up to and including iat + max_age + leeway ...
+    let last = iat.saturating_add(verifier.acceptance_window());
+    let again = verifier.verify(&jws, &expected, last).unwrap();
+    assert_eq!(again.replay_key(), verified.replay_key());
+    assert_eq!(expiry_for(&verifier, &again, last), last.saturating_add(1));
+    // ... and is caught by the cache all that time, through the sync and async paths alike.
+    assert_eq!(
+        cache.consume_now(&verifier, &again, last),
+        Err(ReplayError::Replayed)
+    );
+    let remembered = cache.remember(again.replay_key(), again.thumbprint(), last, last);
+    assert_eq!(now_or_never(remembered), Err(ReplayError::Replayed));
+    // One second later it is too old to verify, so the entry may go.
+    let after = last.saturating_add(1);
+    assert!(matches!(
+        verifier.verify(&jws, &expected, after),
+        Err(VerifyError::TooOld { .. })
+    ));
+
+    // A different jti from the same key is a different proof.
+    let other = verifier
+        .verify(&proof("proof-2", iat), &expected, iat)
+        .unwrap();
+    assert_eq!(cache.consume_now(&verifier, &other, iat), Ok(()));
+}
+
+#[test]
+fn types_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<MemoryReplayCache>();
+    assert_send_sync::<ReplayError>();
+}
+
+/// One step of the model test: present key `key` after moving the clock forward `advance`
+/// seconds, to be remembered for `lifetime` seconds.
+#[derive(Clone, Debug)]
+struct Step {
+    key: u64,
+    advance: u64,
+    lifetime: u64,
+}
+
+fn steps() -> impl Strategy<Value = Vec<Step>> {
+    prop::collection::vec(
+        (
+            0..12_u64,
+            prop_oneof![3 => Just(0_u64), 2 => 1..4_u64, 1 => 4..40_u64],
+            1..30_u64,
+        )
+            .prop_map(|(key, advance, lifetime)| Step {
+                key,
+                advance,
+                lifetime,
+            }),
+        1..300,
+    )
+}
+
+proptest! {
+    #[test]
+    fn cache_agrees_with_a_hash_map_model(steps in steps(), shards in 0..3_u32) {
+        let cache = MemoryReplayCache::with_capacity(64).with_shards(1 << shards);
+        let mut model: HashMap<u64, u64> = HashMap::new();
+        let mut now = T0;
+        for step in steps {
+            now += step.advance;
+            let expires = now + step.lifetime;
+            let live = model.get(&step.key).is_some_and(|&until| now < until);
+            let result = cache.remember_now(&key(step.key), &client(1), at(expires), at(now));
+            if live {
+                prop_assert_eq!(result, Err(ReplayError::Replayed));
+            } else {
+                prop_assert_eq!(result, Ok(()));
+                model.insert(step.key, expires);
+            }
+            prop_assert!(cache.len() >= model.values().filter(|&&until| now < until).count());
+        }
+    }
+}
