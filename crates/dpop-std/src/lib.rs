@@ -1,6 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+pub mod client;
 pub mod clock;
+#[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
+pub mod keys;
 pub mod nonce;
 pub mod replay;
 pub mod server;

@@ -26,7 +26,7 @@
 //!
 //! # Unpredictability and the salt
 //!
-//! RFC 9449 section 9 asks for unpredictable nonces. Here that rests on the secret key: without
+//! RFC 9449 section 8 requires unpredictable nonces. Here that rests on the secret key: without
 //! it, the tag of any nonce, and so any valid nonce, cannot be predicted or forged. The salt only
 //! makes each nonce distinct. It comes from the operating system (`getrandom`); if that fails,
 //! a per-instance counter is used instead, which keeps nonces distinct and, because of the tag,
@@ -122,6 +122,51 @@ pub trait NonceSource: NonceValidator {
     fn should_refresh(&self, nonce: &str, now: UnixTime) -> bool;
 }
 
+/// Why [`StatelessNonces::check`] refused a nonce. Every variant means "answer
+/// `use_dpop_nonce` with a fresh nonce"; the distinction is for logs.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NonceError {
+    /// Issued in a time step after the current one.
+    FromFuture,
+    /// The tag does not match: forged or altered, or bound to another client key or URI.
+    InvalidTag,
+    /// Not a nonce of this format: not 48 characters of base64url, or an unknown version.
+    Malformed,
+    /// Issued more than `window - 1` steps ago.
+    Stale,
+    /// Issued with a key id this instance does not hold (any more).
+    UnknownKey,
+}
+
+impl NonceError {
+    /// A stable snake_case name.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::FromFuture => "nonce_from_future",
+            Self::InvalidTag => "nonce_invalid_tag",
+            Self::Malformed => "nonce_malformed",
+            Self::Stale => "nonce_stale",
+            Self::UnknownKey => "nonce_unknown_key",
+        }
+    }
+}
+
+impl fmt::Display for NonceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::FromFuture => "nonce is from a future time step",
+            Self::InvalidTag => "nonce tag does not match",
+            Self::Malformed => "not a server nonce",
+            Self::Stale => "nonce has expired",
+            Self::UnknownKey => "nonce key is unknown",
+        })
+    }
+}
+
+impl core::error::Error for NonceError {}
+
 /// Length of a [`StatelessNonces`] nonce, in characters.
 pub const NONCE_LEN: usize = 48;
 /// Default length of a time step, in seconds.
@@ -140,18 +185,25 @@ const DOMAIN: &[u8] = b"dpop-std/nonce/v1";
 /// A secret for [`StatelessNonces`], with the one-byte id written into the nonces it issues.
 ///
 /// Use 32 bytes from a secure random source, shared by every server instance that must accept
-/// the nonces. The secret is zeroized when the key is dropped and never shown by `Debug`; the
-/// caller's copy passed to [`new`](Self::new) is the caller's to zeroize.
+/// the nonces, and a different secret for each server that issues its own (an authorization
+/// server's nonces are not meant for a resource server: RFC 9449 section 9).
+///
+/// The secret is kept in its own allocation, zeroized when the key is dropped and never shown
+/// by `Debug`. The copy passed to [`new`](Self::new) is the caller's to zeroize.
 pub struct NonceKey {
     id: u8,
-    secret: [u8; 32],
+    /// Boxed, so moving the key (into a `Vec` that then grows, say) never leaves copies behind.
+    secret: Box<[u8; 32]>,
 }
 
 impl NonceKey {
     /// A key with this `id` and `secret`.
     #[must_use]
-    pub const fn new(id: u8, secret: [u8; 32]) -> Self {
-        Self { id, secret }
+    pub fn new(id: u8, secret: [u8; 32]) -> Self {
+        Self {
+            id,
+            secret: Box::new(secret),
+        }
     }
 
     /// The key id.
@@ -164,7 +216,7 @@ impl NonceKey {
         // HMAC pads keys shorter than the 64-byte block with zeros (RFC 2104 section 2), so the
         // padded block is the same key, and this path has no length error to handle.
         let mut block = Key::<Hmac<Sha256>>::default();
-        block[..self.secret.len()].copy_from_slice(&self.secret);
+        block[..self.secret.len()].copy_from_slice(self.secret.as_slice());
         let mac = <Hmac<Sha256> as KeyInit>::new(&block);
         block.as_mut_slice().zeroize();
         mac
@@ -191,7 +243,7 @@ impl fmt::Debug for NonceKey {
 /// ```
 /// use dpop_core::thumbprint::Thumbprint;
 /// use dpop_core::time::UnixTime;
-/// use dpop_std::nonce::{NonceKey, NonceRequest, NonceSource, StatelessNonces};
+/// use dpop_std::nonce::{NonceError, NonceKey, NonceRequest, NonceSource, StatelessNonces};
 ///
 /// let secret = [0x42; 32]; // from your secret store, shared by all instances
 /// let nonces = StatelessNonces::new(NonceKey::new(2, secret))
@@ -206,10 +258,13 @@ impl fmt::Debug for NonceKey {
 /// // dpop-core runs this check (as `NonceValidator::is_valid`) inside `Verifier::verify` when
 /// // the request was built with `Expected::with_nonce_validator(&nonces)`.
 /// let htu = "https://api.example.com/items";
-/// assert!(nonces.check(&nonce, &client, htu, now));
-/// assert!(nonces.check(&nonce, &client, htu, now.saturating_add(60))); // next step: still valid
-/// assert!(!nonces.check(&nonce, &client, htu, now.saturating_add(120))); // stale
-/// assert!(!nonces.check(&nonce, &Thumbprint::from_bytes([8; 32]), htu, now)); // other key
+/// assert_eq!(nonces.check(&nonce, &client, htu, now), Ok(()));
+/// // In the next step it is still valid, two steps later it is stale.
+/// assert_eq!(nonces.check(&nonce, &client, htu, now.saturating_add(60)), Ok(()));
+/// assert_eq!(nonces.check(&nonce, &client, htu, now.saturating_add(120)), Err(NonceError::Stale));
+/// // It was bound to `client`: a proof signed by another key cannot use it.
+/// let other = Thumbprint::from_bytes([8; 32]);
+/// assert_eq!(nonces.check(&nonce, &other, htu, now), Err(NonceError::InvalidTag));
 /// assert!(!nonces.should_refresh(&nonce, now));
 /// ```
 pub struct StatelessNonces {
@@ -300,36 +355,50 @@ impl StatelessNonces {
         self.window
     }
 
-    /// Checks `nonce` at `now` for a proof signed by `thumbprint` for the canonical target URI
-    /// `htu` (each used only when bound). [`NonceValidator::is_valid`] is this with the values
-    /// of its [`NonceContext`].
-    #[must_use]
-    pub fn check(&self, nonce: &str, thumbprint: &Thumbprint, htu: &str, now: UnixTime) -> bool {
-        let Some(raw) = decode(nonce) else {
-            return false;
-        };
+    /// Checks `nonce` at `now` for a proof signed by the key with `thumbprint` for the canonical
+    /// target URI `htu` (each used only when bound). [`NonceValidator::is_valid`] is this with
+    /// the values of its [`NonceContext`], reduced to a `bool`; the reason is for logs only, as
+    /// the client gets `use_dpop_nonce` whatever it is.
+    ///
+    /// # Errors
+    ///
+    /// The first failed check, in this order: [`NonceError::Malformed`] (not 48 characters of
+    /// base64url, or an unknown version), [`NonceError::FromFuture`] or [`NonceError::Stale`]
+    /// (the time step, before the tag is checked), [`NonceError::UnknownKey`], then
+    /// [`NonceError::InvalidTag`] (forged or altered, or bound to another client key or URI).
+    pub fn check(
+        &self,
+        nonce: &str,
+        thumbprint: &Thumbprint,
+        htu: &str,
+        now: UnixTime,
+    ) -> Result<(), NonceError> {
+        let raw = decode(nonce).ok_or(NonceError::Malformed)?;
         let (header, tag) = raw.split_at(HEADER_LEN);
-        let Some(fields) = Fields::parse(header) else {
-            return false;
-        };
-        if fields.version != VERSION || !self.in_window(fields.step, now) {
-            return false;
+        let fields = Fields::parse(header).ok_or(NonceError::Malformed)?;
+        if fields.version != VERSION {
+            return Err(NonceError::Malformed);
         }
-        let Some(key) = self.keys.iter().find(|k| k.id == fields.key_id) else {
-            return false;
-        };
+        let current = self.current_step(now);
+        if fields.step > current {
+            return Err(NonceError::FromFuture);
+        }
+        if current - fields.step >= self.window {
+            return Err(NonceError::Stale);
+        }
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.id == fields.key_id)
+            .ok_or(NonceError::UnknownKey)?;
         let mac = self.tagged(key, header, Some(thumbprint), Some(htu));
-        // Constant-time comparison of the first 16 bytes of the HMAC.
-        mac.verify_truncated_left(tag).is_ok()
+        // Constant-time comparison with the first 16 bytes of the HMAC.
+        mac.verify_truncated_left(tag)
+            .map_err(|_| NonceError::InvalidTag)
     }
 
     fn current_step(&self, now: UnixTime) -> u64 {
         now.as_secs() / self.step
-    }
-
-    fn in_window(&self, step: u64, now: UnixTime) -> bool {
-        let current = self.current_step(now);
-        step <= current && current - step < self.window
     }
 
     /// The HMAC over everything the tag covers, ready to finalize or verify.
@@ -382,6 +451,7 @@ impl StatelessNonces {
 impl NonceValidator for StatelessNonces {
     fn is_valid(&self, nonce: &str, context: &NonceContext<'_>) -> bool {
         self.check(nonce, context.thumbprint, context.htu, context.now)
+            .is_ok()
     }
 }
 
@@ -490,8 +560,14 @@ mod tests {
         let a = n.issue(&NonceRequest::new(NOW));
         let b = n.issue(&NonceRequest::new(NOW));
         assert_ne!(a, b);
-        assert!(n.check(&a, &Thumbprint::from_bytes([0; 32]), "", NOW));
-        assert!(n.check(&b, &Thumbprint::from_bytes([0; 32]), "", NOW));
+        assert_eq!(
+            n.check(&a, &Thumbprint::from_bytes([0; 32]), "", NOW),
+            Ok(())
+        );
+        assert_eq!(
+            n.check(&b, &Thumbprint::from_bytes([0; 32]), "", NOW),
+            Ok(())
+        );
     }
 
     #[test]
@@ -528,8 +604,11 @@ mod tests {
         assert_eq!((n.step(), n.window()), (1, 1));
         let nonce = n.issue(&NonceRequest::new(NOW));
         let tp = Thumbprint::from_bytes([0; 32]);
-        assert!(n.check(&nonce, &tp, "", NOW));
-        assert!(!n.check(&nonce, &tp, "", NOW.saturating_add(1)));
+        assert_eq!(n.check(&nonce, &tp, "", NOW), Ok(()));
+        assert_eq!(
+            n.check(&nonce, &tp, "", NOW.saturating_add(1)),
+            Err(NonceError::Stale)
+        );
     }
 
     #[test]
@@ -537,8 +616,14 @@ mod tests {
         let n = nonces().with_window(u64::MAX);
         let tp = Thumbprint::from_bytes([0; 32]);
         let nonce = n.issue(&NonceRequest::new(UnixTime::EPOCH));
-        assert!(n.check(&nonce, &tp, "", UnixTime::from_secs(u64::MAX)));
+        assert_eq!(
+            n.check(&nonce, &tp, "", UnixTime::from_secs(u64::MAX)),
+            Ok(())
+        );
         let late = n.issue(&NonceRequest::new(UnixTime::from_secs(u64::MAX)));
-        assert!(!n.check(&late, &tp, "", UnixTime::EPOCH));
+        assert_eq!(
+            n.check(&late, &tp, "", UnixTime::EPOCH),
+            Err(NonceError::FromFuture)
+        );
     }
 }

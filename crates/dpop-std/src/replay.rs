@@ -166,10 +166,11 @@ const MAX_SHARD_CAPACITY: usize = 1 << 30;
 ///   entries before refusing (at most once per second per shard, since nothing can have expired
 ///   in between). [`purge_expired`](Self::purge_expired) is there for callers that want to run a
 ///   timer anyway.
-/// - **Sharded**: by default a power of two at least twice the number of cores, each a
-///   `Mutex` around a flat linear-probing table with backward-shift deletion (no tombstones).
-///   Shards and slots are chosen by a randomly keyed `SipHash` of the key, so clients cannot aim
-///   their `jti`s at one shard or one probe sequence.
+/// - **Sharded**: by default the smallest power of two at least twice the number of cores
+///   (fewer for small capacities, so a shard holds at least 64 entries), each a `Mutex` around a
+///   flat linear-probing table with backward-shift deletion (no tombstones). Shards and slots are
+///   chosen by std's randomly keyed hasher (`RandomState`, SipHash-1-3 today) over the stored
+///   key, so clients cannot aim their `jti`s at one shard or one probe sequence.
 /// - **Small**: a slot is 16 bytes of the replay key and an 8-byte expiry (24 bytes); at the 3/4
 ///   maximum load that is [`bytes_per_entry`](Self::bytes_per_entry) = 32 bytes per entry of
 ///   capacity, allocated up front.
@@ -215,7 +216,7 @@ impl MemoryReplayCache {
     ///
     /// Size it for the peak accepted-proof rate times the entry lifetime (`max_age + leeway`,
     /// 360 s by default), with headroom: 1 000 proofs per second need 360 000 entries, 11.5 MB.
-    /// A capacity of 0 refuses every proof.
+    /// A capacity of 0 refuses every proof; a shard holds at most 2^30 entries.
     #[must_use]
     pub fn with_capacity(capacity: usize) -> Self {
         Self::build(capacity, default_shards(capacity), None)
@@ -245,12 +246,17 @@ impl MemoryReplayCache {
     /// # Cost
     ///
     /// A separate sharded map from a thumbprint prefix (8 bytes) to a small expiry histogram
-    /// (eight 64-second buckets of 4-byte counters and an 8-byte base): 48 bytes plus hash-map
-    /// overhead per client key with live entries, at most about 110 bytes, for at most twice as
-    /// many keys as have live entries (expired keys are swept out when the map doubles). One extra lock per insert. An entry counts
-    /// against the quota until the end of its 64-second bucket, so up to 63 seconds past its
-    /// expiry; expiries more than 7 minutes ahead are counted in a later bucket, which errs on
-    /// the side of refusing.
+    /// (eight 64-second buckets of 4-byte counters and two 8-byte bucket numbers). That is 56
+    /// bytes plus a control byte per client key, 65 to 130 bytes with the hash map's load
+    /// factor, for at most twice as many keys as have live entries (keys without live entries are
+    /// swept out when the map has doubled since the last sweep). An insert takes one more lock.
+    ///
+    /// An entry counts against the quota until the end of its 64-second bucket, up to 63 seconds
+    /// past its expiry; expiries more than 7 minutes ahead are counted in a later bucket. Both
+    /// err on the side of refusing. When the clock goes back, the quota takes the expiries it
+    /// counted as computed by a clock that was ahead, and moves them back by as much: a clock
+    /// that was a day ahead does not lock clients out for a day. (The table still keeps those
+    /// entries until their recorded expiry; that only refuses replays of them.)
     #[must_use]
     pub fn with_quota(self, per_key: u32) -> Self {
         let shards = self.shards.len();
@@ -743,6 +749,8 @@ impl QuotaShard {
 #[derive(Clone, Copy, Debug, Default)]
 struct Window {
     base: u64,
+    /// The bucket of the latest `now` seen, to notice the clock going back.
+    seen: u64,
     counts: [u32; QUOTA_BUCKETS],
 }
 
@@ -750,6 +758,14 @@ impl Window {
     /// Forgets the buckets that ended at or before `now`: all their entries have expired.
     fn expire(&mut self, now: u64) {
         let bucket = now >> QUOTA_BUCKET_SHIFT;
+        if bucket < self.seen {
+            // The clock went back, so it was ahead when these expiries were computed: move them
+            // back by as much. Otherwise a clock that was a day ahead would hold this key's quota
+            // for a day (the table itself keeps such entries, which is safe: it only refuses
+            // replays of them).
+            self.base = self.base.saturating_sub(self.seen - bucket);
+        }
+        self.seen = bucket;
         if bucket > self.base {
             self.advance(bucket - self.base, false);
         }
@@ -764,7 +780,7 @@ impl Window {
             // than needed, which errs on the side of refusing.
             self.advance(bucket - last, true);
         }
-        // A bucket before `base` (the clock went back) also counts in the first bucket: later.
+        // A bucket before `base` (possible after a fold) counts in the first one: later.
         let index = usize::try_from(bucket.saturating_sub(self.base)).unwrap_or(0);
         if let Some(count) = self.counts.get_mut(index) {
             *count = count.saturating_add(1);
@@ -832,6 +848,11 @@ mod tests {
     #[test]
     fn layout_is_24_bytes_a_slot_and_32_an_entry() {
         assert_eq!(size_of::<Slot>(), 24);
+        assert_eq!(
+            size_of::<(u64, Window)>(),
+            56,
+            "quota map entry, as documented"
+        );
         assert_eq!(MemoryReplayCache::bytes_per_entry(), 32);
         let cache = MemoryReplayCache::with_capacity(300_000).with_shards(1);
         let per_entry = cache.table_bytes() / cache.capacity();
@@ -976,9 +997,31 @@ mod tests {
         assert_eq!(w.live(), 2);
         w.expire(64 * 14);
         assert_eq!(w.live(), 1);
-        // An expiry before the window (clock went back) counts in the first bucket.
-        w.add(5);
+        // An expiry before the window counts in its first bucket.
+        w.add(64 * 13);
         assert_eq!(w.live(), 2);
+        w.expire(64 * 15);
+        assert_eq!(w.live(), 1);
+    }
+
+    #[test]
+    fn quota_window_follows_the_clock_back() {
+        let mut w = Window::default();
+        // Counted while the clock was a day ahead ...
+        let ahead = 1_000_000 + 86_400;
+        w.expire(ahead);
+        w.add(ahead + 361);
+        w.add(ahead + 300);
+        assert_eq!(w.live(), 2);
+        // ... the entries expire a day earlier once it is set right.
+        w.expire(1_000_000);
+        assert_eq!(w.live(), 2);
+        w.expire(1_000_000 + 361 + 64);
+        assert_eq!(w.live(), 0);
+        // Forward again: nothing is revived, new entries count normally.
+        w.add(1_000_500 + 361);
+        w.expire(1_000_500);
+        assert_eq!(w.live(), 1);
     }
 
     #[test]

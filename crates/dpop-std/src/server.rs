@@ -628,7 +628,7 @@ impl<'a> Server<'a> {
     /// Consumes the proof of `accepted` in `cache` (RFC 9449 section 11.1), so the same proof
     /// is refused next time. A Bearer result has no proof and passes.
     ///
-    /// The entry lives until `iat + max_age + leeway` ([`expiry_for`]).
+    /// The entry lives until `iat + max_age + leeway + 1` ([`expiry_for`]).
     ///
     /// # Errors
     ///
@@ -934,7 +934,8 @@ impl AcceptedProof {
         &self.replay_key
     }
 
-    /// When the replay entry may be forgotten: `iat + max_age + leeway`.
+    /// When the replay entry may be forgotten: `iat + max_age + leeway + 1` (entries are live
+    /// while `now < expires_at`).
     #[must_use]
     pub const fn replay_expires_at(&self) -> UnixTime {
         self.replay_expires_at

@@ -9,7 +9,9 @@ use dpop_core::key::SigningKey;
 use dpop_core::proof::{Expected, NewProof, Verifier};
 use dpop_core::thumbprint::Thumbprint;
 use dpop_core::time::UnixTime;
-use dpop_std::nonce::{NONCE_LEN, NonceKey, NonceRequest, NonceSource, StatelessNonces};
+use dpop_std::nonce::{
+    NONCE_LEN, NonceError, NonceKey, NonceRequest, NonceSource, StatelessNonces,
+};
 use proptest::prelude::*;
 
 /// The start of a 60-second step.
@@ -40,7 +42,7 @@ fn issued_nonce_is_valid_at_once() {
         let nonce = nonces.issue(&NonceRequest::new(at(now)));
         assert_eq!(nonce.len(), NONCE_LEN);
         assert!(dpop_core::claims::is_valid_nonce(&nonce));
-        assert!(nonces.check(&nonce, &tp(1), HTU, at(now)), "{now}");
+        assert!(nonces.check(&nonce, &tp(1), HTU, at(now)).is_ok(), "{now}");
     }
 }
 
@@ -49,21 +51,30 @@ fn valid_in_the_next_step_stale_two_steps_later_invalid_from_the_future() {
     let nonces = plain();
     let nonce = nonces.issue(&NonceRequest::new(at(STEP_START + 59)));
     let check = |now| nonces.check(&nonce, &tp(1), HTU, at(now));
-    assert!(check(STEP_START));
-    assert!(check(STEP_START + 60));
-    assert!(check(STEP_START + 119));
-    assert!(!check(STEP_START + 120), "two steps later: stale");
-    assert!(!check(STEP_START + 10_000));
-    assert!(!check(STEP_START - 1), "issued in a future step");
-    assert!(!check(0));
+    assert_eq!(check(STEP_START), Ok(()));
+    assert_eq!(check(STEP_START + 60), Ok(()));
+    assert_eq!(check(STEP_START + 119), Ok(()));
+    assert_eq!(
+        check(STEP_START + 120),
+        Err(NonceError::Stale),
+        "two steps later"
+    );
+    assert_eq!(check(STEP_START + 10_000), Err(NonceError::Stale));
+    assert_eq!(check(STEP_START - 1), Err(NonceError::FromFuture));
+    assert_eq!(check(0), Err(NonceError::FromFuture));
 }
 
 #[test]
 fn step_and_window_are_configurable() {
     let nonces = plain().with_step(10).with_window(5);
     let nonce = nonces.issue(&NonceRequest::new(at(STEP_START)));
-    assert!(nonces.check(&nonce, &tp(1), HTU, at(STEP_START + 49)));
-    assert!(!nonces.check(&nonce, &tp(1), HTU, at(STEP_START + 50)));
+    assert!(
+        nonces
+            .check(&nonce, &tp(1), HTU, at(STEP_START + 49))
+            .is_ok()
+    );
+    let stale = nonces.check(&nonce, &tp(1), HTU, at(STEP_START + 50));
+    assert_eq!(stale, Err(NonceError::Stale));
 }
 
 #[test]
@@ -87,7 +98,7 @@ fn any_changed_character_is_rejected() {
     let nonces = plain().bind_thumbprint(true).bind_uri(true);
     let now = at(STEP_START);
     let nonce = nonces.issue(&NonceRequest::new(now).with_thumbprint(&tp(1)).with_htu(HTU));
-    assert!(nonces.check(&nonce, &tp(1), HTU, now));
+    assert!(nonces.check(&nonce, &tp(1), HTU, now).is_ok());
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     for i in 0..nonce.len() {
         for &c in ALPHABET {
@@ -97,13 +108,22 @@ fn any_changed_character_is_rejected() {
             }
             forged[i] = c;
             let forged = String::from_utf8(forged).unwrap();
-            assert!(!nonces.check(&forged, &tp(1), HTU, now), "{forged}");
+            assert!(nonces.check(&forged, &tp(1), HTU, now).is_err(), "{forged}");
         }
     }
     // Truncated, extended, padded.
-    assert!(!nonces.check(&nonce[..47], &tp(1), HTU, now));
-    assert!(!nonces.check(&format!("{nonce}A"), &tp(1), HTU, now));
-    assert!(!nonces.check(&format!("{nonce}=="), &tp(1), HTU, now));
+    assert_eq!(
+        nonces.check(&nonce[..47], &tp(1), HTU, now),
+        Err(NonceError::Malformed)
+    );
+    assert_eq!(
+        nonces.check(&format!("{nonce}A"), &tp(1), HTU, now),
+        Err(NonceError::Malformed)
+    );
+    assert_eq!(
+        nonces.check(&format!("{nonce}=="), &tp(1), HTU, now),
+        Err(NonceError::Malformed)
+    );
 }
 
 #[test]
@@ -111,13 +131,23 @@ fn bound_to_a_thumbprint() {
     let nonces = plain().bind_thumbprint(true);
     let now = at(STEP_START);
     let nonce = nonces.issue(&NonceRequest::new(now).with_thumbprint(&tp(0xA)));
-    assert!(nonces.check(&nonce, &tp(0xA), HTU, now));
-    assert!(!nonces.check(&nonce, &tp(0xB), HTU, now));
+    assert!(nonces.check(&nonce, &tp(0xA), HTU, now).is_ok());
+    assert_eq!(
+        nonces.check(&nonce, &tp(0xB), HTU, now),
+        Err(NonceError::InvalidTag)
+    );
     // The URI is not bound, so another URI is fine.
-    assert!(nonces.check(&nonce, &tp(0xA), "https://other.example/", now));
+    assert!(
+        nonces
+            .check(&nonce, &tp(0xA), "https://other.example/", now)
+            .is_ok()
+    );
     // Issued without a thumbprint: never valid while binding is on.
     let unbound = nonces.issue(&NonceRequest::new(now));
-    assert!(!nonces.check(&unbound, &tp(0xA), HTU, now));
+    assert_eq!(
+        nonces.check(&unbound, &tp(0xA), HTU, now),
+        Err(NonceError::InvalidTag)
+    );
 }
 
 #[test]
@@ -125,11 +155,20 @@ fn bound_to_a_uri() {
     let nonces = plain().bind_uri(true);
     let now = at(STEP_START);
     let nonce = nonces.issue(&NonceRequest::new(now).with_htu("https://x.example/a"));
-    assert!(nonces.check(&nonce, &tp(1), "https://x.example/a", now));
-    assert!(nonces.check(&nonce, &tp(2), "https://x.example/a", now));
-    assert!(!nonces.check(&nonce, &tp(1), "https://y.example/a", now));
-    assert!(!nonces.check(&nonce, &tp(1), "https://x.example/a/", now));
-    assert!(!nonces.check(&nonce, &tp(1), "", now));
+    assert!(
+        nonces
+            .check(&nonce, &tp(1), "https://x.example/a", now)
+            .is_ok()
+    );
+    assert!(
+        nonces
+            .check(&nonce, &tp(2), "https://x.example/a", now)
+            .is_ok()
+    );
+    for other in ["https://y.example/a", "https://x.example/a/", ""] {
+        let result = nonces.check(&nonce, &tp(1), other, now);
+        assert_eq!(result, Err(NonceError::InvalidTag), "{other}");
+    }
 }
 
 #[test]
@@ -138,9 +177,15 @@ fn binding_settings_must_match() {
     let unbound = plain();
     let bound = plain().bind_thumbprint(true);
     let plain_nonce = unbound.issue(&NonceRequest::new(now).with_thumbprint(&tp(1)));
-    assert!(!bound.check(&plain_nonce, &tp(1), HTU, now));
+    assert_eq!(
+        bound.check(&plain_nonce, &tp(1), HTU, now),
+        Err(NonceError::InvalidTag)
+    );
     let bound_nonce = bound.issue(&NonceRequest::new(now).with_thumbprint(&tp(1)));
-    assert!(!unbound.check(&bound_nonce, &tp(1), HTU, now));
+    assert_eq!(
+        unbound.check(&bound_nonce, &tp(1), HTU, now),
+        Err(NonceError::InvalidTag)
+    );
 }
 
 #[test]
@@ -152,18 +197,21 @@ fn key_rotation_without_a_flag_day() {
     // Key 2 becomes current; key 1 is kept as previous for a while.
     let during = StatelessNonces::new(key(2)).with_previous_key(key(1));
     assert_eq!(during.current_key_id(), 2);
-    assert!(during.check(&old_nonce, &tp(1), HTU, now));
+    assert!(during.check(&old_nonce, &tp(1), HTU, now).is_ok());
     let new_nonce = during.issue(&NonceRequest::new(now));
-    assert!(during.check(&new_nonce, &tp(1), HTU, now));
+    assert!(during.check(&new_nonce, &tp(1), HTU, now).is_ok());
     assert!(
-        !before.check(&new_nonce, &tp(1), HTU, now),
+        before.check(&new_nonce, &tp(1), HTU, now) == Err(NonceError::UnknownKey),
         "key 2 unknown to the old config"
     );
 
     // Key 1 removed: its nonces are refused.
     let after = StatelessNonces::new(key(2)).with_previous_key(key(3));
-    assert!(!after.check(&old_nonce, &tp(1), HTU, now));
-    assert!(after.check(&new_nonce, &tp(1), HTU, now));
+    assert_eq!(
+        after.check(&old_nonce, &tp(1), HTU, now),
+        Err(NonceError::UnknownKey)
+    );
+    assert!(after.check(&new_nonce, &tp(1), HTU, now).is_ok());
 }
 
 #[test]
@@ -171,7 +219,10 @@ fn same_id_with_another_secret_is_a_forgery() {
     let now = at(STEP_START);
     let nonce = plain().issue(&NonceRequest::new(now));
     let impostor = StatelessNonces::new(NonceKey::new(1, [0xEE; 32]));
-    assert!(!impostor.check(&nonce, &tp(1), HTU, now));
+    assert_eq!(
+        impostor.check(&nonce, &tp(1), HTU, now),
+        Err(NonceError::InvalidTag)
+    );
 }
 
 #[test]
@@ -179,7 +230,10 @@ fn unknown_key_id_is_rejected() {
     let now = at(STEP_START);
     let nonce = StatelessNonces::new(key(7)).issue(&NonceRequest::new(now));
     let nonces = StatelessNonces::new(key(1)).with_previous_key(key(2));
-    assert!(!nonces.check(&nonce, &tp(1), HTU, now));
+    assert_eq!(
+        nonces.check(&nonce, &tp(1), HTU, now),
+        Err(NonceError::UnknownKey)
+    );
 }
 
 fn signing_key() -> SigningKey {
@@ -269,14 +323,14 @@ proptest! {
     #[test]
     fn arbitrary_text_never_panics_and_never_validates(text in ".*", now in any::<u64>()) {
         let nonces = plain().bind_thumbprint(true);
-        prop_assert!(!nonces.check(&text, &tp(1), HTU, at(now)));
+        prop_assert!(nonces.check(&text, &tp(1), HTU, at(now)).is_err());
         let _ = nonces.should_refresh(&text, at(now));
     }
 
     #[test]
     fn nonce_shaped_text_never_validates(text in "[A-Za-z0-9_-]{48}", now in any::<u64>()) {
         let nonces = plain();
-        prop_assert!(!nonces.check(&text, &tp(1), HTU, at(now)));
+        prop_assert!(nonces.check(&text, &tp(1), HTU, at(now)).is_err());
         let _ = nonces.should_refresh(&text, at(now));
     }
 
@@ -286,6 +340,6 @@ proptest! {
         let nonce = nonces.issue(&NonceRequest::new(at(now)));
         let later = now.saturating_add(wait);
         let same_or_next_step = later / 60 - now / 60 <= 1;
-        prop_assert_eq!(nonces.check(&nonce, &tp(1), HTU, at(later)), same_or_next_step);
+        prop_assert_eq!(nonces.check(&nonce, &tp(1), HTU, at(later)).is_ok(), same_or_next_step);
     }
 }

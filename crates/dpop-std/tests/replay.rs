@@ -156,6 +156,14 @@ fn full_cache_refuses_and_never_evicts_a_live_entry() {
 }
 
 #[test]
+fn zero_capacity_refuses_everything() {
+    let cache = MemoryReplayCache::with_capacity(0);
+    assert_eq!(cache.capacity(), 0);
+    let refused = cache.remember_now(&key(1), &client(1), at(T0 + 360), at(T0));
+    assert_eq!(refused, Err(ReplayError::CapacityExceeded));
+}
+
+#[test]
 fn full_sharded_cache_refuses_and_never_evicts() {
     let cache = MemoryReplayCache::with_capacity(4_096).with_shards(16);
     let capacity = cache.capacity();
