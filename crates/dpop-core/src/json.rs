@@ -724,6 +724,10 @@ impl Number<'_> {
 
     /// The value of an integer written without fraction or exponent that fits in `i64`
     /// (`-0` is 0); `None` otherwise, even for `1.0` or `1e3`.
+    #[allow(
+        dead_code,
+        reason = "claims are non-negative (as_u64); kept for signed members and tests"
+    )]
     pub(crate) fn as_i64(&self) -> Option<i64> {
         let (negative, digits) = match self.text.strip_prefix('-') {
             Some(digits) => (true, digits),
@@ -741,6 +745,18 @@ impl Number<'_> {
             } else {
                 acc.checked_add(digit)
             }
+        })
+    }
+
+    /// The value of a plain non-negative integer (no sign, fraction or exponent) that fits in
+    /// `u64`: JWT `NumericDate`s as this crate writes them, up to `u64::MAX`.
+    pub(crate) fn as_u64(&self) -> Option<u64> {
+        if self.text.is_empty() {
+            return None;
+        }
+        self.text.bytes().try_fold(0u64, |acc, b| {
+            let digit = u64::from(b.checked_sub(b'0').filter(|d| *d <= 9)?);
+            acc.checked_mul(10)?.checked_add(digit)
         })
     }
 }
@@ -1198,6 +1214,29 @@ mod tests {
         let mut big = [0xffu8; 8];
         assert_eq!(a.decode_into(&mut big), Ok("abc"));
         assert_eq!(big[3], 0xff);
+    }
+
+    #[test]
+    fn as_u64_edge_cases() {
+        let cases: &[(&str, Option<u64>)] = &[
+            ("0", Some(0)),
+            ("1562262616", Some(1_562_262_616)),
+            ("9223372036854775808", Some(1 << 63)),
+            ("18446744073709551615", Some(u64::MAX)),
+            ("18446744073709551616", None),
+            ("-0", None),
+            ("-1", None),
+            ("1.0", None),
+            ("1e3", None),
+        ];
+        for (text, want) in cases {
+            let doc = std::format!("{{\"n\":{text}}}");
+            let object = parse_object(doc.as_bytes()).unwrap();
+            let Some(Value::Number(n)) = object.get("n") else {
+                panic!("{text}")
+            };
+            assert_eq!(n.as_u64(), *want, "{text}");
+        }
     }
 
     #[test]

@@ -649,7 +649,7 @@ fn bounded<const N: usize>(
 /// A non-negative integer `NumericDate` (RFC 7519 section 2).
 fn unix_time(value: Value<'_>) -> Option<UnixTime> {
     match value {
-        Value::Number(n) => u64::try_from(n.as_i64()?).ok().map(UnixTime::from_secs),
+        Value::Number(n) => n.as_u64().map(UnixTime::from_secs),
         _ => None,
     }
 }

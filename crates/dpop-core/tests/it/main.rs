@@ -13,6 +13,7 @@
 
 mod alloc_free;
 mod common;
+mod fuzz_regressions;
 mod malformed;
 mod rfc7638;
 mod rfc9449;

@@ -1,0 +1,32 @@
+//! Bugs found by the fuzz targets in `fuzz/`, one test each, named after the finding. The
+//! minimized fuzz input is in `fuzz/regressions/<target>/<name>`; these tests reproduce the bug
+//! through the public API, without the fuzz harness.
+
+use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
+use dpop_core::claims::{HttpMethod, ProofId};
+use dpop_core::htu::TargetUri;
+use dpop_core::proof::{Expected, NewProof, Verifier};
+use dpop_core::time::UnixTime;
+
+use crate::common::key;
+
+/// `create_verify`, `fuzz/regressions/create_verify/iat-above-i64-max`: `NewProof` writes any
+/// `u64` as `iat`, but `Verifier` reads `iat` through `i64`, so a proof issued after
+/// `i64::MAX` seconds is created without complaint and then rejected as
+/// `Invalid(Iat)` by the same crate, at the very time it was issued. `i64::MAX` itself
+/// round-trips.
+#[test]
+fn proof_with_iat_above_i64_max_verifies() {
+    let uri = TargetUri::parse("https://api.example.com/").unwrap();
+    let k = key(Algorithm::Es256);
+    for secs in [i64::MAX as u64, i64::MAX as u64 + 1, u64::MAX] {
+        let issued_at = UnixTime::from_secs(secs);
+        let proof = NewProof::new(HttpMethod::GET, uri, ProofId::new("j").unwrap(), issued_at)
+            .encode_to_string(&k)
+            .unwrap();
+        let verified = Verifier::new(ALL_COMPILED_IN)
+            .verify(&proof, &Expected::new(HttpMethod::GET, uri), issued_at)
+            .unwrap_or_else(|e| panic!("iat {secs}: {e:?}"));
+        assert_eq!(verified.issued_at(), issued_at);
+    }
+}
