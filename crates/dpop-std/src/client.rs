@@ -1227,6 +1227,30 @@ mod tests {
         assert!(origin_of("/relative").is_err());
     }
 
+    proptest::proptest! {
+        /// The parsers of server-controlled text never panic, whatever they are given.
+        #[test]
+        fn parsers_never_panic(text in "\\PC{0,200}", bytes in proptest::collection::vec(0u8..=255, 0..200)) {
+            let _ = parse_challenges(&text);
+            let _ = parse_imf_fixdate(&text);
+            let _ = server_time_in(&text);
+            let _ = origin_of(&text);
+            let lossy = String::from_utf8_lossy(&bytes);
+            let _ = parse_challenges(&lossy);
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = HeaderValue::from_bytes(&bytes) {
+                headers.insert(WWW_AUTHENTICATE, value.clone());
+                headers.insert(DATE, value.clone());
+                headers.insert(HeaderName::from_static(DPOP_NONCE), value);
+            }
+            for status in [StatusCode::OK, StatusCode::BAD_REQUEST, StatusCode::UNAUTHORIZED] {
+                let _ = ResponseError::read(status, &headers, &bytes);
+                let _ = single_nonce(&headers);
+                let _ = date_header(&headers);
+            }
+        }
+    }
+
     #[test]
     fn offsets_saturate() {
         let (a, b) = (UnixTime::from_secs(10), UnixTime::from_secs(u64::MAX));

@@ -1,5 +1,5 @@
 //! Client keys: generated with the OS CSPRNG, saved and loaded as a private JWK file or as
-//! PKCS#8 PEM, or held outside the process behind [`ProofSigner`].
+//! PKCS#8 PEM, or held outside the process behind [`ProofSigner`](dpop_core::alg::ProofSigner).
 //!
 //! Files are created with mode 0600 (on Unix) and never overwritten: writing to a path that
 //! exists, a symbolic link included, fails with [`KeyFileError::AlreadyExists`]. Key text is kept
@@ -18,12 +18,13 @@
 //!
 //! # Keys outside the process (HSM, KMS)
 //!
-//! The client signs through dpop-core's [`ProofSigner`](dpop_core::alg::ProofSigner) trait: an algorithm, the public JWK,
-//! and `try_sign` over the signing input, returning the raw `r||s` signature (64, 96 or 132
-//! bytes; RFC 7518 section 3.4). A key in an HSM, a KMS or a platform keystore plugs in by
-//! implementing it; the private key never enters the process. `try_sign` is synchronous: call a
-//! remote service with a blocking client (or `tokio::task::block_in_place`), and convert a
-//! DER-encoded ECDSA signature, as most KMS APIs return, to `r||s`.
+//! The client signs through dpop-core's [`ProofSigner`](dpop_core::alg::ProofSigner) trait:
+//! an algorithm, the public JWK, and `try_sign` over the signing input, returning the raw
+//! `r||s` signature (64, 96 or 132 bytes; RFC 7518 section 3.4). A key in an HSM, a KMS or a
+//! platform keystore plugs in by implementing it; the private key never enters the process.
+//! `try_sign` is synchronous: call a remote service with a blocking client (or
+//! `tokio::task::block_in_place`), and convert a DER-encoded ECDSA signature, as most KMS APIs
+//! return, to `r||s`.
 //!
 //! ```
 //! use dpop_core::alg::{Algorithm, ProofSigner};

@@ -1,8 +1,17 @@
-//! `dpop demo`: a short walk-through of keys, proofs and verification on the console.
+//! `dpop demo`: a walk-through on the console, in two parts.
+//!
+//! 1. Keys, proofs and verification with dpop-core alone.
+//! 2. The platform flow over HTTP: a local server on 127.0.0.1 (a free port) built with
+//!    dpop-axum ([`platform`]) and a client built with dpop-reqwest ([`flow`]): sign-in with an
+//!    API key (Bearer without a proof, DPoP-bound with one), the protected resource, replay,
+//!    downgrade and key-substitution refusals, a nonce round, and refresh.
 //!
 //! Every step prints its outcome, `ok:` when it is the expected one (a rejection where a
 //! rejection is expected) and `FAILED:` otherwise. The command exits 0 only when every outcome
 //! is the expected one. It uses the system clock and the OS CSPRNG.
+
+mod flow;
+mod platform;
 
 use std::process::ExitCode;
 
@@ -32,9 +41,58 @@ const ACCESS_TOKEN: &str = "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU";
 /// A runtime error when the clock cannot be read or stdout cannot be written. Steps that do
 /// not behave as expected are reported on stdout and make the exit status 1.
 pub(crate) fn run() -> Result<ExitCode, CliError> {
-    let now = system_now()?;
     let mut demo = Walkthrough::default();
-    print_line("DPoP walk-through (RFC 9449): keys, proofs, verification")?;
+    offline(&mut demo)?;
+    platform_flow(&mut demo)?;
+    demo.finish()
+}
+
+/// Part 2: the server and the client, over HTTP on the loopback interface.
+///
+/// # Errors
+///
+/// A runtime error when stdout cannot be written. A server that cannot start is a failed
+/// outcome.
+fn platform_flow(demo: &mut Walkthrough) -> Result<(), CliError> {
+    print_line("\nPart 2: the platform flow over HTTP (dpop-axum server, dpop-reqwest client)")?;
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return demo.outcome(false, &format!("cannot start the async runtime: {e}")),
+    };
+    runtime.block_on(async {
+        let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+            Ok(listener) => listener,
+            Err(e) => return demo.outcome(false, &format!("cannot listen on 127.0.0.1: {e}")),
+        };
+        let addr = match listener.local_addr() {
+            Ok(addr) => addr,
+            Err(e) => return demo.outcome(false, &format!("no local address: {e}")),
+        };
+        let app = match platform::router(addr) {
+            Ok(app) => app,
+            Err(e) => return demo.outcome(false, &format!("cannot build the server: {e}")),
+        };
+        // The server runs until the runtime is dropped at the end of the flow.
+        drop(tokio::spawn(
+            async move { axum::serve(listener, app).await },
+        ));
+        print_line(&format!("server listening on http://{addr}"))?;
+        flow::run(demo, &format!("http://{addr}")).await
+    })
+}
+
+/// Part 1: keys, proofs and verification, without a network.
+///
+/// # Errors
+///
+/// A runtime error when the clock cannot be read or stdout cannot be written.
+fn offline(demo: &mut Walkthrough) -> Result<(), CliError> {
+    let now = system_now()?;
+    print_line("DPoP walk-through (RFC 9449)")?;
+    print_line("\nPart 1: keys, proofs and verification (dpop-core)")?;
 
     demo.step("Keys, one per curve, with their RFC 7638 thumbprints (jkt)")?;
     let mut keys = Vec::new();
@@ -75,8 +133,7 @@ pub(crate) fn run() -> Result<ExitCode, CliError> {
     }
 
     let Some(key) = keys.first() else {
-        demo.outcome(false, "no key to continue with")?;
-        return demo.finish();
+        return demo.outcome(false, "no key to continue with");
     };
     let jkt = key.public_jwk().thumbprint();
     demo.step(&format!("Resource request, GET {RESOURCE_URL}"))?;
@@ -122,8 +179,7 @@ pub(crate) fn run() -> Result<ExitCode, CliError> {
         Ok(None) => demo.outcome(false, "the tampered proof was accepted")?,
         Err(e) => demo.outcome(false, &e)?,
     }
-
-    demo.finish()
+    Ok(())
 }
 
 /// Counts steps and unexpected outcomes.

@@ -1,0 +1,259 @@
+//! The layer and the extractor on a router, called without a socket (`oneshot`).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::unwrap_in_result,
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    clippy::indexing_slicing
+)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::Extension;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use dpop_axum::{Dpop, DpopLayer, TokenStatus};
+use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
+use dpop_core::key::SigningKey;
+use dpop_core::proof::Verifier;
+use dpop_core::thumbprint::Thumbprint;
+use dpop_std::client::{Attempt, Client, Outcome};
+use dpop_std::nonce::{NonceKey, StatelessNonces};
+use dpop_std::replay::MemoryReplayCache;
+use dpop_std::server::{BearerPolicy, Grant, Server, UriPolicy};
+use http::{HeaderMap, Method, Request, StatusCode};
+use tower::ServiceExt as _;
+
+static VERIFIER: Verifier<'static> = Verifier::new(ALL_COMPILED_IN);
+const BASE: &str = "http://api.test";
+
+fn key(byte: u8) -> SigningKey {
+    SigningKey::from_bytes(Algorithm::Es256, &[byte; 32]).unwrap()
+}
+
+fn server() -> Server<'static> {
+    Server::new(VERIFIER, UriPolicy::public_base(BASE).unwrap())
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct User(&'static str);
+
+/// "bound" is bound to key 1, "plain" is a Bearer token, anything else is unknown.
+fn resolver(jkt: Thumbprint) -> impl Fn(&str) -> TokenStatus<User> + Clone + Send + Sync {
+    move |token: &str| match token {
+        "bound" => TokenStatus::Bound {
+            jkt,
+            claims: User("alice"),
+        },
+        "plain" => TokenStatus::Unbound {
+            claims: User("bob"),
+        },
+        _ => TokenStatus::Invalid("unknown access token"),
+    }
+}
+
+async fn whoami(Extension(user): Extension<User>, dpop: Dpop) -> String {
+    let proof = dpop.proof().unwrap();
+    format!("{} {} {}", user.0, proof.thumbprint(), proof.htu())
+}
+
+async fn token(dpop: Dpop) -> Response {
+    if let Err(rejection) = dpop.check_grant(Grant::RefreshToken {
+        bound_key: Some(&key(1).public_jwk().thumbprint()),
+    }) {
+        return rejection.into_response();
+    }
+    format!(
+        "{} {:?}",
+        dpop.token_type(),
+        dpop.thumbprint().map(ToString::to_string)
+    )
+    .into_response()
+}
+
+fn app(resource_server: Server<'static>) -> Router {
+    let cache = Arc::new(MemoryReplayCache::with_capacity(1000));
+    let jkt = key(1).public_jwk().thumbprint();
+    Router::new()
+        .route("/me", get(whoami))
+        .layer(DpopLayer::resource(
+            resource_server,
+            Arc::clone(&cache),
+            resolver(jkt),
+        ))
+        .merge(
+            Router::new()
+                .route("/token", post(token))
+                .layer(DpopLayer::token_endpoint(
+                    server().with_bearer(BearerPolicy::Allow),
+                    cache,
+                )),
+        )
+}
+
+fn request(method: Method, path: &str, headers: &HeaderMap) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(path)
+        .body(Body::empty())
+        .unwrap();
+    *request.headers_mut() = headers.clone();
+    request
+}
+
+/// Status, headers (without the `content-length` axum adds) and body.
+async fn call(app: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let (mut parts, body) = response.into_parts();
+    parts.headers.remove("content-length");
+    let body = to_bytes(body, 1 << 20).await.unwrap();
+    (
+        parts.status,
+        parts.headers,
+        String::from_utf8(body.to_vec()).unwrap(),
+    )
+}
+
+fn prepare(client: &Client, method: &Method, path: &str, token: Option<&str>) -> Attempt {
+    client
+        .prepare(method, &format!("{BASE}{path}"), token)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn resource_accepts_a_bound_token_and_hands_over_proof_and_claims() {
+    let app = app(server());
+    let client = Client::new(key(1));
+    let attempt = prepare(&client, &Method::GET, "/me", Some("bound"));
+    let (status, _, body) = call(&app, request(Method::GET, "/me", attempt.headers())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, format!("alice {} {BASE}/me", client.thumbprint()));
+
+    // The same proof again is a replay: dpop-std's exact response, the handler never runs.
+    let (status, headers, body) = call(&app, request(Method::GET, "/me", attempt.headers())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let challenge = headers["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.starts_with("DPoP error=\"invalid_dpop_proof\""),
+        "{challenge}"
+    );
+    assert!(challenge.contains("proof was already used"), "{challenge}");
+    assert_eq!(body, "");
+}
+
+#[tokio::test]
+async fn rejections_are_dpop_std_responses_unchanged() {
+    let app = app(server());
+    let client = Client::new(key(1));
+    let other = Client::new(key(2));
+
+    // No credentials: the bare challenge, exactly as Server::challenge renders it.
+    let (status, headers, body) = call(&app, request(Method::GET, "/me", &HeaderMap::new())).await;
+    let expected = server().challenge().into_response();
+    assert_eq!(status, expected.status());
+    assert_eq!(&headers, expected.headers());
+    assert_eq!(body, *expected.body());
+
+    // An unknown token: the resolver's description.
+    let attempt = prepare(&client, &Method::GET, "/me", Some("nope"));
+    let (status, headers, _) = call(&app, request(Method::GET, "/me", attempt.headers())).await;
+    let expected = server()
+        .reject_token("unknown access token")
+        .into_response();
+    assert_eq!(status, expected.status());
+    assert_eq!(&headers, expected.headers());
+
+    for (name, headers, code) in [
+        (
+            "another key",
+            prepare(&other, &Method::GET, "/me", Some("bound"))
+                .headers()
+                .clone(),
+            "invalid_token",
+        ),
+        (
+            "bound token as Bearer",
+            {
+                let mut h = HeaderMap::new();
+                h.insert("authorization", "Bearer bound".parse().unwrap());
+                h
+            },
+            "invalid_token",
+        ),
+        (
+            "unbound token with the DPoP scheme",
+            prepare(&client, &Method::GET, "/me", Some("plain"))
+                .headers()
+                .clone(),
+            "invalid_token",
+        ),
+        (
+            "proof for another method",
+            prepare(&client, &Method::POST, "/me", Some("bound"))
+                .headers()
+                .clone(),
+            "invalid_dpop_proof",
+        ),
+    ] {
+        let (status, headers, _) = call(&app, request(Method::GET, "/me", &headers)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
+        let challenge = headers["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.starts_with(&format!("DPoP error=\"{code}\"")),
+            "{name}: {challenge}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn token_endpoint_binds_and_checks_the_refresh_key() {
+    let app = app(server());
+    // With a proof by the refresh token's key: DPoP, bound to that key.
+    let client = Client::new(key(1));
+    let attempt = prepare(&client, &Method::POST, "/token", None);
+    let (status, _, body) = call(&app, request(Method::POST, "/token", attempt.headers())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, format!("DPoP Some(\"{}\")", client.thumbprint()));
+
+    // Another key: 400 invalid_grant, JSON, from dpop-std.
+    let other = Client::new(key(2));
+    let attempt = prepare(&other, &Method::POST, "/token", None);
+    let (status, headers, body) =
+        call(&app, request(Method::POST, "/token", attempt.headers())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(headers["content-type"], "application/json");
+    assert!(body.contains(r#""error":"invalid_grant""#), "{body}");
+
+    // No proof at all: the grant is bound, so the proof is missing.
+    let (status, _, body) = call(&app, request(Method::POST, "/token", &HeaderMap::new())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains(r#""error":"invalid_dpop_proof""#), "{body}");
+}
+
+#[tokio::test]
+async fn nonce_challenge_then_retry_and_fresh_nonces() {
+    let nonces = StatelessNonces::new(NonceKey::new(1, [9; 32]));
+    let app = app(server().with_nonces(Arc::new(nonces)));
+    let client = Client::new(key(1));
+    let mut attempt = prepare(&client, &Method::GET, "/me", Some("bound"));
+    let (status, headers, body) = call(&app, request(Method::GET, "/me", attempt.headers())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(headers.contains_key("dpop-nonce"));
+    assert_eq!(
+        client.on_response(&mut attempt, status, &headers, body.as_bytes()),
+        Outcome::Retry
+    );
+    let retry = client.retry(&attempt).unwrap();
+    let (status, _, body) = call(&app, request(Method::GET, "/me", retry.headers())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn extractor_without_the_layer_is_a_server_error() {
+    let app = Router::new().route("/x", get(|_: Dpop| async { "unreachable" }));
+    let (status, _, _) = call(&app, request(Method::GET, "/x", &HeaderMap::new())).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+}
