@@ -186,6 +186,29 @@ impl<T: ProofSigner + ?Sized> ProofSigner for &T {
     }
 }
 
+/// Signers behind a smart pointer (a key shared by several clients, or a boxed HSM signer).
+#[cfg(feature = "alloc")]
+macro_rules! forward_signer {
+    ($($ptr:ident)::+) => {
+        impl<T: ProofSigner + ?Sized> ProofSigner for $($ptr)::+<T> {
+            fn algorithm(&self) -> Algorithm {
+                (**self).algorithm()
+            }
+            fn public_jwk(&self) -> &PublicJwk {
+                (**self).public_jwk()
+            }
+            fn try_sign(&self, signing_input: &[&[u8]], out: &mut [u8]) -> Result<usize, SignError> {
+                (**self).try_sign(signing_input, out)
+            }
+        }
+    };
+}
+
+#[cfg(feature = "alloc")]
+forward_signer!(alloc::boxed::Box);
+#[cfg(feature = "alloc")]
+forward_signer!(alloc::sync::Arc);
+
 /// The built-in verifiers for every algorithm compiled in, for
 /// [`Verifier::new`](crate::proof::verify::Verifier::new). A server that wants fewer lists them
 /// itself.
