@@ -25,10 +25,20 @@
 //! at its 3/4 maximum load ([`MemoryReplayCache::bytes_per_entry`]). When full of live entries
 //! it refuses new proofs with [`ReplayError::CapacityExceeded`] and never evicts a live entry.
 //! Expired entries are reclaimed during inserts, so no background thread is needed.
+//!
+//! # Clock steps
+//!
+//! Entries expire by the caller's wall clock. A clock that steps backwards never revives an
+//! entry. A clock that steps *forwards* past entries' expiry lets them be reclaimed; if it is
+//! then stepped back within the acceptance window, a proof accepted before the jump is fresh
+//! again and forgotten, so a replay of it would be accepted. Servers should slew rather than
+//! step their clocks (chrony and ntpd slew by default); Redis (`dpop-redis`) expires keys by the
+//! Redis server's own clock and has the same property.
 
 use core::fmt;
 use core::future::Future;
 use core::hash::BuildHasher;
+
 use std::collections::HashMap;
 use std::hash::RandomState;
 use std::sync::{Mutex, MutexGuard};

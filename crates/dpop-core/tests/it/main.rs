@@ -14,7 +14,9 @@
 mod alloc_free;
 mod common;
 mod fuzz_regressions;
+mod limits;
 mod malformed;
 mod rfc7638;
 mod rfc9449;
 mod roundtrip;
+mod wycheproof;

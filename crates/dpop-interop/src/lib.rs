@@ -1,0 +1,34 @@
+//! Test-only crate (not published): dpop-core checked against other implementations.
+//!
+//! - `tests/interop/panva.rs`: proofs made by panva's `dpop` (ES256, `generateProof`) and `jose`
+//!   (ES256, ES384, ES512, `SignJWT` with `typ: dpop+jwt` and the public JWK in the header)
+//!   verify with dpop-core, `ath` and `nonce` included; dpop-core's proofs verify with `jose`'s
+//!   `jwtVerify(proof, EmbeddedJWK, {typ: 'dpop+jwt', algorithms})`; both compute the same RFC
+//!   7638 thumbprints (`calculateJwkThumbprint`, and `dpop`'s `calculateThumbprint`); proofs
+//!   broken in one way are rejected by both. The Node.js side is `npm/interop.mjs`; the exact
+//!   versions are pinned in `npm/package-lock.json` (run `npm ci` in `npm/` first).
+//! - `tests/interop/jsonwebtoken_crate.rs`: the same against the `jsonwebtoken` crate (ES256
+//!   and ES384 both ways, thumbprints for all three curves; it has no ES512).
+//!
+//! Without `node` or `npm/node_modules`, the Node.js tests print a note to stderr and pass,
+//! except under `CI=true`, where they fail.
+//!
+//! # Known differences
+//!
+//! The broken-proof table (`tests/interop/common.rs`) pins every outcome. Besides the DPoP
+//! claims (`htm`, `htu`, `ath`, `jti`, `iat` freshness) that only a DPoP verifier checks, these
+//! differ from `jose` 6 (and so from servers built on it, such as `node-oidc-provider`):
+//!
+//! | proof | dpop-core | jose |
+//! |---|---|---|
+//! | `typ` `DPoP+JWT` or `application/dpop+jwt` | rejects | accepts (RFC 7515 section 4.1.9) |
+//! | a member twice (`htm` `POST`, then `GET`) | rejects | accepts, reads the last |
+//! | `iat` not an integer (`1700000000.5`) | rejects | accepts (RFC 7519 `NumericDate`) |
+//! | `nbf` in the future | accepts (ignored) | rejects |
+//! | `jwk` with `use: enc`, `key_ops` without `verify` or another `alg` | accepts | rejects |
+//! | ES256 signature text with non-zero unused bits | rejects | accepts |
+//!
+//! `jsonwebtoken` 11 ignores `crit` (dpop-core and `jose` reject unknown extensions, RFC 7515
+//! section 4.1.11), keeps the last of duplicate claims, and accepts a non-integer `iat`.
+//! panva's `dpop` signs whatever `htu` it is given, query included; dpop-core rejects such a
+//! proof (RFC 9449 section 4.2).
