@@ -607,6 +607,22 @@ impl<'a> Object<'a> {
     /// Each call walks the members from the start, skipping the values before the match (or
     /// all of them when there is none); to read many members, one pass over [`Self::members`]
     /// costs less.
+    /// The values of the members named in `names`, in one pass over the object (each `get`
+    /// walks the members from the start again, skipping whole nested values).
+    pub(crate) fn fields<const N: usize>(&self, names: [&str; N]) -> [Option<Value<'a>>; N] {
+        let mut out = [None; N];
+        for (member, value) in self.members() {
+            if let Some(slot) = names
+                .iter()
+                .position(|n| member.eq_str(n))
+                .and_then(|i| out.get_mut(i))
+            {
+                *slot = Some(value);
+            }
+        }
+        out
+    }
+
     pub(crate) fn get(&self, name: &str) -> Option<Value<'a>> {
         self.members()
             .find_map(|(member, value)| member.eq_str(name).then_some(value))

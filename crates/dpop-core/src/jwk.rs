@@ -91,19 +91,32 @@ impl PublicJwk {
         allow_private: bool,
     ) -> Result<(Self, Option<JsonStr<'a>>), JwkError> {
         let mut private_scalar = None;
+        let mut fields = [None; 4];
         for (name, value) in object.members() {
             if let Some(member) = PRIVATE_MEMBERS.iter().find(|m| name.eq_str(m)) {
                 match value {
                     Value::String(d) if allow_private && *member == "d" => private_scalar = Some(d),
                     _ => return Err(JwkError::PrivateMember),
                 }
+            } else if let Some(slot) = ["kty", "crv", "x", "y"]
+                .iter()
+                .position(|n| name.eq_str(n))
+                .and_then(|i| fields.get_mut(i))
+            {
+                *slot = Some(value);
             }
         }
-        let kty = string_member(object, JwkMember::Kty)?;
+        let [f_kty, f_crv, f_x, f_y] = fields;
+        let member = |v: Option<Value<'a>>, m: JwkMember| match v {
+            None => Err(JwkError::Missing(m)),
+            Some(Value::String(s)) => Ok(s),
+            Some(_) => Err(JwkError::Invalid(m)),
+        };
+        let kty = member(f_kty, JwkMember::Kty)?;
         if !kty.eq_str("EC") {
             return Err(JwkError::UnsupportedKeyType);
         }
-        let crv = string_member(object, JwkMember::Crv)?;
+        let crv = member(f_crv, JwkMember::Crv)?;
         let curve = [Curve::P256, Curve::P384, Curve::P521]
             .into_iter()
             .find(|c| crv.eq_str(c.name()))
@@ -111,18 +124,8 @@ impl PublicJwk {
         let mut x = [0u8; MAX_COORDINATE_LEN];
         let mut y = [0u8; MAX_COORDINATE_LEN];
         let n = curve.coordinate_len();
-        decode_field(
-            string_member(object, JwkMember::X)?,
-            JwkMember::X,
-            n,
-            &mut x,
-        )?;
-        decode_field(
-            string_member(object, JwkMember::Y)?,
-            JwkMember::Y,
-            n,
-            &mut y,
-        )?;
+        decode_field(member(f_x, JwkMember::X)?, JwkMember::X, n, &mut x)?;
+        decode_field(member(f_y, JwkMember::Y)?, JwkMember::Y, n, &mut y)?;
         let jwk = Self { curve, x, y };
         check_point(curve, jwk.x(), jwk.y())?;
         Ok((jwk, private_scalar))
@@ -207,15 +210,6 @@ fn hash_base64url(hasher: &mut Sha256, bytes: &[u8]) {
     let mut buf = [0u8; 88];
     if let Ok(text) = base64url::encode(bytes, &mut buf) {
         hasher.update(text.as_bytes());
-    }
-}
-
-/// A string member, or the precise error for its absence or type.
-fn string_member<'a>(object: &Object<'a>, member: JwkMember) -> Result<JsonStr<'a>, JwkError> {
-    match object.get(member.wire_name()) {
-        None => Err(JwkError::Missing(member)),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(JwkError::Invalid(member)),
     }
 }
 

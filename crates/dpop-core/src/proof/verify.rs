@@ -243,10 +243,12 @@ impl<'a> Verifier<'a> {
             .map_err(|_| VerifyError::InvalidSignature)?;
 
         // 8. Required claims, with their types.
-        let jti = required_string(&payload, Claim::Jti)?;
-        let htm = required_string(&payload, Claim::Htm)?;
-        let htu = required_string(&payload, Claim::Htu)?;
-        let issued_at = match payload.get("iat") {
+        let [p_jti, p_htm, p_htu, p_iat, p_nonce, p_exp, p_ath] =
+            payload.fields(["jti", "htm", "htu", "iat", "nonce", "exp", "ath"]);
+        let jti = required(p_jti, Claim::Jti)?;
+        let htm = required(p_htm, Claim::Htm)?;
+        let htu = required(p_htu, Claim::Htu)?;
+        let issued_at = match p_iat {
             None => return Err(VerifyError::Missing(Claim::Iat)),
             Some(value) => unix_time(value).ok_or(VerifyError::Invalid(Claim::Iat))?,
         };
@@ -284,7 +286,7 @@ impl<'a> Verifier<'a> {
         let thumbprint = jwk.thumbprint();
 
         // 11. Nonce.
-        let nonce = match payload.get("nonce") {
+        let nonce = match p_nonce {
             None => None,
             Some(Value::String(s)) => Some(s),
             Some(_) => return Err(VerifyError::Invalid(Claim::Nonce)),
@@ -323,7 +325,7 @@ impl<'a> Verifier<'a> {
                 earliest,
             });
         }
-        if let Some(value) = payload.get("exp") {
+        if let Some(value) = p_exp {
             let expires_at = unix_time(value).ok_or(VerifyError::Invalid(Claim::Exp))?;
             if expires_at.saturating_add(self.leeway) < now {
                 return Err(VerifyError::Expired { expires_at, now });
@@ -331,7 +333,7 @@ impl<'a> Verifier<'a> {
         }
 
         // 13. Access token hash and key binding.
-        let ath = match payload.get("ath") {
+        let ath = match p_ath {
             None => None,
             Some(Value::String(s)) => Some(decode_ath(s)?),
             Some(_) => return Err(VerifyError::Invalid(Claim::Ath)),
@@ -369,22 +371,23 @@ impl<'a> Verifier<'a> {
         header: &Object<'_>,
     ) -> Result<(&'a dyn VerifyAlgorithm, PublicJwk), VerifyError> {
         // RFC 9449 section 4.3 check 4; explicit typing per RFC 8725 section 3.11.
-        let typ = required_string(header, Claim::Typ)?;
+        let [h_typ, h_crit, h_alg, h_jwk] = header.fields(["typ", "crit", "alg", "jwk"]);
+        let typ = required(h_typ, Claim::Typ)?;
         if !typ.eq_str(TYPE) {
             return Err(VerifyError::Invalid(Claim::Typ));
         }
         // RFC 7515 section 4.1.11: no extension is understood, so any `crit` is fatal.
-        if header.get("crit").is_some() {
+        if h_crit.is_some() {
             return Err(VerifyError::CriticalHeader);
         }
-        let alg = required_string(header, Claim::Alg)?;
+        let alg = required(h_alg, Claim::Alg)?;
         let verifier = self
             .accepted
             .iter()
             .copied()
             .find(|v| alg.eq_str(v.algorithm().name()))
             .ok_or(VerifyError::UnsupportedAlgorithm)?;
-        let jwk = match header.get("jwk") {
+        let jwk = match h_jwk {
             None => return Err(VerifyError::Missing(Claim::Jwk)),
             Some(Value::Object(o)) => {
                 PublicJwk::from_object(&o, false)
@@ -615,8 +618,8 @@ impl<'e> VerifiedProof<'e> {
     }
 }
 
-fn required_string<'a>(object: &Object<'a>, claim: Claim) -> Result<JsonStr<'a>, VerifyError> {
-    match object.get(claim.wire_name()) {
+fn required<'a>(value: Option<Value<'a>>, claim: Claim) -> Result<JsonStr<'a>, VerifyError> {
+    match value {
         None => Err(VerifyError::Missing(claim)),
         Some(Value::String(s)) => Ok(s),
         Some(_) => Err(VerifyError::Invalid(claim)),
