@@ -623,6 +623,11 @@ impl<'a> Object<'a> {
         out
     }
 
+    /// The value of the member named `name` (names are unique), walking from the start.
+    #[cfg_attr(
+        not(any(feature = "es256", feature = "es384", feature = "es512")),
+        allow(dead_code, reason = "used by private-key parsing, which needs a curve")
+    )]
     pub(crate) fn get(&self, name: &str) -> Option<Value<'a>> {
         self.members()
             .find_map(|(member, value)| member.eq_str(name).then_some(value))
