@@ -1,0 +1,149 @@
+//! Independent checks of a proof that verified: the proof is re-read with `base64ct` and
+//! `serde_json` (not dpop-core's own decoders), and every claim the verifier vouched for is
+//! compared with what that second reader sees.
+
+use base64ct::{Base64UrlUnpadded, Encoding as _};
+use dpop_core::claims::{AccessTokenHash, MAX_JTI_LEN};
+use dpop_core::htu::{MAX_URI_LEN, canonicalize};
+use dpop_core::jwk::PublicJwk;
+use dpop_core::proof::{VerifiedProof, Verifier};
+use dpop_core::thumbprint::Thumbprint;
+use serde_json::{Map, Value};
+
+use crate::fixtures::Context;
+
+/// Parses `bytes` with `serde_json`. `None` only when serde_json refuses a number it cannot
+/// represent (`1e400`): dpop-core keeps numbers as text, so it rightly accepts those.
+///
+/// # Panics
+///
+/// On any other serde_json error: callers only pass documents dpop-core accepted.
+#[must_use]
+pub fn serde_reads(bytes: &[u8], what: &str) -> Option<Value> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(value) => Some(value),
+        Err(e) if is_number_out_of_range(&e) => None,
+        Err(e) => panic!("dpop-core accepted {what} that serde_json rejects: {e}"),
+    }
+}
+
+/// serde_json (without `arbitrary_precision`) rejects numbers that overflow `f64`.
+#[must_use]
+pub fn is_number_out_of_range(e: &serde_json::Error) -> bool {
+    e.to_string().starts_with("number out of range")
+}
+
+/// Checks a proof that `verifier` accepted for `ctx` (with `bound_key`, if any).
+pub fn check_verified(
+    proof: &str,
+    ctx: &Context,
+    bound_key: Option<&Thumbprint>,
+    verifier: &Verifier<'_>,
+    verified: &VerifiedProof<'_>,
+) {
+    let segments: Vec<&str> = proof.split('.').collect();
+    assert_eq!(segments.len(), 3, "a verified proof has three segments");
+    let header = Base64UrlUnpadded::decode_vec(segments[0]).expect("header is base64url");
+    let payload = Base64UrlUnpadded::decode_vec(segments[1]).expect("payload is base64url");
+    let signature = Base64UrlUnpadded::decode_vec(segments[2]).expect("signature is base64url");
+    assert_eq!(
+        signature.len(),
+        verified.algorithm().signature_len(),
+        "signature length"
+    );
+
+    // Header (RFC 9449 section 4.3 checks 4-6).
+    let Some(Value::Object(header)) = serde_reads(&header, "a proof header") else {
+        // A header with an out-of-range number in an unknown member: nothing more to compare.
+        return;
+    };
+    assert_eq!(string(&header, "typ"), Some("dpop+jwt"), "typ");
+    assert_eq!(
+        string(&header, "alg"),
+        Some(verified.algorithm().name()),
+        "alg"
+    );
+    assert!(!header.contains_key("crit"), "crit must be rejected");
+    let jwk = header.get("jwk").expect("jwk");
+    let jwk = PublicJwk::from_json(jwk.to_string().as_bytes()).expect("jwk re-parses");
+    assert_eq!(&jwk, verified.public_jwk(), "jwk");
+    assert_eq!(
+        jwk.curve(),
+        verified.algorithm().curve(),
+        "alg matches the key's curve"
+    );
+    assert_eq!(&jwk.thumbprint(), verified.thumbprint(), "thumbprint");
+    if let Some(bound) = bound_key {
+        assert_eq!(bound, verified.thumbprint(), "bound key");
+    }
+
+    // Payload.
+    let Some(Value::Object(payload)) = serde_reads(&payload, "a proof payload") else {
+        return;
+    };
+    let jti = string(&payload, "jti").expect("jti is a string");
+    assert!(!jti.is_empty(), "jti is non-empty");
+    assert!(jti.len() <= MAX_JTI_LEN, "jti within its limit");
+    assert_eq!(jti, verified.id(), "jti");
+
+    let htm = string(&payload, "htm").expect("htm is a string");
+    assert_eq!(htm, ctx.method, "htm equals the request method");
+    assert_eq!(verified.method().as_str(), ctx.method, "method");
+
+    let htu = string(&payload, "htu").expect("htu is a string");
+    assert!(
+        !htu.contains(['?', '#']),
+        "an htu with a query or fragment is invalid: {htu:?}"
+    );
+    let (mut a, mut b) = ([0u8; MAX_URI_LEN], [0u8; MAX_URI_LEN]);
+    let claimed = canonicalize(htu, &mut a).expect("htu canonicalizes");
+    let requested = canonicalize(ctx.uri, &mut b).expect("request URI canonicalizes");
+    assert_eq!(claimed, requested, "htu matches the request URI");
+    assert_eq!(verified.uri().as_str(), ctx.uri, "uri");
+
+    let iat = payload
+        .get("iat")
+        .and_then(Value::as_u64)
+        .expect("iat is a non-negative integer");
+    assert_eq!(iat, verified.issued_at().as_secs(), "iat");
+    let earliest = ctx
+        .now
+        .saturating_sub(verifier.max_age().saturating_add(verifier.leeway()));
+    let latest = ctx.now.saturating_add(verifier.leeway());
+    assert!(
+        (earliest..=latest).contains(&iat),
+        "iat {iat} outside [{earliest}, {latest}]"
+    );
+    if let Some(exp) = payload.get("exp") {
+        let exp = exp.as_u64().expect("exp is a non-negative integer");
+        assert!(
+            exp.saturating_add(verifier.leeway()) >= ctx.now,
+            "expired proof accepted"
+        );
+    }
+
+    let nonce = payload
+        .get("nonce")
+        .map(|n| n.as_str().expect("nonce is a string"));
+    assert_eq!(nonce, verified.nonce(), "nonce");
+    if let Some(want) = ctx.nonce {
+        assert_eq!(nonce, Some(want), "the required nonce");
+    }
+
+    let ath = payload
+        .get("ath")
+        .map(|a| a.as_str().expect("ath is a string"));
+    if let Some(token) = ctx.access_token {
+        let want = AccessTokenHash::of(token).to_string();
+        assert_eq!(ath, Some(want.as_str()), "ath is the token's hash");
+    }
+    assert_eq!(
+        ath.map(str::to_owned),
+        verified.access_token_hash().map(ToString::to_string),
+        "ath"
+    );
+}
+
+fn string<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
+    object.get(name).and_then(Value::as_str)
+}
