@@ -174,40 +174,33 @@ pub trait ProofSigner {
     fn try_sign(&self, signing_input: &[&[u8]], out: &mut [u8]) -> Result<usize, SignError>;
 }
 
-impl<T: ProofSigner + ?Sized> ProofSigner for &T {
-    fn algorithm(&self) -> Algorithm {
-        (**self).algorithm()
-    }
-    fn public_jwk(&self) -> &PublicJwk {
-        (**self).public_jwk()
-    }
-    fn try_sign(&self, signing_input: &[&[u8]], out: &mut [u8]) -> Result<usize, SignError> {
-        (**self).try_sign(signing_input, out)
-    }
-}
-
-/// Signers behind a smart pointer (a key shared by several clients, or a boxed HSM signer).
-#[cfg(feature = "alloc")]
+/// Forwards [`ProofSigner`] through a reference or smart pointer, so a key can be shared by
+/// several clients or an HSM signer boxed.
 macro_rules! forward_signer {
-    ($($ptr:ident)::+) => {
-        impl<T: ProofSigner + ?Sized> ProofSigner for $($ptr)::+<T> {
+    ($ty:ty) => {
+        impl<T: ProofSigner + ?Sized> ProofSigner for $ty {
             fn algorithm(&self) -> Algorithm {
                 (**self).algorithm()
             }
             fn public_jwk(&self) -> &PublicJwk {
                 (**self).public_jwk()
             }
-            fn try_sign(&self, signing_input: &[&[u8]], out: &mut [u8]) -> Result<usize, SignError> {
+            fn try_sign(
+                &self,
+                signing_input: &[&[u8]],
+                out: &mut [u8],
+            ) -> Result<usize, SignError> {
                 (**self).try_sign(signing_input, out)
             }
         }
     };
 }
 
+forward_signer!(&T);
 #[cfg(feature = "alloc")]
-forward_signer!(alloc::boxed::Box);
+forward_signer!(alloc::boxed::Box<T>);
 #[cfg(feature = "alloc")]
-forward_signer!(alloc::sync::Arc);
+forward_signer!(alloc::sync::Arc<T>);
 
 /// The built-in verifiers for every algorithm compiled in, for
 /// [`Verifier::new`](crate::proof::verify::Verifier::new). A server that wants fewer lists them
