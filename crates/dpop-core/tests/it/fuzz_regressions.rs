@@ -10,16 +10,16 @@ use dpop_core::time::UnixTime;
 
 use crate::common::key;
 
-/// `create_verify`, `fuzz/regressions/create_verify/iat-above-i64-max`: `NewProof` writes any
-/// `u64` as `iat`, but `Verifier` reads `iat` through `i64`, so a proof issued after
-/// `i64::MAX` seconds is created without complaint and then rejected as
-/// `Invalid(Iat)` by the same crate, at the very time it was issued. `i64::MAX` itself
-/// round-trips.
+/// `create_verify`, `fuzz/regressions/create_verify/iat-above-i64-max`: `NewProof` wrote any
+/// `u64` as `iat`, but `Verifier` read `iat` through `i64`, so a proof issued after `i64::MAX`
+/// seconds was created without complaint and then rejected as `Invalid(Iat)` by the same crate,
+/// at the very time it was issued. `Verifier` now reads a `u64`.
 #[test]
 fn proof_with_iat_above_i64_max_verifies() {
     let uri = TargetUri::parse("https://api.example.com/").unwrap();
     let k = key(Algorithm::Es256);
-    for secs in [i64::MAX as u64, i64::MAX as u64 + 1, u64::MAX] {
+    let i64_max = i64::MAX.unsigned_abs();
+    for secs in [i64_max, i64_max + 1, u64::MAX] {
         let issued_at = UnixTime::from_secs(secs);
         let proof = NewProof::new(HttpMethod::GET, uri, ProofId::new("j").unwrap(), issued_at)
             .encode_to_string(&k)
