@@ -251,17 +251,8 @@ impl<'a> Parser<'a> {
             self.pos += 1;
             self.skip_ws();
             self.value(depth)?;
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_ws();
-                }
-                Some(b'}') => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                _ => return Err(JsonError::Syntax),
+            if self.end_of_element(b'}')? {
+                return Ok(());
             }
         }
     }
@@ -350,18 +341,27 @@ impl<'a> Parser<'a> {
         }
         loop {
             self.value(depth)?;
-            self.skip_ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_ws();
-                }
-                Some(b']') => {
-                    self.pos += 1;
-                    return Ok(());
-                }
-                _ => return Err(JsonError::Syntax),
+            if self.end_of_element(b']')? {
+                return Ok(());
             }
+        }
+    }
+
+    /// After a member or element: consumes `,` (more follow, returns false) or `close` (the
+    /// container ends, returns true); anything else is a syntax error.
+    fn end_of_element(&mut self, close: u8) -> Result<bool, JsonError> {
+        self.skip_ws();
+        match self.peek() {
+            Some(b',') => {
+                self.pos += 1;
+                self.skip_ws();
+                Ok(false)
+            }
+            Some(c) if c == close => {
+                self.pos += 1;
+                Ok(true)
+            }
+            _ => Err(JsonError::Syntax),
         }
     }
 }
