@@ -17,7 +17,7 @@ use dpop_core::alg::{Algorithm, VerifyAlgorithm};
 use dpop_core::error::InvalidSignature;
 use dpop_core::jwk::PublicJwk;
 
-use crate::verify::{parse_key, precheck, verify_parsed};
+use crate::verify::{parse_key, verify_parsed};
 
 /// Number of shards: independent locks, picked by the key's coordinates.
 pub const SHARDS: usize = 8;
@@ -120,7 +120,7 @@ impl VerifyAlgorithm for CachedAwsLcVerifier {
         signing_input: &[&[u8]],
         signature: &[u8],
     ) -> Result<(), InvalidSignature> {
-        precheck(self.algorithm, key, signature)?;
+        self.algorithm.check_key_and_signature(key, signature)?;
         let parsed = self.parsed(key)?;
         verify_parsed(self.algorithm, &parsed, signing_input, signature)
     }

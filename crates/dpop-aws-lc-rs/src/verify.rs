@@ -36,20 +36,6 @@ pub(crate) fn parameters(
     }
 }
 
-/// Checks what every backend checks before any crypto: the key is on the algorithm's curve and
-/// the signature has exactly the raw `r || s` length (so DER never parses).
-pub(crate) fn precheck(
-    algorithm: Algorithm,
-    key: &PublicJwk,
-    signature: &[u8],
-) -> Result<(), InvalidSignature> {
-    if key.curve() == algorithm.curve() && signature.len() == algorithm.signature_len() {
-        Ok(())
-    } else {
-        Err(InvalidSignature)
-    }
-}
-
 /// Parses the key of `jwk` for `algorithm`.
 pub(crate) fn parse_key(
     algorithm: Algorithm,
@@ -119,7 +105,7 @@ macro_rules! aws_lc_verifier {
                 signing_input: &[&[u8]],
                 signature: &[u8],
             ) -> Result<(), InvalidSignature> {
-                precheck(Algorithm::$alg, key, signature)?;
+                Algorithm::$alg.check_key_and_signature(key, signature)?;
                 let parsed = parse_key(Algorithm::$alg, key)?;
                 verify_parsed(Algorithm::$alg, &parsed, signing_input, signature)
             }

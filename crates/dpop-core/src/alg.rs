@@ -79,6 +79,25 @@ impl Algorithm {
     pub const fn signature_len(self) -> usize {
         self.curve().coordinate_len() * 2
     }
+
+    /// The checks every [`VerifyAlgorithm`] backend makes before any arithmetic: the key is on
+    /// this algorithm's curve and the signature is exactly the raw `r||s` length (so DER never
+    /// reaches a backend).
+    ///
+    /// # Errors
+    ///
+    /// [`InvalidSignature`] when either does not hold.
+    pub fn check_key_and_signature(
+        self,
+        key: &PublicJwk,
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        if key.curve() == self.curve() && signature.len() == self.signature_len() {
+            Ok(())
+        } else {
+            Err(InvalidSignature)
+        }
+    }
 }
 
 /// A NIST curve of RFC 7518 section 6.2.1.1.

@@ -119,11 +119,7 @@ macro_rules! curve_backend {
                 signing_input: &[&[u8]],
                 signature: &[u8],
             ) -> Result<(), InvalidSignature> {
-                if key.curve() != Algorithm::$alg.curve()
-                    || signature.len() != Algorithm::$alg.signature_len()
-                {
-                    return Err(InvalidSignature);
-                }
+                Algorithm::$alg.check_key_and_signature(key, signature)?;
                 $module::verify(key.x(), key.y(), signing_input, signature)
             }
         }
