@@ -371,6 +371,11 @@ pub fn all() -> Vec<Seed> {
             "bearer",
             r#"{"access_token":"2YotnFZFEjr1zCsicMWpAA","token_type":"Bearer","expires_in":3600,"scope":"","example_parameter":"example_value"}"#,
         ),
+        ("minimal", r#"{"access_token":"at","token_type":"DPoP"}"#),
+        (
+            "extensions",
+            r#"{"access_token":"at","expires_in":"600","token_type":"DPoP","scope":null,"id_token":"a.b.c","n":{"x":[1,2.5e-3,null,true]}}"#,
+        ),
         (
             "error",
             r#"{"error":"use_dpop_nonce","error_description":"Authorization server requires nonce in DPoP proof"}"#,

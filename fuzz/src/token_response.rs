@@ -1,8 +1,9 @@
 //! `token_response`: dpop-std's wire types read from arbitrary bytes (serde_json).
 //!
 //! When `TokenResponse`, `ErrorBody` or `Confirmation` parses, writing it and reading it back
-//! gives an equal value and the same text again; `TokenResponse::to_response` never fails; and
-//! `Client::read_token_response` accepts exactly the `DPoP` token responses.
+//! gives an equal value and the same text again (extension members included);
+//! `TokenResponse::to_response` never fails; and `Client::read_token_response` accepts exactly
+//! the `DPoP` token responses.
 
 use std::sync::OnceLock;
 
@@ -41,6 +42,8 @@ pub fn run(data: &[u8]) {
                 assert_eq!(set.access_token(), response.access_token);
                 assert_eq!(set.expires_in(), response.expires_in);
                 assert_eq!(set.refresh_token(), response.refresh_token.as_deref());
+                assert_eq!(set.scope(), response.scope.as_deref());
+                assert_eq!(set.extras(), response.extras());
             }
             Err(TokenError::Binding(_)) => assert_eq!(response.token_type, TokenType::Bearer),
             Err(e) => panic!("read_token_response refuses a valid token response: {e:?}"),
@@ -49,7 +52,7 @@ pub fn run(data: &[u8]) {
         assert!(
             matches!(
                 client().read_token_response(data),
-                Err(TokenError::Malformed(_))
+                Err(TokenError::Malformed(_) | TokenError::InvalidMember(_))
             ),
             "read_token_response accepts what TokenResponse::from_json refuses"
         );

@@ -49,15 +49,25 @@
 //!
 //! Servers check `iat` against their own clock, often within a few seconds (RFC 9449 section
 //! 11.1), and a client whose clock is off fails every request. The client therefore reads the
-//! server's time from every response: the `Date` header (RFC 9110 section 6.6.1, IMF-fixdate
-//! only) and, more precisely, the `server time N` that dpop-std servers put in the description
-//! of a time error. The offset to the local clock is kept per origin and added to `iat` of
-//! later proofs to that origin; an origin the client has not heard from yet uses the offset
-//! learned last from any server. Offsets within 1 s of the current one are ignored (`Date` has a
-//! resolution of one second), and offsets beyond [`DEFAULT_MAX_CLOCK_OFFSET`] (one day, see
-//! [`Client::with_max_clock_offset`]) are ignored as well: a server that far off is more likely
-//! wrong than the local clock. A rejected `iat` is not retried: the offset serves the next
-//! request.
+//! server's time from its responses: the `Date` header (RFC 9110 section 6.6.1, in any of the
+//! three formats section 5.6.7 requires a recipient to accept) and, more precisely, the
+//! `server time N` that dpop-std servers put in the description of a time error. The offset to
+//! the local clock is kept per origin and added to `iat` of later proofs to that origin only:
+//!
+//! - **No cross-origin fallback.** An origin the client has not heard from gets the local
+//!   clock. Otherwise one server (malicious or misconfigured) could make the proofs for another
+//!   carry an `iat` in the future: that server rejects them as issued in the future, never
+//!   records them as used, and they become valid later, pre-generated proofs that anyone who
+//!   captured them can replay (RFC 9449 section 11.2).
+//! - **No time from caches.** A response with an `Age` header, or one a cache says it served
+//!   (`Cache-Status` with `hit`, RFC 9211; `X-Cache: HIT`), teaches nothing: its `Date` is the
+//!   time it was generated, not now.
+//! - **Bounded.** Offsets beyond [`DEFAULT_MAX_CLOCK_OFFSET`] (five minutes either way, see
+//!   [`Client::with_max_clock_offset`]) are ignored: a server that far off is more likely wrong
+//!   than the local clock, and the bound is what a lying server can shift `iat` by.
+//! - Offsets within 1 s of the current one are ignored (`Date` has a resolution of one second).
+//!
+//! A rejected `iat` is not retried: the offset serves the next request.
 
 use core::fmt;
 // dpop-std links std; naming `alloc` here keeps the workspace's no_std hygiene lints happy.
@@ -74,12 +84,14 @@ use dpop_core::htu::{self, MAX_URI_LEN, TargetUri, UriError};
 use dpop_core::proof::NewProof;
 use dpop_core::thumbprint::Thumbprint;
 use dpop_core::time::UnixTime;
-use http::header::{AUTHORIZATION, DATE, HeaderMap, HeaderName, HeaderValue, WWW_AUTHENTICATE};
+use http::header::{
+    AGE, AUTHORIZATION, DATE, HeaderMap, HeaderName, HeaderValue, WWW_AUTHENTICATE,
+};
 use http::{Method, StatusCode};
 use zeroize::Zeroizing;
 
 use crate::clock::{Clock, SystemClock};
-use crate::wire::{ErrorBody, TokenResponse, TokenType};
+use crate::wire::{ErrorBody, ExtraNames, MemberError, TokenResponse, TokenType};
 
 /// The request header carrying the proof (RFC 9449 section 4.1), lower-case.
 pub const DPOP: &str = "dpop";
@@ -88,8 +100,9 @@ pub const DPOP_NONCE: &str = "dpop-nonce";
 /// How many origins' nonces and clock offsets a client keeps by default (least recently used
 /// first out), as openid-client does.
 pub const DEFAULT_NONCE_CAPACITY: usize = 100;
-/// The largest clock offset learned by default, in seconds: one day, either way.
-pub const DEFAULT_MAX_CLOCK_OFFSET: u64 = 86_400;
+/// The largest clock offset learned by default, in seconds: five minutes, either way. It is
+/// also the most a server can shift the `iat` of the proofs sent to it.
+pub const DEFAULT_MAX_CLOCK_OFFSET: u64 = 300;
 /// Largest response body [`Client::on_response`] looks into for a nonce challenge; an OAuth
 /// error body is far smaller.
 pub const MAX_ERROR_BODY: usize = 16 * 1024;
@@ -147,8 +160,10 @@ impl Client {
         self
     }
 
-    /// Learns clock offsets of at most `secs` seconds either way; larger ones are ignored.
-    /// `0` turns clock-offset learning off.
+    /// Learns clock offsets of at most `secs` seconds either way (default
+    /// [`DEFAULT_MAX_CLOCK_OFFSET`]); larger ones are ignored. `0` turns clock-offset learning
+    /// off. A larger bound lets a device with a badly set clock recover, and lets each server
+    /// shift the `iat` of its own proofs that much.
     #[must_use]
     pub const fn with_max_clock_offset(mut self, secs: u64) -> Self {
         self.max_clock_offset = secs;
@@ -192,6 +207,9 @@ impl Client {
 
     /// Reads a response to `attempt`, and says whether to retry it.
     ///
+    /// The response must be the one to `attempt`'s URL: what it teaches is stored under that
+    /// URL's origin. (A client that follows redirects makes a new attempt for each hop.)
+    ///
     /// Always: stores a valid `DPoP-Nonce` header for the origin, and learns the clock offset
     /// (see the [module docs](self#clock-offset)). Then recognizes a nonce challenge, status 400
     /// or 401 with either the JSON body `{"error":"use_dpop_nonce"}` (RFC 9449 section 8) or
@@ -209,11 +227,15 @@ impl Client {
         attempt.retry_nonce = None;
         let error = ResponseError::read(status, headers, body);
         let received = self.clock.now();
-        let server_time = error
-            .as_ref()
-            .and_then(|e| e.description.as_deref())
-            .and_then(server_time_in)
-            .or_else(|| date_header(headers));
+        let server_time = if from_cache(headers) {
+            None
+        } else {
+            error
+                .as_ref()
+                .and_then(|e| e.description.as_deref())
+                .and_then(server_time_in)
+                .or_else(|| date_header(headers))
+        };
         let nonce = single_nonce(headers);
 
         let mut state = self.lock();
@@ -286,14 +308,15 @@ impl Client {
         self.lock().peek(&origin).and_then(|e| e.nonce.clone())
     }
 
-    /// The clock offset, in seconds, added to `iat` of proofs for the origin of `url`.
+    /// The clock offset, in seconds, added to `iat` of proofs for the origin of `url`: learned
+    /// from that origin only, `0` for an origin not heard from.
     #[must_use]
     pub fn clock_offset(&self, url: &str) -> i64 {
         let state = self.lock();
         origin_of(url)
             .ok()
             .and_then(|origin| state.peek(&origin).and_then(|e| e.offset))
-            .unwrap_or(state.last_offset)
+            .unwrap_or(0)
     }
 
     /// How many origins have a stored nonce or clock offset.
@@ -306,13 +329,17 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`TokenError::Malformed`] when the body is not a token response, and
+    /// [`TokenError::Malformed`] when the body is not a JSON object,
+    /// [`TokenError::InvalidMember`] when a member is missing or wrong (see
+    /// [`TokenResponse::from_json`]), and
     /// [`TokenError::Binding`]`(`[`TokenBindingError::NotBound`]`)` when the server issued a
     /// `Bearer` token instead: it is not bound to this client's key, and anyone who obtains
     /// it can use it.
     pub fn read_token_response(&self, body: &[u8]) -> Result<TokenSet, TokenError> {
-        let response =
-            TokenResponse::from_json(body).map_err(|e| TokenError::Malformed(e.kind()))?;
+        let response = TokenResponse::from_json(body).map_err(|e| match e.member() {
+            Some(member) => TokenError::InvalidMember(member),
+            None => TokenError::Malformed(e.kind()),
+        })?;
         TokenSet::dpop(response).map_err(TokenError::Binding)
     }
 
@@ -327,14 +354,11 @@ impl Client {
     ) -> Result<Attempt, ClientError> {
         let htm = HttpMethod::parse(method.as_str()).map_err(|_| ClientError::InvalidMethod)?;
         let htu = TargetUri::parse(url).map_err(ClientError::InvalidUrl)?;
-        let offset = {
-            let mut state = self.lock();
-            let last = state.last_offset;
-            state
-                .entry_mut(&origin)
-                .and_then(|e| e.offset)
-                .unwrap_or(last)
-        };
+        let offset = self
+            .lock()
+            .entry_mut(&origin)
+            .and_then(|e| e.offset)
+            .unwrap_or(0);
         let now = self.clock.now().as_secs();
         let issued_at = UnixTime::from_secs(now.checked_add_signed(offset).unwrap_or(now));
         let mut id = [0u8; ProofId::RANDOM_LEN];
@@ -568,16 +592,16 @@ impl core::error::Error for ClientError {
 
 /// The tokens a client holds: from a token response, kept up to date by refreshes.
 ///
-/// `Debug` never shows the tokens, and there is no `PartialEq`: compare secrets in constant
-/// time, if at all.
+/// `Debug` never shows the tokens nor the values of extension members, and there is no
+/// `PartialEq`: compare secrets in constant time, if at all.
 #[derive(Clone)]
 pub struct TokenSet {
     access_token: Zeroizing<String>,
     token_type: TokenType,
-    expires_in: u64,
-    scope: String,
+    expires_in: Option<u64>,
+    scope: Option<String>,
     refresh_token: Option<Zeroizing<String>>,
-    session_id: Option<String>,
+    extra: serde_json::Map<String, serde_json::Value>,
 }
 
 impl TokenSet {
@@ -597,19 +621,27 @@ impl TokenSet {
     /// The tokens of a response, whatever their type (for a client that asked for Bearer).
     #[must_use]
     pub fn any(response: TokenResponse) -> Self {
+        let extra = response.extras().clone();
         Self {
             access_token: Zeroizing::new(response.access_token),
             token_type: response.token_type,
             expires_in: response.expires_in,
             scope: response.scope,
             refresh_token: response.refresh_token.map(Zeroizing::new),
-            session_id: response.session_id,
+            extra,
         }
     }
 
-    /// Takes the response to a refresh request. The refresh token is kept when the response
-    /// has none: a DPoP-bound refresh token need not rotate (RFC 9449 section 5), and a server
-    /// that does not rotate sends none. The session id is likewise kept when absent.
+    /// Takes the response to a refresh request.
+    ///
+    /// - The access token, its type and `expires_in` are replaced (an absent `expires_in`
+    ///   means the new token's lifetime is unknown, not the old one's).
+    /// - The refresh token is kept when the response has none: a DPoP-bound refresh token need
+    ///   not rotate (RFC 9449 section 5), and a server that does not rotate sends none.
+    /// - The scope is kept when absent: it is then the scope requested (RFC 6749 sections 5.1
+    ///   and 6).
+    /// - Extension members of the response replace those of the same name; the others (such
+    ///   as a platform's `session_id`) are kept.
     ///
     /// # Errors
     ///
@@ -619,15 +651,17 @@ impl TokenSet {
         if self.token_type == TokenType::Dpop && response.token_type != TokenType::Dpop {
             return Err(TokenBindingError::NotBound);
         }
+        for (name, value) in response.extras() {
+            self.extra.insert(name.clone(), value.clone());
+        }
         self.access_token = Zeroizing::new(response.access_token);
         self.token_type = response.token_type;
         self.expires_in = response.expires_in;
-        self.scope = response.scope;
+        if let Some(scope) = response.scope {
+            self.scope = Some(scope);
+        }
         if let Some(refresh_token) = response.refresh_token {
             self.refresh_token = Some(Zeroizing::new(refresh_token));
-        }
-        if let Some(session_id) = response.session_id {
-            self.session_id = Some(session_id);
         }
         Ok(())
     }
@@ -644,16 +678,17 @@ impl TokenSet {
         self.token_type
     }
 
-    /// Lifetime of the access token in seconds, as issued.
+    /// Lifetime of the access token in seconds, as issued, if the server said (RFC 6749
+    /// makes `expires_in` only RECOMMENDED).
     #[must_use]
-    pub const fn expires_in(&self) -> u64 {
+    pub const fn expires_in(&self) -> Option<u64> {
         self.expires_in
     }
 
-    /// The granted scope.
+    /// The granted scope, if the server said (absent: the scope requested).
     #[must_use]
-    pub fn scope(&self) -> &str {
-        &self.scope
+    pub fn scope(&self) -> Option<&str> {
+        self.scope.as_deref()
     }
 
     /// The refresh token, if one was issued.
@@ -662,10 +697,26 @@ impl TokenSet {
         self.refresh_token.as_deref().map(String::as_str)
     }
 
-    /// The platform's session identifier, if one was issued.
+    /// An extension member of the token response: `id_token`, `issued_token_type`, a
+    /// platform's `session_id`, ...
+    ///
+    /// ```
+    /// # use dpop_std::client::TokenSet;
+    /// # use dpop_std::wire::TokenResponse;
+    /// let body = br#"{"access_token":"at","token_type":"DPoP","session_id":"sess-1"}"#;
+    /// let tokens = TokenSet::dpop(TokenResponse::from_json(body)?)?;
+    /// assert_eq!(tokens.extra("session_id").and_then(|v| v.as_str()), Some("sess-1"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     #[must_use]
-    pub fn session_id(&self) -> Option<&str> {
-        self.session_id.as_deref()
+    pub fn extra(&self, name: &str) -> Option<&serde_json::Value> {
+        self.extra.get(name)
+    }
+
+    /// All extension members, by name.
+    #[must_use]
+    pub const fn extras(&self) -> &serde_json::Map<String, serde_json::Value> {
+        &self.extra
     }
 }
 
@@ -676,7 +727,7 @@ impl fmt::Debug for TokenSet {
             .field("expires_in", &self.expires_in)
             .field("scope", &self.scope)
             .field("has_refresh_token", &self.refresh_token.is_some())
-            .field("session_id", &self.session_id)
+            .field("extra", &ExtraNames(&self.extra))
             .finish_non_exhaustive()
     }
 }
@@ -709,7 +760,10 @@ impl core::error::Error for TokenBindingError {}
 pub enum TokenError {
     /// The token was not bound as requested.
     Binding(TokenBindingError),
-    /// The body is not a token response (RFC 6749 section 5.1).
+    /// A member of the token response is missing, of the wrong type or value, or duplicated
+    /// (RFC 6749 section 5.1); the error names it and what was expected.
+    InvalidMember(MemberError),
+    /// The body is not a JSON object (RFC 6749 section 5.1).
     Malformed(crate::wire::WireErrorKind),
 }
 
@@ -717,6 +771,7 @@ impl fmt::Display for TokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Binding(e) => fmt::Display::fmt(e, f),
+            Self::InvalidMember(e) => write!(f, "invalid token response: {e}"),
             Self::Malformed(kind) => write!(f, "malformed token response ({kind:?})"),
         }
     }
@@ -726,6 +781,7 @@ impl core::error::Error for TokenError {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             Self::Binding(e) => Some(e),
+            Self::InvalidMember(e) => Some(e),
             Self::Malformed(_) => None,
         }
     }
@@ -771,14 +827,43 @@ fn single_nonce(headers: &HeaderMap) -> Option<String> {
     is_valid_nonce(text).then(|| text.to_owned())
 }
 
-/// The time of the one `Date` header, in IMF-fixdate.
+/// The time of the one `Date` header: IMF-fixdate, or the obsolete RFC 850 and asctime forms,
+/// which a recipient must accept (RFC 9110 section 5.6.7).
 fn date_header(headers: &HeaderMap) -> Option<UnixTime> {
     let mut values = headers.get_all(DATE).iter();
     let first = values.next()?;
     if values.next().is_some() {
         return None;
     }
-    parse_imf_fixdate(first.to_str().ok()?)
+    let time = httpdate::parse_http_date(first.to_str().ok()?).ok()?;
+    let secs = time.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+    Some(UnixTime::from_secs(secs))
+}
+
+/// True for a response served from a cache, whose `Date` is when it was generated, not now:
+/// it has an `Age` (RFC 9111 section 5.1: sent by caches), a `Cache-Status` entry with the
+/// `hit` parameter (RFC 9211 section 2.1), or an `X-Cache` saying "hit" (a common, unregistered
+/// convention of CDNs).
+fn from_cache(headers: &HeaderMap) -> bool {
+    if headers.contains_key(AGE) {
+        return true;
+    }
+    let cache_status_hit = headers
+        .get_all(HeaderName::from_static("cache-status"))
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .flat_map(|entry| entry.split(';').skip(1))
+        .any(|param| {
+            let name = param.split('=').next().unwrap_or_default().trim();
+            name.eq_ignore_ascii_case("hit")
+        });
+    let x_cache_hit = headers
+        .get_all(HeaderName::from_static("x-cache"))
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("hit"));
+    cache_status_hit || x_cache_hit
 }
 
 /// The `N` of `server time N` in an error description (dpop-std servers' time errors).
@@ -971,88 +1056,11 @@ impl<'a> Lexer<'a> {
     }
 }
 
-/// Parses an IMF-fixdate (RFC 9110 section 5.6.7), `Sun, 06 Nov 1994 08:49:37 GMT`. The
-/// obsolete RFC 850 and asctime forms are not read (senders must not generate them).
-fn parse_imf_fixdate(text: &str) -> Option<UnixTime> {
-    const DAYS: [&[u8]; 7] = [b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat", b"Sun"];
-    const MONTHS: [&[u8]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
-    let b = text.as_bytes();
-    if b.len() != 29 {
-        return None;
-    }
-    let literal = |range: core::ops::Range<usize>, want: &[u8]| b.get(range) == Some(want);
-    let number = |range: core::ops::Range<usize>| -> Option<u64> {
-        let digits = b.get(range)?;
-        digits.iter().try_fold(0u64, |acc, &d| {
-            d.is_ascii_digit().then(|| acc * 10 + u64::from(d - b'0'))
-        })
-    };
-    let day_name = b.get(0..3)?;
-    if !DAYS.contains(&day_name)
-        || !literal(3..5, b", ")
-        || !literal(7..8, b" ")
-        || !literal(11..12, b" ")
-        || !literal(16..17, b" ")
-        || !literal(19..20, b":")
-        || !literal(22..23, b":")
-        || !literal(25..29, b" GMT")
-    {
-        return None;
-    }
-    let day = number(5..7)?;
-    let month_name = b.get(8..11)?;
-    let month = MONTHS.iter().position(|m| *m == month_name)?;
-    let year = number(12..16)?;
-    let (hour, minute, second) = (number(17..19)?, number(20..22)?, number(23..25)?);
-    let month = u64::try_from(month).ok()? + 1;
-    if year < 1970 || day == 0 || day > days_in_month(year, month) {
-        return None;
-    }
-    // 60 is a leap second (RFC 9110 allows it); count it as the next second.
-    if hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let days = days_from_civil(year, month, day)?;
-    Some(UnixTime::from_secs(
-        days * 86_400 + hour * 3600 + minute * 60 + second,
-    ))
-}
-
-const fn is_leap(year: u64) -> bool {
-    (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400)
-}
-
-const fn days_in_month(year: u64, month: u64) -> u64 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date with `year >= 1970` (H. Hinnant's
-/// `days_from_civil`, in unsigned arithmetic since the year is never before the epoch).
-fn days_from_civil(year: u64, month: u64, day: u64) -> Option<u64> {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe).checked_sub(719_468)
-}
-
 /// Per-origin nonces and clock offsets, least recently used last.
 #[derive(Debug)]
 struct State {
     entries: VecDeque<OriginEntry>,
     capacity: usize,
-    /// The offset learned last from any server: the default for origins without their own.
-    last_offset: i64,
 }
 
 #[derive(Debug)]
@@ -1067,7 +1075,6 @@ impl State {
         Self {
             entries: VecDeque::new(),
             capacity,
-            last_offset: 0,
         }
     }
 
@@ -1108,14 +1115,12 @@ impl State {
         if measured.unsigned_abs() > max {
             return;
         }
-        let last = self.last_offset;
         let Some(entry) = self.upsert(origin) else {
             return;
         };
-        let current = entry.offset.unwrap_or(last);
+        let current = entry.offset.unwrap_or(0);
         if measured.abs_diff(current) > OFFSET_RESOLUTION.unsigned_abs() {
             entry.offset = Some(measured);
-            self.last_offset = measured;
         } else if entry.offset.is_none() {
             entry.offset = Some(current);
         }
@@ -1127,40 +1132,74 @@ mod tests {
     use super::*;
 
     #[test]
-    fn imf_fixdate() {
-        assert_eq!(
-            parse_imf_fixdate("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(UnixTime::from_secs(784_111_777))
-        );
-        assert_eq!(
-            parse_imf_fixdate("Thu, 01 Jan 1970 00:00:00 GMT"),
-            Some(UnixTime::EPOCH)
-        );
-        assert_eq!(
-            parse_imf_fixdate("Tue, 29 Feb 2028 23:59:59 GMT"),
-            Some(UnixTime::from_secs(1_835_481_599))
-        );
-        for bad in [
-            "",
+    fn date_in_all_three_formats() {
+        // RFC 9110 section 5.6.7: the same instant in IMF-fixdate, RFC 850 and asctime form
+        for text in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
             "Sunday, 06-Nov-94 08:49:37 GMT",
             "Sun Nov  6 08:49:37 1994",
-            "Sun, 06 Nov 1994 08:49:37 UTC",
-            "Xyz, 06 Nov 1994 08:49:37 GMT",
-            "Sun, 06 Foo 1994 08:49:37 GMT",
-            "Sun, 31 Apr 1994 08:49:37 GMT",
-            "Sun, 29 Feb 2027 08:49:37 GMT",
-            "Sun, 00 Nov 1994 08:49:37 GMT",
-            "Sun, 06 Nov 1969 08:49:37 GMT",
-            "Sun, 06 Nov 1994 24:49:37 GMT",
-            "Sun, 06 Nov 1994 08:60:37 GMT",
-            "Sun, 06 Nov 1994 08:49:61 GMT",
-            "Sun, 0x Nov 1994 08:49:37 GMT",
-            "Sun, 06 Nov 1994 08:49:37 GMTX",
-            "Sun, +6 Nov 1994 08:49:37 GMT",
-            "Sun, 06 Nov 1994 08:49:3é GMT",
         ] {
-            assert_eq!(parse_imf_fixdate(bad), None, "{bad}");
+            let mut headers = HeaderMap::new();
+            headers.insert(DATE, HeaderValue::from_static(text));
+            assert_eq!(
+                date_header(&headers),
+                Some(UnixTime::from_secs(784_111_777)),
+                "{text}"
+            );
         }
+        for bad in [
+            "",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 31 Apr 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:49:37 GMT",
+            "yesterday",
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(DATE, HeaderValue::from_static(bad));
+            assert_eq!(date_header(&headers), None, "{bad}");
+        }
+        // two Date headers are ambiguous
+        let mut headers = HeaderMap::new();
+        headers.append(
+            DATE,
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
+        headers.append(
+            DATE,
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:38 GMT"),
+        );
+        assert_eq!(date_header(&headers), None);
+    }
+
+    #[test]
+    fn cached_responses_are_recognized() {
+        let cached = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.append(
+                    HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                );
+            }
+            from_cache(&headers)
+        };
+        assert!(!cached(&[]));
+        assert!(cached(&[("age", "0")]));
+        assert!(cached(&[("age", "not a number")]));
+        assert!(cached(&[("cache-status", "ExampleCache; hit")]));
+        assert!(cached(&[(
+            "cache-status",
+            "OriginCache; fwd=uri-miss, CDN; hit; ttl=30"
+        )]));
+        assert!(cached(&[("cache-status", "CDN; HIT")]));
+        assert!(!cached(&[(
+            "cache-status",
+            "ExampleCache; fwd=uri-miss; stored"
+        )]));
+        assert!(!cached(&[("cache-status", "hit-cache; fwd=miss")]));
+        assert!(cached(&[("x-cache", "Hit from cloudfront")]));
+        assert!(cached(&[("x-cache", "MISS, HIT")]));
+        assert!(!cached(&[("x-cache", "MISS")]));
     }
 
     #[test]
@@ -1232,7 +1271,6 @@ mod tests {
         #[test]
         fn parsers_never_panic(text in "\\PC{0,200}", bytes in proptest::collection::vec(0u8..=255, 0..200)) {
             let _ = parse_challenges(&text);
-            let _ = parse_imf_fixdate(&text);
             let _ = server_time_in(&text);
             let _ = origin_of(&text);
             let lossy = String::from_utf8_lossy(&bytes);

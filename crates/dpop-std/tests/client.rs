@@ -25,7 +25,7 @@ use dpop_std::client::{
 };
 use dpop_std::clock::ManualClock;
 use dpop_std::keys::{self, KeyFileError};
-use dpop_std::wire::{TokenResponse, TokenType};
+use dpop_std::wire::{Member, MemberProblem, TokenResponse, TokenType};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
 const NOW: u64 = 1_700_000_000;
@@ -444,20 +444,21 @@ fn date(secs: u64) -> String {
     )
 }
 
+/// Sends a request to `url` and answers it with `Date: date_secs` plus `extra` headers.
+fn respond_with_date(client: &Client, url: &str, date_secs: u64, extra: &[(&str, &str)]) {
+    let mut attempt = client.prepare(&Method::GET, url, None).unwrap();
+    let date = date(date_secs);
+    let mut pairs = vec![("date", date.as_str())];
+    pairs.extend_from_slice(extra);
+    client.on_response(&mut attempt, StatusCode::OK, &headers(&pairs), b"");
+}
+
 #[test]
 fn clock_offset_is_learned_from_date_and_bounded() {
     assert_eq!(date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
     let clock = Arc::new(ManualClock::new(UnixTime::from_secs(NOW)));
     let client = client_at(&clock);
-    let respond = |url: &str, date_secs: u64| {
-        let mut attempt = client.prepare(&Method::GET, url, None).unwrap();
-        client.on_response(
-            &mut attempt,
-            StatusCode::OK,
-            &headers(&[("date", &date(date_secs))]),
-            b"",
-        );
-    };
+    let respond = |url: &str, date_secs: u64| respond_with_date(&client, url, date_secs, &[]);
 
     // one second is the resolution of Date: ignored
     respond(RS, NOW + 1);
@@ -469,33 +470,30 @@ fn clock_offset_is_learned_from_date_and_bounded() {
     assert_eq!(attempt.issued_at(), UnixTime::from_secs(NOW + 120));
     // the server verifies against its own clock, with no leeway
     verify(&attempt, HttpMethod::GET, RS, None, None, NOW + 120).unwrap();
-    // an origin not heard from yet uses the offset learned last
-    assert_eq!(client.clock_offset(AS), 120);
 
-    // more than a day off: ignored, either way
-    respond(RS, NOW + 86_401);
-    respond(RS, NOW - 86_401);
+    // more than five minutes off: ignored, either way
+    assert_eq!(dpop_std::client::DEFAULT_MAX_CLOCK_OFFSET, 300);
+    respond(RS, NOW + 301);
+    respond(RS, NOW - 301);
+    respond(RS, NOW + 86_400);
     assert_eq!(client.clock_offset(RS), 120);
-    // exactly a day: learned
-    respond(RS, NOW - 86_400);
-    assert_eq!(client.clock_offset(RS), -86_400);
+    // exactly five minutes: learned
+    respond(RS, NOW - 300);
+    assert_eq!(client.clock_offset(RS), -300);
 
     // The authorization server keeps its own offset.
     respond(AS, NOW - 30);
     assert_eq!(client.clock_offset(AS), -30);
-    assert_eq!(client.clock_offset(RS), -86_400);
+    assert_eq!(client.clock_offset(RS), -300);
+
+    // A larger bound can be chosen.
+    let lenient = client_at(&clock).with_max_clock_offset(86_400);
+    respond_with_date(&lenient, RS, NOW + 86_400, &[]);
+    assert_eq!(lenient.clock_offset(RS), 86_400);
 
     // Turned off.
-    let off = Client::new(key())
-        .with_clock(clock.clone())
-        .with_max_clock_offset(0);
-    let mut attempt = off.prepare(&Method::GET, RS, None).unwrap();
-    off.on_response(
-        &mut attempt,
-        StatusCode::OK,
-        &headers(&[("date", &date(NOW + 600))]),
-        b"",
-    );
+    let off = client_at(&clock).with_max_clock_offset(0);
+    respond_with_date(&off, RS, NOW + 60, &[]);
     assert_eq!(off.clock_offset(RS), 0);
 
     // An unreadable Date changes nothing.
@@ -503,10 +501,82 @@ fn clock_offset_is_learned_from_date_and_bounded() {
     client.on_response(
         &mut attempt,
         StatusCode::OK,
-        &headers(&[("date", "Sunday, 06-Nov-94 08:49:37 GMT")]),
+        &headers(&[("date", "Sun, 06 Nov 1994 08:49:37 UTC")]),
         b"",
     );
     assert_eq!(client.clock_offset(AS), -30);
+}
+
+/// One origin's clock never shifts the proofs for another (no cross-origin fallback).
+#[test]
+fn one_origins_date_never_changes_proofs_for_another() {
+    const EVIL: &str = "https://evil.example.net/x";
+    let clock = Arc::new(ManualClock::new(UnixTime::from_secs(NOW)));
+    let client = client_at(&clock);
+    // Before: the honest origin A is not heard from.
+    respond_with_date(&client, EVIL, NOW + 250, &[]);
+    assert_eq!(client.clock_offset(EVIL), 250);
+    assert_eq!(client.clock_offset(RS), 0);
+    let proof = client.prepare(&Method::GET, RS, None).unwrap();
+    assert_eq!(proof.issued_at(), UnixTime::from_secs(NOW));
+    // After A was heard from (with a 10 s offset), B's Date changes nothing for A either.
+    respond_with_date(&client, RS, NOW + 10, &[]);
+    respond_with_date(&client, EVIL, NOW - 200, &[]);
+    assert_eq!(client.clock_offset(RS), 10);
+    let proof = client.prepare(&Method::GET, RS, None).unwrap();
+    assert_eq!(proof.issued_at(), UnixTime::from_secs(NOW + 10));
+    // Nor does B's time error.
+    let mut attempt = client.prepare(&Method::POST, EVIL, None).unwrap();
+    let body = format!(
+        r#"{{"error":"invalid_dpop_proof","error_description":"server time {}"}}"#,
+        NOW + 299
+    );
+    client.on_response(
+        &mut attempt,
+        StatusCode::BAD_REQUEST,
+        &HeaderMap::new(),
+        body.as_bytes(),
+    );
+    assert_eq!(client.clock_offset(EVIL), 299);
+    assert_eq!(client.clock_offset(RS), 10);
+    assert_eq!(client.clock_offset(AS), 0);
+}
+
+/// A response from a cache has the `Date` of when it was generated: it teaches nothing.
+#[test]
+fn cached_responses_teach_no_offset() {
+    let clock = Arc::new(ManualClock::new(UnixTime::from_secs(NOW)));
+    let client = client_at(&clock);
+    for cache in [
+        [("age", "120")],
+        [("age", "0")],
+        [("cache-status", "ExampleCDN; hit; ttl=60")],
+        [("x-cache", "HIT")],
+    ] {
+        respond_with_date(&client, RS, NOW - 120, &cache);
+        assert_eq!(client.clock_offset(RS), 0, "{cache:?}");
+        // nor a time error served from a cache
+        let mut attempt = client.prepare(&Method::POST, AS, None).unwrap();
+        let body = format!(
+            r#"{{"error":"invalid_dpop_proof","error_description":"server time {}"}}"#,
+            NOW - 100
+        );
+        client.on_response(
+            &mut attempt,
+            StatusCode::BAD_REQUEST,
+            &headers(&cache),
+            body.as_bytes(),
+        );
+        assert_eq!(client.clock_offset(AS), 0, "{cache:?}");
+    }
+    // the same response, not from a cache, teaches
+    respond_with_date(
+        &client,
+        RS,
+        NOW - 120,
+        &[("cache-status", "ExampleCDN; fwd=miss")],
+    );
+    assert_eq!(client.clock_offset(RS), -120);
 }
 
 #[test]
@@ -518,7 +588,7 @@ fn clock_offset_from_a_rejected_iat() {
     let mut attempt = client.prepare(&Method::POST, AS, None).unwrap();
     let body = format!(
         r#"{{"error":"invalid_dpop_proof","error_description":"proof is too old: iat {NOW}, server time {}, earliest accepted {}"}}"#,
-        NOW + 400,
+        NOW + 240,
         NOW + 40
     );
     let outcome = client.on_response(
@@ -528,9 +598,9 @@ fn clock_offset_from_a_rejected_iat() {
         body.as_bytes(),
     );
     assert_eq!(outcome, Outcome::Done, "an iat error is not retried");
-    assert_eq!(client.clock_offset(AS), 400);
+    assert_eq!(client.clock_offset(AS), 240);
     let next = client.prepare(&Method::POST, AS, None).unwrap();
-    verify(&next, HttpMethod::POST, AS, None, None, NOW + 400).unwrap();
+    verify(&next, HttpMethod::POST, AS, None, None, NOW + 240).unwrap();
 
     // A resource server's challenge, with a Date header that disagrees: the description wins.
     let mut attempt = client.prepare(&Method::GET, RS, Some("at")).unwrap();
@@ -569,9 +639,9 @@ fn bearer_instead_of_dpop_is_reported() {
     assert_eq!(tokens.token_type(), TokenType::Dpop);
     assert_eq!(tokens.access_token(), "at-1");
     assert_eq!(tokens.refresh_token(), Some("rt-1"));
-    assert_eq!(tokens.session_id(), Some("s-1"));
-    assert_eq!(tokens.expires_in(), 300);
-    assert_eq!(tokens.scope(), "read");
+    assert_eq!(session_id(&tokens), Some("s-1"));
+    assert_eq!(tokens.expires_in(), Some(300));
+    assert_eq!(tokens.scope(), Some("read"));
 
     let error = client
         .read_token_response(token_json("Bearer", None).as_bytes())
@@ -579,28 +649,82 @@ fn bearer_instead_of_dpop_is_reported() {
     assert_eq!(error, TokenError::Binding(TokenBindingError::NotBound));
     assert!(error.to_string().contains("Bearer"));
     assert!(matches!(
-        client.read_token_response(b"{}"),
+        client.read_token_response(b"[]"),
         Err(TokenError::Malformed(_))
+    ));
+    assert!(matches!(
+        client.read_token_response(b"{}"),
+        Err(TokenError::InvalidMember(m)) if m.member() == Member::AccessToken
     ));
     // a client that asked for Bearer takes it
     let bearer = TokenResponse::from_json(token_json("Bearer", None).as_bytes()).unwrap();
     assert_eq!(TokenSet::any(bearer).token_type(), TokenType::Bearer);
 }
 
+fn session_id(tokens: &TokenSet) -> Option<&str> {
+    tokens.extra("session_id").and_then(|v| v.as_str())
+}
+
+/// The response a widely used authorization server sent for a client-credentials grant: no
+/// `scope`, no `refresh_token`.
+#[test]
+fn a_minimal_token_response_is_read() {
+    let client = client();
+    let tokens = client
+        .read_token_response(br#"{"access_token":"at-1","expires_in":600,"token_type":"DPoP"}"#)
+        .unwrap();
+    assert_eq!(tokens.access_token(), "at-1");
+    assert_eq!(tokens.expires_in(), Some(600));
+    assert_eq!(tokens.scope(), None);
+    assert_eq!(tokens.refresh_token(), None);
+    let tokens = client
+        .read_token_response(br#"{"token_type":"dpop","access_token":"at-1","id_token":"x.y.z"}"#)
+        .unwrap();
+    assert_eq!(tokens.expires_in(), None);
+    assert_eq!(
+        tokens.extra("id_token").and_then(|v| v.as_str()),
+        Some("x.y.z")
+    );
+    // a wrong type is named
+    let error = client
+        .read_token_response(br#"{"access_token":"at","token_type":"DPoP","expires_in":true}"#)
+        .unwrap_err();
+    assert!(matches!(
+        error,
+        TokenError::InvalidMember(m) if m.member() == Member::ExpiresIn
+            && matches!(m.problem(), MemberProblem::Invalid { .. })
+    ));
+    assert!(error.to_string().contains("expires_in"), "{error}");
+}
+
 #[test]
 fn refresh_keeps_the_refresh_token_when_none_is_returned() {
     let first = TokenResponse::new("at-1", TokenType::Dpop, 300, "read")
         .with_refresh_token("rt-1")
-        .with_session_id("s-1");
+        .with_extra("session_id", "s-1")
+        .with_extra("id_token", "id-1");
     let mut tokens = TokenSet::dpop(first).unwrap();
 
     tokens
-        .refresh(TokenResponse::new("at-2", TokenType::Dpop, 600, "read"))
+        .refresh(
+            TokenResponse::new("at-2", TokenType::Dpop, 600, "read").with_extra("id_token", "id-2"),
+        )
         .unwrap();
     assert_eq!(tokens.access_token(), "at-2");
-    assert_eq!(tokens.expires_in(), 600);
+    assert_eq!(tokens.expires_in(), Some(600));
     assert_eq!(tokens.refresh_token(), Some("rt-1"));
-    assert_eq!(tokens.session_id(), Some("s-1"));
+    assert_eq!(session_id(&tokens), Some("s-1"));
+    assert_eq!(
+        tokens.extra("id_token").and_then(|v| v.as_str()),
+        Some("id-2")
+    );
+
+    // without expires_in the lifetime is unknown; without scope the scope stays
+    tokens
+        .refresh(TokenResponse::minimal("at-2b", TokenType::Dpop))
+        .unwrap();
+    assert_eq!(tokens.expires_in(), None);
+    assert_eq!(tokens.scope(), Some("read"));
 
     // a rotated one replaces it
     tokens

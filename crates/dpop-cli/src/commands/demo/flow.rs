@@ -389,8 +389,10 @@ fn report_tokens(demo: &mut Walkthrough, tokens: &TokenSet, jkt: &str) -> Result
         &format!(
             "200, token_type {}, expires_in {}, scope \"{}\"",
             tokens.token_type(),
-            tokens.expires_in(),
-            tokens.scope()
+            tokens
+                .expires_in()
+                .map_or_else(|| "(none)".to_owned(), |s| s.to_string()),
+            tokens.scope().unwrap_or_default()
         ),
     )?;
     let bound_to = access_token_jkt(tokens.access_token());
@@ -400,12 +402,14 @@ fn report_tokens(demo: &mut Walkthrough, tokens: &TokenSet, jkt: &str) -> Result
         }
         other => demo.outcome(false, &format!("access token cnf.jkt: {other:?}"))?,
     }
+    // `session_id` is the platform's extension member of the token response.
+    let session_id = tokens.extra("session_id").and_then(Value::as_str);
     demo.outcome(
-        tokens.refresh_token().is_some() && tokens.session_id().is_some(),
+        tokens.refresh_token().is_some() && session_id.is_some(),
         &format!(
             "refresh token issued: {}, session_id {}",
             tokens.refresh_token().is_some(),
-            tokens.session_id().unwrap_or("(none)")
+            session_id.unwrap_or("(none)")
         ),
     )
 }

@@ -167,7 +167,7 @@ async fn signin_with_api_key(
     let response = platform
         .issue(&grant, &dpop)
         .with_refresh_token(refresh_token)
-        .with_session_id(grant.session_id);
+        .with_extra("session_id", grant.session_id);
     token_response(&response)
 }
 
