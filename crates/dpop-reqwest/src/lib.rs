@@ -1,19 +1,35 @@
 #![doc = include_str!("../README.md")]
 
 use core::fmt;
+use core::pin::Pin;
+use core::task::{Context, Poll};
 // A std crate; naming `alloc` keeps the workspace's no_std hygiene lints happy.
 extern crate alloc;
 
 use alloc::sync::Arc;
 
+use bytes::{Bytes, BytesMut};
 use dpop_std::client::{Attempt, Client, ClientError, MAX_ERROR_BODY, NoRetry, Outcome};
-use reqwest::{Request, RequestBuilder, Response, ResponseBuilderExt as _};
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, TRANSFER_ENCODING};
+use http::{HeaderMap, Method, StatusCode};
+use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt as _;
+use reqwest::redirect::Policy;
+use reqwest::{Request, RequestBuilder, Response, ResponseBuilderExt as _, Url};
 
 pub use dpop_std;
 pub use reqwest;
 
-/// A reqwest client that adds a DPoP proof to every request and performs the single nonce
-/// retry (RFC 9449 sections 8 and 9).
+/// The most redirects [`DpopClient::execute`] follows for one request; the response to the
+/// next one is returned with [`RedirectStop::TooMany`].
+pub const MAX_REDIRECTS: u8 = 5;
+
+/// A reqwest client that adds a DPoP proof to every request, performs the single nonce retry
+/// (RFC 9449 sections 8 and 9), and follows same-origin redirects with a new proof.
+///
+/// Its reqwest client never follows redirects on its own: reqwest would send the `DPoP` header
+/// (and its `ath`) to the redirect target, even to another origin or over plain HTTP, and the
+/// proof would name the wrong URL. See [`execute`](Self::execute) for what is followed.
 ///
 /// Cloning is cheap: the clones share the connection pool, the key and the nonce cache.
 #[derive(Clone, Debug)]
@@ -23,19 +39,34 @@ pub struct DpopClient {
 }
 
 impl DpopClient {
-    /// Wraps `http` with the DPoP client `dpop` (its key, nonce cache and clock offset).
-    #[must_use]
-    pub fn new(http: reqwest::Client, dpop: Client) -> Self {
+    /// Builds the reqwest client from `http`, with automatic redirects turned off whatever the
+    /// builder said (`redirect::Policy::none()`), and pairs it with the DPoP client `dpop` (its
+    /// key, nonce cache and clock offsets).
+    ///
+    /// It takes a builder rather than a built `reqwest::Client` because a built client's
+    /// redirect policy cannot be inspected, and the default one would send proofs to redirect
+    /// targets.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Http`] when reqwest cannot build the client (its TLS backend failing to load,
+    /// for example).
+    pub fn new(http: reqwest::ClientBuilder, dpop: Client) -> Result<Self, Error> {
         Self::from_shared(http, Arc::new(dpop))
     }
 
     /// As [`new`](Self::new), sharing a DPoP client with other code.
-    #[must_use]
-    pub const fn from_shared(http: reqwest::Client, dpop: Arc<Client>) -> Self {
-        Self { http, dpop }
+    ///
+    /// # Errors
+    ///
+    /// As [`new`](Self::new).
+    pub fn from_shared(http: reqwest::ClientBuilder, dpop: Arc<Client>) -> Result<Self, Error> {
+        let http = http.redirect(Policy::none()).build().map_err(Error::Http)?;
+        Ok(Self { http, dpop })
     }
 
-    /// The underlying reqwest client, to build requests: `client.http().get(url)`.
+    /// The underlying reqwest client (it follows no redirects), to build requests:
+    /// `client.http().get(url)`.
     #[must_use]
     pub const fn http(&self) -> &reqwest::Client {
         &self.http
@@ -65,13 +96,27 @@ impl DpopClient {
     /// proof carries `ath` and the request `Authorization: DPoP <token>` (replacing any
     /// `Authorization` header it had).
     ///
-    /// When the server answers with a nonce challenge, the request is sent once more with the
-    /// new nonce, if its body can be cloned (a streaming body cannot; the challenge is then
-    /// returned). It is never retried twice, nor with a nonce it already sent. A
-    /// [`Exchange`] in the response's extensions tells what happened.
+    /// **Nonces.** When the server answers with a nonce challenge, the request is sent once
+    /// more with the new nonce, if its body can be cloned (a streaming body cannot; the
+    /// challenge is then returned). It is never retried twice, nor with a nonce it already
+    /// sent. A 400 body is read to recognize the authorization server's JSON challenge
+    /// whatever its framing (`Content-Length` or chunked), up to [`MAX_ERROR_BODY`] bytes; the
+    /// returned response still has the whole body.
     ///
-    /// A 400 body is read to recognize the authorization server's JSON challenge when its
-    /// `Content-Length` is at most [`MAX_ERROR_BODY`]; the returned response still holds it.
+    /// **Redirects.** A proof is only ever sent to the URL it was signed for. A redirect (301,
+    /// 302, 303, 307, 308 with a `Location`) is followed only to the same origin (scheme, host
+    /// and port), with a new proof for the new method and URL, at most [`MAX_REDIRECTS`]
+    /// times. The method changes as browsers do (the Fetch standard): 303 turns any method but
+    /// `GET` and `HEAD` into `GET`, 301 and 302 turn `POST` into `GET`, both without the body;
+    /// otherwise the method and body are kept, which needs a body that can be cloned. Anything
+    /// else is returned to the caller as it came, unfollowed, with the reason in
+    /// [`Exchange::redirect_stopped`]: another origin ([`RedirectStop::CrossOrigin`], which
+    /// never sees the proof nor the access token), a downgrade from `https` to `http`
+    /// ([`RedirectStop::Downgrade`]), one hop too many, a body that cannot be sent again, or a
+    /// `Location` that is not an `http`/`https` URL.
+    ///
+    /// What happened is in the response's extensions ([`Exchange`]); nonces and clock offsets
+    /// are stored under the origin of the response they came with.
     ///
     /// # Errors
     ///
@@ -82,16 +127,60 @@ impl DpopClient {
         request: Request,
         access_token: Option<&str>,
     ) -> Result<Response, Error> {
+        let mut exchange = Exchange {
+            retried: false,
+            not_retried: None,
+            redirects: 0,
+            redirect_stopped: None,
+        };
+        let mut request = request;
+        let mut response = loop {
+            let template = Template::of(&request);
+            let method = request.method().clone();
+            let response = self.hop(request, access_token, &mut exchange).await?;
+            let step = redirect_step(
+                &method,
+                response.status(),
+                response.url(),
+                response.headers(),
+                exchange.redirects,
+                template.has_body,
+            );
+            match step {
+                Step::Done => break response,
+                Step::Stop(reason) => {
+                    exchange.redirect_stopped = Some(reason);
+                    break response;
+                }
+                Step::Follow {
+                    url,
+                    method,
+                    keep_body,
+                } => {
+                    exchange.redirects += 1;
+                    request = template.into_request(method, url, keep_body);
+                }
+            }
+        };
+        response.extensions_mut().insert(exchange);
+        Ok(response)
+    }
+
+    /// One URL: the attempt, and the nonce retry when the server asks for it.
+    async fn hop(
+        &self,
+        request: Request,
+        access_token: Option<&str>,
+        exchange: &mut Exchange,
+    ) -> Result<Response, Error> {
         let mut attempt = self
             .dpop
             .prepare(request.method(), request.url().as_str(), access_token)
             .map_err(Error::Proof)?;
         let spare = request.try_clone();
         let (mut response, outcome) = self.round(request, &mut attempt).await?;
-        let mut exchange = Exchange {
-            retried: false,
-            not_retried: None,
-        };
+        exchange.retried = false;
+        exchange.not_retried = None;
         match (outcome, spare) {
             (Outcome::Retry, Some(second)) => {
                 let mut retry = self.dpop.retry(&attempt).map_err(Error::Proof)?;
@@ -106,7 +195,6 @@ impl DpopClient {
             (Outcome::NotRetried(reason), _) => exchange.not_retried = Some(reason),
             _ => {}
         }
-        response.extensions_mut().insert(exchange);
         Ok(response)
     }
 
@@ -121,34 +209,234 @@ impl DpopClient {
         }
         let response = self.http.execute(request).await.map_err(Error::Http)?;
         let status = response.status();
-        let small = response
+        // A declared length above the limit cannot be a nonce challenge: not read.
+        let too_long = response
             .content_length()
-            .is_some_and(|n| usize::try_from(n).is_ok_and(|n| n <= MAX_ERROR_BODY));
-        if !(Client::needs_body(status) && small) {
+            .is_some_and(|n| usize::try_from(n).is_ok_and(|n| n > MAX_ERROR_BODY));
+        if !Client::needs_body(status) || too_long {
             let outcome = self
                 .dpop
                 .on_response(attempt, status, response.headers(), b"");
             return Ok((response, outcome));
         }
-        // Read the (small) error body, then give the caller an equivalent response.
-        let version = response.version();
-        let url = response.url().clone();
-        let headers = response.headers().clone();
-        let body = response.bytes().await.map_err(Error::Http)?;
-        let outcome = self.dpop.on_response(attempt, status, &headers, &body);
-        // Adding the URL extension cannot fail; without it only `Response::url` would differ.
-        let mut rebuilt = http::Response::builder()
-            .url(url)
-            .body(body.clone())
-            .unwrap_or_else(|_| http::Response::new(body));
-        *rebuilt.status_mut() = status;
-        *rebuilt.version_mut() = version;
-        *rebuilt.headers_mut() = headers;
-        Ok((Response::from(rebuilt), outcome))
+        let (response, prefix) = read_prefix(response, MAX_ERROR_BODY).await?;
+        let outcome = self
+            .dpop
+            .on_response(attempt, status, response.headers(), &prefix);
+        Ok((response, outcome))
     }
 }
 
-/// What [`DpopClient::execute`] did about nonce challenges; in every response's extensions.
+/// Reads up to `limit` bytes (and at most one frame more) of `response`'s body, whatever its
+/// framing, and gives back an equivalent response whose body starts with them and goes on with
+/// the rest of the original, plus the bytes read.
+async fn read_prefix(response: Response, limit: usize) -> Result<(Response, Bytes), Error> {
+    let url = response.url().clone();
+    let (parts, mut body) = http::Response::<reqwest::Body>::from(response).into_parts();
+    let mut prefix = BytesMut::new();
+    let mut trailers = None;
+    let mut ended = false;
+    while prefix.len() <= limit {
+        match body.frame().await {
+            None => {
+                ended = true;
+                break;
+            }
+            Some(Err(e)) => return Err(Error::Http(e)),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => prefix.extend_from_slice(&data),
+                Err(frame) => {
+                    // Trailers come last: the body is complete.
+                    trailers = frame.into_trailers().ok();
+                    ended = true;
+                    break;
+                }
+            },
+        }
+    }
+    let prefix = prefix.freeze();
+    let rest = Replayed {
+        prefix: Some(prefix.clone()).filter(|p| !p.is_empty()),
+        rest: (!ended).then_some(body),
+        trailers,
+    };
+    let body = reqwest::Body::wrap(rest);
+    // Adding the URL extension cannot fail; without it only `Response::url` would differ.
+    let mut rebuilt = match http::Response::builder().url(url).body(()) {
+        Ok(head) => head.map(|()| body),
+        Err(_) => http::Response::new(body),
+    };
+    *rebuilt.status_mut() = parts.status;
+    *rebuilt.version_mut() = parts.version;
+    *rebuilt.headers_mut() = parts.headers;
+    rebuilt.extensions_mut().extend(parts.extensions);
+    Ok((Response::from(rebuilt), prefix))
+}
+
+/// A body whose first bytes were already read: those bytes, then the rest of the original.
+struct Replayed {
+    prefix: Option<Bytes>,
+    rest: Option<reqwest::Body>,
+    trailers: Option<HeaderMap>,
+}
+
+impl http_body::Body for Replayed {
+    type Data = Bytes;
+    type Error = reqwest::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, reqwest::Error>>> {
+        if let Some(prefix) = self.prefix.take() {
+            return Poll::Ready(Some(Ok(Frame::data(prefix))));
+        }
+        if let Some(rest) = self.rest.as_mut() {
+            match Pin::new(rest).poll_frame(cx) {
+                Poll::Ready(None) => self.rest = None,
+                other => return other,
+            }
+        }
+        Poll::Ready(self.trailers.take().map(|t| Ok(Frame::trailers(t))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.prefix.is_none()
+            && self.trailers.is_none()
+            && self.rest.as_ref().is_none_or(reqwest::Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let prefix = self.prefix.as_ref().map_or(0, |p| p.len() as u64);
+        let mut hint = self
+            .rest
+            .as_ref()
+            .map_or_else(|| SizeHint::with_exact(0), reqwest::Body::size_hint);
+        hint.set_lower(hint.lower().saturating_add(prefix));
+        if let Some(upper) = hint.upper() {
+            hint.set_upper(upper.saturating_add(prefix));
+        }
+        hint
+    }
+}
+
+/// What a request needs to be sent again after a redirect: a clone, or (for a streaming body)
+/// its head alone.
+struct Template {
+    request: Request,
+    /// The request has a body that the clone carries (none is also "carried").
+    has_body: bool,
+}
+
+impl Template {
+    fn of(request: &Request) -> Self {
+        match request.try_clone() {
+            Some(request) => Self {
+                request,
+                has_body: true,
+            },
+            None => {
+                let mut head = Request::new(request.method().clone(), request.url().clone());
+                *head.headers_mut() = request.headers().clone();
+                *head.timeout_mut() = request.timeout().copied();
+                *head.version_mut() = request.version();
+                Self {
+                    request: head,
+                    has_body: false,
+                }
+            }
+        }
+    }
+
+    /// The request for the redirect target. Without the body, the headers that described it
+    /// go too (as in the Fetch standard's "request-body-header names").
+    fn into_request(self, method: Method, url: Url, keep_body: bool) -> Request {
+        let mut request = self.request;
+        *request.method_mut() = method;
+        *request.url_mut() = url;
+        if !keep_body {
+            *request.body_mut() = None;
+            for name in [
+                CONTENT_TYPE,
+                CONTENT_LENGTH,
+                CONTENT_ENCODING,
+                TRANSFER_ENCODING,
+            ] {
+                request.headers_mut().remove(name);
+            }
+        }
+        request
+    }
+}
+
+/// What to do with a response.
+#[derive(Debug, PartialEq, Eq)]
+enum Step {
+    /// Not a redirect (or one without `Location`): the caller's.
+    Done,
+    /// Send the request again to `url`, with `method`, with or without the body.
+    Follow {
+        url: Url,
+        method: Method,
+        keep_body: bool,
+    },
+    /// A redirect that is not followed.
+    Stop(RedirectStop),
+}
+
+/// The redirect decision for a response to `method` at `from` (the URL the proof was signed
+/// for), after `done` redirects, for a request whose body can (`replayable`) or cannot be sent
+/// again.
+fn redirect_step(
+    method: &Method,
+    status: StatusCode,
+    from: &Url,
+    headers: &HeaderMap,
+    done: u8,
+    replayable: bool,
+) -> Step {
+    let keeps_method = match status {
+        StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND => *method != Method::POST,
+        StatusCode::SEE_OTHER => *method == Method::GET || *method == Method::HEAD,
+        StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT => true,
+        _ => return Step::Done,
+    };
+    let mut locations = headers.get_all(LOCATION).iter();
+    let Some(location) = locations.next() else {
+        return Step::Done;
+    };
+    let url = match (location.to_str().ok(), locations.next()) {
+        (Some(text), None) => match from.join(text) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => url,
+            _ => return Step::Stop(RedirectStop::InvalidLocation),
+        },
+        _ => return Step::Stop(RedirectStop::InvalidLocation),
+    };
+    if from.scheme() == "https" && url.scheme() == "http" {
+        return Step::Stop(RedirectStop::Downgrade);
+    }
+    if url.origin() != from.origin() {
+        return Step::Stop(RedirectStop::CrossOrigin);
+    }
+    if done >= MAX_REDIRECTS {
+        return Step::Stop(RedirectStop::TooMany);
+    }
+    if keeps_method && !replayable {
+        return Step::Stop(RedirectStop::NotReplayable);
+    }
+    Step::Follow {
+        url,
+        method: if keeps_method {
+            method.clone()
+        } else {
+            Method::GET
+        },
+        keep_body: keeps_method,
+    }
+}
+
+/// What [`DpopClient::execute`] did about nonce challenges and redirects; in every response's
+/// extensions.
 ///
 /// ```no_run
 /// # async fn f(client: dpop_reqwest::DpopClient) -> Result<(), dpop_reqwest::Error> {
@@ -160,10 +448,58 @@ impl DpopClient {
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Exchange {
-    /// The request was sent a second time, with the server's nonce.
+    /// The request for the response's URL was sent a second time, with the server's nonce.
     pub retried: bool,
     /// The response is a nonce challenge that was not retried, and why.
     pub not_retried: Option<NoRetry>,
+    /// How many same-origin redirects were followed (each with a new proof).
+    pub redirects: u8,
+    /// The response is a redirect that was not followed, and why; it is returned as it came.
+    pub redirect_stopped: Option<RedirectStop>,
+}
+
+/// Why a redirect was not followed.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RedirectStop {
+    /// The target is another origin: it never gets the proof nor the access token. Follow it
+    /// yourself if you trust it (a new proof for it is made by sending a new request).
+    CrossOrigin,
+    /// The target is `http` and the request was `https`.
+    Downgrade,
+    /// The `Location` is not one `http` or `https` URL (relative ones are resolved).
+    InvalidLocation,
+    /// A 307 or 308 (or a 301/302 of a method other than `POST`) keeps the body, and the body
+    /// was a stream that cannot be sent again.
+    NotReplayable,
+    /// [`MAX_REDIRECTS`] redirects were already followed.
+    TooMany,
+}
+
+impl RedirectStop {
+    /// A stable snake_case name.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::CrossOrigin => "cross_origin",
+            Self::Downgrade => "downgrade",
+            Self::InvalidLocation => "invalid_location",
+            Self::NotReplayable => "not_replayable",
+            Self::TooMany => "too_many",
+        }
+    }
+}
+
+impl fmt::Display for RedirectStop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::CrossOrigin => "redirect to another origin not followed",
+            Self::Downgrade => "redirect from https to http not followed",
+            Self::InvalidLocation => "redirect without a usable http(s) Location",
+            Self::NotReplayable => "redirect needs the body again, and it was a stream",
+            Self::TooMany => "too many redirects",
+        })
+    }
 }
 
 /// A request could not be sent or answered.
@@ -203,5 +539,192 @@ impl From<ClientError> for Error {
 impl From<reqwest::Error> for Error {
     fn from(e: reqwest::Error) -> Self {
         Self::Http(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(method: Method, status: u16, from: &str, location: &str, done: u8) -> Step {
+        let mut headers = HeaderMap::new();
+        headers.insert(LOCATION, location.parse().unwrap());
+        redirect_step(
+            &method,
+            StatusCode::from_u16(status).unwrap(),
+            &Url::parse(from).unwrap(),
+            &headers,
+            done,
+            true,
+        )
+    }
+
+    fn follow(url: &str, method: Method, keep_body: bool) -> Step {
+        Step::Follow {
+            url: Url::parse(url).unwrap(),
+            method,
+            keep_body,
+        }
+    }
+
+    #[test]
+    fn https_to_http_is_never_followed() {
+        for status in [301, 302, 303, 307, 308] {
+            for location in [
+                "http://api.example.com/b",
+                "http://api.example.com:443/b",
+                "http://evil.example.net/",
+            ] {
+                assert_eq!(
+                    step(
+                        Method::GET,
+                        status,
+                        "https://api.example.com/a",
+                        location,
+                        0
+                    ),
+                    Step::Stop(RedirectStop::Downgrade),
+                    "{status} {location}"
+                );
+            }
+        }
+        // the other way is another origin as well
+        assert_eq!(
+            step(
+                Method::GET,
+                302,
+                "http://api.example.com/a",
+                "https://api.example.com/b",
+                0
+            ),
+            Step::Stop(RedirectStop::CrossOrigin)
+        );
+    }
+
+    #[test]
+    fn only_the_same_origin_is_followed() {
+        let from = "https://api.example.com/v1/a?q=1";
+        for location in [
+            "https://other.example.com/v1/b",
+            "https://api.example.com:8443/v1/b",
+            "//evil.example.net/x",
+            "https://api.example.com.evil.example.net/",
+            "https://user@evil.example.net/",
+        ] {
+            assert_eq!(
+                step(Method::GET, 302, from, location, 0),
+                Step::Stop(RedirectStop::CrossOrigin),
+                "{location}"
+            );
+        }
+        for location in ["/v1/b", "b", "https://API.example.com:443/v1/b", "?p=2"] {
+            assert!(
+                matches!(
+                    step(Method::GET, 302, from, location, 0),
+                    Step::Follow { .. }
+                ),
+                "{location}"
+            );
+        }
+        for location in [
+            "ftp://api.example.com/",
+            "javascript:alert(1)",
+            "http://[::1",
+        ] {
+            assert_eq!(
+                step(Method::GET, 302, from, location, 0),
+                Step::Stop(RedirectStop::InvalidLocation),
+                "{location}"
+            );
+        }
+    }
+
+    #[test]
+    fn methods_change_as_browsers_do() {
+        let from = "https://as.example.com/a";
+        let to = "https://as.example.com/b";
+        assert_eq!(
+            step(Method::POST, 301, from, to, 0),
+            follow(to, Method::GET, false)
+        );
+        assert_eq!(
+            step(Method::POST, 302, from, to, 0),
+            follow(to, Method::GET, false)
+        );
+        assert_eq!(
+            step(Method::PUT, 302, from, to, 0),
+            follow(to, Method::PUT, true)
+        );
+        assert_eq!(
+            step(Method::POST, 303, from, to, 0),
+            follow(to, Method::GET, false)
+        );
+        assert_eq!(
+            step(Method::DELETE, 303, from, to, 0),
+            follow(to, Method::GET, false)
+        );
+        assert_eq!(
+            step(Method::HEAD, 303, from, to, 0),
+            follow(to, Method::HEAD, true)
+        );
+        assert_eq!(
+            step(Method::POST, 307, from, to, 0),
+            follow(to, Method::POST, true)
+        );
+        assert_eq!(
+            step(Method::PATCH, 308, from, to, 0),
+            follow(to, Method::PATCH, true)
+        );
+        // not redirects
+        for status in [200, 300, 304, 305, 400] {
+            assert_eq!(
+                step(Method::GET, status, from, to, 0),
+                Step::Done,
+                "{status}"
+            );
+        }
+        // without Location: the caller's
+        let none = redirect_step(
+            &Method::GET,
+            StatusCode::FOUND,
+            &Url::parse(from).unwrap(),
+            &HeaderMap::new(),
+            0,
+            true,
+        );
+        assert_eq!(none, Step::Done);
+    }
+
+    #[test]
+    fn bounded_and_needs_a_replayable_body() {
+        let from = "https://as.example.com/a";
+        assert!(matches!(
+            step(Method::GET, 307, from, "/a", MAX_REDIRECTS - 1),
+            Step::Follow { .. }
+        ));
+        assert_eq!(
+            step(Method::GET, 307, from, "/a", MAX_REDIRECTS),
+            Step::Stop(RedirectStop::TooMany)
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(LOCATION, "/b".parse().unwrap());
+        let from = Url::parse(from).unwrap();
+        let stream =
+            |method: Method, status| redirect_step(&method, status, &from, &headers, 0, false);
+        assert_eq!(
+            stream(Method::POST, StatusCode::TEMPORARY_REDIRECT),
+            Step::Stop(RedirectStop::NotReplayable)
+        );
+        // dropping the body needs no replay
+        assert!(matches!(
+            stream(Method::POST, StatusCode::SEE_OTHER),
+            Step::Follow { .. }
+        ));
+        // two Location headers are ambiguous
+        headers.append(LOCATION, "/c".parse().unwrap());
+        assert_eq!(
+            redirect_step(&Method::GET, StatusCode::FOUND, &from, &headers, 0, true),
+            Step::Stop(RedirectStop::InvalidLocation)
+        );
     }
 }

@@ -24,7 +24,7 @@ use dpop_core::error::VerifyError;
 use dpop_core::htu::TargetUri;
 use dpop_core::key::SigningKey;
 use dpop_core::proof::{Expected, Verifier};
-use dpop_reqwest::{DpopClient, Exchange};
+use dpop_reqwest::{DpopClient, Exchange, MAX_REDIRECTS, RedirectStop};
 use dpop_std::client::{Client, NoRetry};
 use dpop_std::clock::{Clock as _, SystemClock};
 use reqwest::StatusCode;
@@ -32,6 +32,84 @@ use reqwest::StatusCode;
 struct Server {
     base: String,
     hits: AtomicUsize,
+    /// Where `/away` redirects to.
+    elsewhere: std::sync::Mutex<String>,
+    /// The `DPoP` and `Authorization` headers of every request it saw.
+    seen: std::sync::Mutex<Vec<(Option<String>, Option<String>)>>,
+}
+
+fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn redirect(status: AxumStatus, location: &str) -> Response {
+    (
+        status,
+        [("location", location), ("dpop-nonce", "redirect-nonce")],
+    )
+        .into_response()
+}
+
+/// A 307 to `/new`, same origin.
+async fn to_new(State(server): State<Arc<Server>>) -> Response {
+    server.hits.fetch_add(1, Ordering::SeqCst);
+    redirect(AxumStatus::TEMPORARY_REDIRECT, "/new")
+}
+
+/// Checks the proof for its own method and URL and the access token, then echoes the body.
+async fn token_or_new(
+    State(server): State<Arc<Server>>,
+    method: AxumMethod,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    server.hits.fetch_add(1, Ordering::SeqCst);
+    let token = header_text(&headers, "authorization")
+        .and_then(|v| v.strip_prefix("DPoP ").map(str::to_owned));
+    // the nonce the redirect response gave is sent at once
+    match server.verify(
+        &method,
+        &uri,
+        &headers,
+        token.as_deref(),
+        Some("redirect-nonce"),
+    ) {
+        Ok(()) => format!("{method} {} with {body:?}", uri.path()).into_response(),
+        Err(e) => (AxumStatus::UNAUTHORIZED, e.name()).into_response(),
+    }
+}
+
+/// A 303 to `/new`: the client comes back with GET.
+async fn see_other(State(server): State<Arc<Server>>) -> Response {
+    server.hits.fetch_add(1, Ordering::SeqCst);
+    redirect(AxumStatus::SEE_OTHER, "/new")
+}
+
+/// Redirects to itself, forever.
+async fn redirect_loop(State(server): State<Arc<Server>>) -> Response {
+    server.hits.fetch_add(1, Ordering::SeqCst);
+    redirect(AxumStatus::FOUND, "/loop")
+}
+
+/// A 302 to another origin.
+async fn away(State(server): State<Arc<Server>>) -> Response {
+    server.hits.fetch_add(1, Ordering::SeqCst);
+    let target = server.elsewhere.lock().unwrap().clone();
+    redirect(AxumStatus::FOUND, &target)
+}
+
+/// Records what it was sent.
+async fn landing(State(server): State<Arc<Server>>, headers: HeaderMap) -> Response {
+    server.hits.fetch_add(1, Ordering::SeqCst);
+    server.seen.lock().unwrap().push((
+        header_text(&headers, "dpop"),
+        header_text(&headers, "authorization"),
+    ));
+    "landed".into_response()
 }
 
 impl Server {
@@ -153,6 +231,8 @@ async fn start() -> Arc<Server> {
     let server = Arc::new(Server {
         base: format!("http://{}", listener.local_addr().unwrap()),
         hits: AtomicUsize::new(0),
+        elsewhere: std::sync::Mutex::new(String::new()),
+        seen: std::sync::Mutex::new(Vec::new()),
     });
     let app = Router::new()
         .route("/resource", get(resource))
@@ -160,6 +240,12 @@ async fn start() -> Arc<Server> {
         .route("/restless", get(restless))
         .route("/stuck", get(stuck))
         .route("/bad", get(bad_request))
+        .route("/old", post(to_new))
+        .route("/new", post(token_or_new).get(token_or_new))
+        .route("/see-other", post(see_other))
+        .route("/loop", get(redirect_loop))
+        .route("/away", get(away))
+        .route("/landing", get(landing))
         .with_state(Arc::clone(&server));
     tokio::spawn(async move { axum::serve(listener, app).await });
     server
@@ -167,8 +253,11 @@ async fn start() -> Arc<Server> {
 
 fn client() -> DpopClient {
     let key = SigningKey::from_bytes(Algorithm::Es256, &[5; 32]).unwrap();
-    let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    DpopClient::new(http, Client::new(key))
+    // Whatever redirect policy the builder has, DpopClient turns reqwest's off.
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::limited(10));
+    DpopClient::new(http, Client::new(key)).unwrap()
 }
 
 fn exchange(response: &reqwest::Response) -> Exchange {
@@ -280,4 +369,236 @@ async fn requests_without_a_proof_are_typed_errors() {
         .await
         .unwrap_err();
     assert!(matches!(error, dpop_reqwest::Error::Proof(_)), "{error}");
+}
+
+// ---------------------------------------------------------------------------------- redirects
+
+#[tokio::test]
+async fn cross_origin_redirect_is_returned_and_the_target_never_sees_the_proof() {
+    let (a, b) = (start().await, start().await);
+    *a.elsewhere.lock().unwrap() = format!("{}/landing", b.base);
+    let client = client();
+    let url = format!("{}/away", a.base);
+    let response = client
+        .send(client.http().get(&url), Some("secret-token"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(
+        response.headers()["location"],
+        format!("{}/landing", b.base).as_str()
+    );
+    let e = exchange(&response);
+    assert_eq!(e.redirect_stopped, Some(RedirectStop::CrossOrigin));
+    assert_eq!(e.redirects, 0);
+    assert_eq!(a.hits.load(Ordering::SeqCst), 1);
+    // the other origin got nothing at all, so neither DPoP nor Authorization
+    assert_eq!(b.hits.load(Ordering::SeqCst), 0);
+    assert!(b.seen.lock().unwrap().is_empty());
+    // the nonce of A's redirect response is stored under A, not B
+    assert_eq!(client.dpop().nonce(&url).as_deref(), Some("redirect-nonce"));
+    assert_eq!(client.dpop().nonce(&format!("{}/landing", b.base)), None);
+
+    // The same, to "localhost" on A's port: another host, another origin.
+    let port = a.base.rsplit(':').next().unwrap();
+    *a.elsewhere.lock().unwrap() = format!("http://localhost:{port}/landing");
+    let response = client
+        .send(client.http().get(&url), Some("secret-token"))
+        .await
+        .unwrap();
+    assert_eq!(
+        exchange(&response).redirect_stopped,
+        Some(RedirectStop::CrossOrigin)
+    );
+    assert!(a.seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn same_origin_307_resends_the_body_with_a_new_proof() {
+    let server = start().await;
+    let client = client();
+    let response = client
+        .send(
+            client
+                .http()
+                .post(format!("{}/old?x=1", server.base))
+                .header("content-type", "text/plain")
+                .body("grant=1"),
+            Some("at-1"),
+        )
+        .await
+        .unwrap();
+    // /new verified htm POST, htu .../new, ath of at-1 and the nonce of the redirect response
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.url().as_str().ends_with("/new"));
+    let e = exchange(&response);
+    assert_eq!(e.redirects, 1);
+    assert_eq!(e.redirect_stopped, None);
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"POST /new with "grant=1""#
+    );
+    assert_eq!(server.hits.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn same_origin_303_comes_back_with_get_and_no_body() {
+    let server = start().await;
+    let client = client();
+    let response = client
+        .send(
+            client
+                .http()
+                .post(format!("{}/see-other", server.base))
+                .body("grant=1"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(exchange(&response).redirects, 1);
+    assert_eq!(response.text().await.unwrap(), r#"GET /new with """#);
+}
+
+#[tokio::test]
+async fn redirect_loops_are_bounded() {
+    let server = start().await;
+    let client = client();
+    let response = client
+        .send(client.http().get(format!("{}/loop", server.base)), None)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let e = exchange(&response);
+    assert_eq!(e.redirects, MAX_REDIRECTS);
+    assert_eq!(e.redirect_stopped, Some(RedirectStop::TooMany));
+    assert_eq!(
+        server.hits.load(Ordering::SeqCst),
+        usize::from(MAX_REDIRECTS) + 1
+    );
+}
+
+// ------------------------------------------------------------------ 400 bodies of any framing
+
+/// A raw HTTP/1.1 server: answers the n-th connection with `responses[n]` (the last one again
+/// after that) and counts connections. Each connection carries one request.
+async fn raw_server(responses: Vec<Vec<u8>>) -> (String, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&count);
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let response = responses[n.min(responses.len() - 1)].clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(k) => request.extend_from_slice(&buf[..k]),
+                    }
+                }
+                let _ = socket.write_all(&response).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    (base, count)
+}
+
+/// `body` in chunks of `size` bytes (Transfer-Encoding: chunked).
+fn chunked(status: &str, extra_headers: &str, body: &[u8], size: usize) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{extra_headers}transfer-encoding: chunked\r\nconnection: close\r\n\r\n"
+    )
+    .into_bytes();
+    for chunk in body.chunks(size) {
+        out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        out.extend_from_slice(chunk);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
+#[tokio::test]
+async fn chunked_400_nonce_challenge_is_retried() {
+    let challenge = chunked(
+        "400 Bad Request",
+        "dpop-nonce: as-chunked\r\n",
+        br#"{"error":"use_dpop_nonce","error_description":"Authorization server requires nonce in DPoP proof"}"#,
+        7,
+    );
+    let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok".to_vec();
+    let (base, count) = raw_server(vec![challenge, ok]).await;
+    let client = client();
+    let response = client
+        .send(
+            client.http().post(format!("{base}/token")).body("g=1"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(exchange(&response).retried);
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+    assert_eq!(response.text().await.unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn chunked_and_unframed_400_bodies_reach_the_caller_intact() {
+    let client = client();
+    // Not a challenge, larger than the 16 KiB looked at, chunked: the whole body arrives.
+    let big: Vec<u8> = (0..40_000u32)
+        .map(|i| b'a' + u8::try_from(i % 26).unwrap())
+        .collect();
+    let (base, count) = raw_server(vec![chunked("400 Bad Request", "", &big, 3000)]).await;
+    let response = client
+        .send(client.http().get(format!("{base}/x")), None)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.url().as_str().ends_with("/x"));
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.bytes().await.unwrap().as_ref(), big.as_slice());
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+
+    // A small error body without any length (ends with the connection): intact, not retried.
+    let body = br#"{"error":"invalid_request"}"#;
+    let mut raw = b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n".to_vec();
+    raw.extend_from_slice(body);
+    let (base, count) = raw_server(vec![raw]).await;
+    let response = client
+        .send(client.http().get(format!("{base}/x")), None)
+        .await
+        .unwrap();
+    assert_eq!(exchange(&response).not_retried, None);
+    assert_eq!(response.bytes().await.unwrap().as_ref(), body);
+    assert_eq!(count.load(Ordering::SeqCst), 1);
+
+    // A challenge without Content-Length, in one piece, ending with the connection.
+    let mut raw =
+        b"HTTP/1.1 400 Bad Request\r\ndpop-nonce: n-1\r\nconnection: close\r\n\r\n".to_vec();
+    raw.extend_from_slice(br#"{"error":"use_dpop_nonce"}"#);
+    let (base, count) = raw_server(vec![raw]).await;
+    let response = client
+        .send(client.http().get(format!("{base}/x")), None)
+        .await
+        .unwrap();
+    // challenged twice (the second time for the nonce it sent): retried once, body intact
+    let e = exchange(&response);
+    assert!(e.retried);
+    assert_eq!(e.not_retried, Some(NoRetry::AlreadyRetried));
+    assert_eq!(count.load(Ordering::SeqCst), 2);
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"error":"use_dpop_nonce"}"#
+    );
 }

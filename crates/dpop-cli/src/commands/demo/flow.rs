@@ -108,11 +108,12 @@ async fn send_plain(request: RequestBuilder) -> Result<Reply, String> {
 ///
 /// Only when stdout cannot be written; every other problem is a failed outcome.
 pub(super) async fn run(demo: &mut Walkthrough, base: &str) -> Result<(), CliError> {
-    let http = match reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-    {
+    let builder = || {
+        reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+    };
+    let http = match builder().build() {
         Ok(http) => http,
         Err(e) => return demo.outcome(false, &format!("cannot build the HTTP client: {e}")),
     };
@@ -125,8 +126,15 @@ pub(super) async fn run(demo: &mut Walkthrough, base: &str) -> Result<(), CliErr
             return demo.outcome(false, &format!("cannot generate keys: {e}"));
         }
     };
-    let client = DpopClient::new(http.clone(), Client::new(key));
-    let intruder = DpopClient::new(http.clone(), Client::new(other_key));
+    let (client, intruder) = match (
+        DpopClient::new(builder(), Client::new(key)),
+        DpopClient::new(builder(), Client::new(other_key)),
+    ) {
+        (Ok(client), Ok(intruder)) => (client, intruder),
+        (Err(e), _) | (_, Err(e)) => {
+            return demo.outcome(false, &format!("cannot build the HTTP client: {e}"));
+        }
+    };
     let jkt = client.dpop().thumbprint().to_string();
 
     let prefix = format!("{base}/v1/{ORGANIZATION}/user");
