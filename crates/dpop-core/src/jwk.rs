@@ -12,6 +12,7 @@
 use core::fmt;
 
 use sha2::{Digest, Sha256};
+use zeroize::Zeroize as _;
 
 use crate::alg::{Algorithm, Curve};
 use crate::base64url;
@@ -214,18 +215,64 @@ fn hash_base64url(hasher: &mut Sha256, bytes: &[u8]) {
 }
 
 /// Decodes a base64url member of exactly `len` bytes into `out`.
+///
+/// The member may be the private scalar `d`: the temporaries it passes through are wiped on
+/// every path (see [`decode_field_using`]).
 pub(crate) fn decode_field(
     text: JsonStr<'_>,
     member: JwkMember,
     len: usize,
     out: &mut [u8],
 ) -> Result<(), JwkError> {
+    decode_field_using(text, member, len, out, &mut Scratch::new())
+}
+
+/// The temporaries of [`decode_field`]: the unescaped text and the decoded bytes.
+struct Scratch {
+    unescaped: [u8; 128],
+    decoded: [u8; 96],
+}
+
+impl Scratch {
+    const fn new() -> Self {
+        Self {
+            unescaped: [0; 128],
+            decoded: [0; 96],
+        }
+    }
+
+    fn wipe(&mut self) {
+        self.unescaped.zeroize();
+        self.decoded.zeroize();
+    }
+}
+
+/// [`decode_field`] with caller-provided temporaries, wiped before it returns, whatever the
+/// outcome: for `d` they hold the private scalar and its text.
+fn decode_field_using(
+    text: JsonStr<'_>,
+    member: JwkMember,
+    len: usize,
+    out: &mut [u8],
+    scratch: &mut Scratch,
+) -> Result<(), JwkError> {
+    let result = decode_into(text, member, len, out, scratch);
+    scratch.wipe();
+    result
+}
+
+fn decode_into(
+    text: JsonStr<'_>,
+    member: JwkMember,
+    len: usize,
+    out: &mut [u8],
+    scratch: &mut Scratch,
+) -> Result<(), JwkError> {
     // Escapes are legal JSON, so decode them first; base64url never needs them.
-    let mut unescaped = [0u8; 128];
     let encoded = match text.as_borrowed() {
         Some(s) => s,
         None => text
-            .decode_into(&mut unescaped)
+            .decode_into(&mut scratch.unescaped)
             .map_err(|_| JwkError::Invalid(member))?,
     };
     // The length is known from the curve, so a wrong length is reported as such even when the
@@ -233,8 +280,7 @@ pub(crate) fn decode_field(
     if encoded.len() != base64url::encoded_len(len) {
         return Err(JwkError::CoordinateLength(member));
     }
-    let mut decoded = [0u8; 96];
-    let bytes = base64url::decode(encoded.as_bytes(), &mut decoded)
+    let bytes = base64url::decode(encoded.as_bytes(), &mut scratch.decoded)
         .map_err(|_| JwkError::Invalid(member))?;
     if bytes.len() != len {
         return Err(JwkError::CoordinateLength(member));
@@ -345,6 +391,50 @@ mod tests {
     use super::*;
 
     const RFC9449_KEY: &str = r#"{"kty":"EC","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA","crv":"P-256"}"#;
+
+    /// The temporaries that held a decoded `d` are wiped when decoding returns, on success and
+    /// on every error path, escaped text included.
+    #[test]
+    fn decoding_wipes_its_temporaries() {
+        let d = "870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eAE";
+        let escaped = "870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eA\\u0045";
+        for (text, len, ok) in [
+            (d, 32, true),
+            (escaped, 32, true),
+            (d, 48, false),
+            ("870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eA!", 32, false),
+            (
+                "870MB6gfuTJ4HtUnUvYMyJpr5eUZNP4Bk43bVdj3eA\\u0021",
+                32,
+                false,
+            ),
+        ] {
+            let json = std::format!(r#"{{"d":"{text}"}}"#);
+            let object = json::parse_object(json.as_bytes()).unwrap();
+            let Some(Value::String(value)) = object.get("d") else {
+                panic!("a string")
+            };
+            let mut scratch = Scratch::new();
+            let mut out = [0u8; 66];
+            let result = decode_field_using(value, JwkMember::D, len, &mut out, &mut scratch);
+            assert_eq!(result.is_ok(), ok, "{text}");
+            assert!(scratch.unescaped.iter().all(|&b| b == 0), "{text}");
+            assert!(scratch.decoded.iter().all(|&b| b == 0), "{text}");
+            if ok {
+                assert!(out.iter().any(|&b| b != 0));
+            }
+        }
+        // and without wiping, the scalar would still be there: the check above can fail
+        let mut scratch = Scratch::new();
+        let json = std::format!(r#"{{"d":"{escaped}"}}"#);
+        let object = json::parse_object(json.as_bytes()).unwrap();
+        let Some(Value::String(value)) = object.get("d") else {
+            panic!("a string")
+        };
+        decode_into(value, JwkMember::D, 32, &mut [0u8; 66], &mut scratch).unwrap();
+        assert!(scratch.decoded.iter().any(|&b| b != 0));
+        assert!(scratch.unescaped.iter().any(|&b| b != 0));
+    }
 
     #[test]
     fn rfc9449_example_key_and_thumbprint() {

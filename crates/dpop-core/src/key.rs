@@ -186,11 +186,11 @@ impl SigningKey {
         let mut scalar = [0u8; 66];
         let n = match &self.inner {
             #[cfg(feature = "es256")]
-            Inner::P256(k) => copy_scalar(&es256::scalar_bytes(k), &mut scalar),
+            Inner::P256(k) => copy_scalar(&mut es256::scalar_bytes(k), &mut scalar),
             #[cfg(feature = "es384")]
-            Inner::P384(k) => copy_scalar(&es384::scalar_bytes(k), &mut scalar),
+            Inner::P384(k) => copy_scalar(&mut es384::scalar_bytes(k), &mut scalar),
             #[cfg(feature = "es512")]
-            Inner::P521(k) => copy_scalar(&es512::scalar_bytes(k), &mut scalar),
+            Inner::P521(k) => copy_scalar(&mut es512::scalar_bytes(k), &mut scalar),
         };
         let result = write_private(&self.public, scalar.get(..n).unwrap_or_default(), out);
         scalar.zeroize();
@@ -200,12 +200,13 @@ impl SigningKey {
 
 /// Copies scalar bytes into `out` and zeroizes the temporary they came in.
 #[allow(dead_code)]
-fn copy_scalar<T: AsRef<[u8]> + AsMut<[u8]>>(bytes: &T, out: &mut [u8; 66]) -> usize {
+fn copy_scalar<T: AsRef<[u8]> + AsMut<[u8]>>(mut bytes: T, out: &mut [u8; 66]) -> usize {
     let src = bytes.as_ref();
     let n = src.len().min(out.len());
     if let (Some(dst), Some(src)) = (out.get_mut(..n), src.get(..n)) {
         dst.copy_from_slice(src);
     }
+    bytes.as_mut().zeroize();
     n
 }
 
@@ -263,6 +264,16 @@ mod tests {
     use std::string::ToString;
 
     use super::*;
+
+    /// The scalar bytes a curve crate hands out are wiped once copied.
+    #[test]
+    fn copy_scalar_wipes_its_source() {
+        let mut source = [7u8; 48];
+        let mut out = [0u8; 66];
+        assert_eq!(copy_scalar(&mut source, &mut out), 48);
+        assert_eq!(source, [0u8; 48]);
+        assert_eq!(out.get(..48), Some(&[7u8; 48][..]));
+    }
 
     /// The RFC 6979 A.2.5 P-256 private key.
     const RFC6979_P256_X: &str = "C9AFA9D845BA75166B5C215767B1D6934E50C3DB36E89B127B8A622B120F6721";

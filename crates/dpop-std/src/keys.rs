@@ -74,7 +74,7 @@
 
 use core::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::{ErrorKind, Read as _, Write as _};
+use std::io::{ErrorKind, Read, Write as _};
 use std::path::Path;
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
@@ -273,17 +273,33 @@ fn write_new_file(path: &Path, text: &str) -> Result<(), KeyFileError> {
 
 /// Reads at most [`MAX_KEY_FILE_LEN`] bytes of UTF-8 text into a buffer wiped on drop.
 fn read_file(path: &Path) -> Result<Zeroizing<String>, KeyFileError> {
-    // Allocated once at full size: growing would free unwiped copies.
-    let mut buf = Zeroizing::new(Vec::with_capacity(MAX_KEY_FILE_LEN + 1));
-    let limit = u64::try_from(MAX_KEY_FILE_LEN + 1).unwrap_or(u64::MAX);
-    File::open(path)
-        .and_then(|f| f.take(limit).read_to_end(&mut buf))
+    let buf = File::open(path)
+        .and_then(|f| read_bounded(f, MAX_KEY_FILE_LEN))
         .map_err(|e| KeyFileError::Io(e.kind()))?;
     if buf.len() > MAX_KEY_FILE_LEN {
         return Err(KeyFileError::TooLarge);
     }
     let text = core::str::from_utf8(&buf).map_err(|_| KeyFileError::NotUtf8)?;
     Ok(Zeroizing::new(text.to_owned()))
+}
+
+/// Reads `reader` to its end, or to `limit + 1` bytes, into one buffer allocated once at full
+/// size and wiped on drop (its whole capacity). Growing a vector would free unwiped copies, and
+/// `Read::read_to_end` may pass bytes through a small stack buffer of its own; this loop reads
+/// only into the buffer.
+fn read_bounded(mut reader: impl Read, limit: usize) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let mut buf = Zeroizing::new(vec![0u8; limit.saturating_add(1)]);
+    let mut filled = 0;
+    while let Some(spare) = buf.get_mut(filled..).filter(|s| !s.is_empty()) {
+        match reader.read(spare) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(filled);
+    Ok(buf)
 }
 
 /// The raw private scalar of `key` (32, 48 or 66 bytes), read back from its private JWK:
@@ -374,6 +390,16 @@ mod tests {
             let again = SigningKey::from_bytes(algorithm, &scalar).unwrap();
             assert_eq!(again.public_jwk(), key.public_jwk());
         }
+    }
+
+    #[test]
+    fn key_files_are_read_into_one_buffer_that_never_grows() {
+        let data = [42u8; 300];
+        let buf = read_bounded(&data[..], 1000).unwrap();
+        assert_eq!(buf.as_slice(), &data[..]);
+        assert_eq!(buf.capacity(), 1001);
+        let buf = read_bounded(&data[..], 100).unwrap();
+        assert_eq!((buf.len(), buf.capacity()), (101, 101));
     }
 
     #[test]
