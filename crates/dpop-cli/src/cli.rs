@@ -12,7 +12,7 @@ use std::ffi::OsString;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::error::ErrorKind;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, CommandFactory as _, Parser, Subcommand};
 use dpop_core::alg::Algorithm;
 use dpop_core::claims::{self, HttpMethod, ProofId};
@@ -39,16 +39,24 @@ pub(crate) enum Command {
     /// Print the RFC 7638 thumbprint (jkt) of a public or private EC JWK.
     Thumbprint(ThumbprintArgs),
     /// Sign a DPoP proof for one HTTP request and print it on one line.
+    #[command(after_help = ACCESS_TOKEN_HELP)]
     Proof(ProofArgs),
     /// Verify a DPoP proof against a request; print the outcome as one line of JSON.
     ///
     /// Exits 0 for a valid proof, 1 for a rejected one, 2 for a usage error.
+    #[command(after_help = ACCESS_TOKEN_HELP)]
     Verify(VerifyArgs),
     /// Decode a proof's header and claims WITHOUT verifying anything, for debugging.
     Inspect(InspectArgs),
     /// Walk through keys, proofs and verification on the console.
     Demo,
 }
+
+/// How to pass an access token without showing it to other users of the machine.
+const ACCESS_TOKEN_HELP: &str = "\
+Access token: --access-token puts it in the process list and the shell history. Prefer
+--access-token-file FILE (or - for stdin), or the DPOP_ACCESS_TOKEN environment variable, which
+is read when neither flag is given. The two flags cannot be combined.";
 
 /// `dpop keygen`.
 #[derive(Debug, Args)]
@@ -82,9 +90,24 @@ pub(crate) struct ProofArgs {
     /// Target URI of the request; query and fragment are left out of htu.
     #[arg(long, value_name = "URL", value_parser = parse_url)]
     pub(crate) url: String,
-    /// Access token sent with the request; adds its hash as ath.
+    // The doc comment is the --help text, shown as written: no Markdown backticks.
+    #[allow(clippy::doc_markdown)]
+    /// Access token sent with the request; adds its hash as ath. Shows in the process list
+    /// and shell history: prefer --access-token-file or DPOP_ACCESS_TOKEN.
     #[arg(long, allow_hyphen_values = true, value_name = "T")]
     pub(crate) access_token: Option<String>,
+    // The doc comment is the --help text, shown as written: no Markdown backticks.
+    #[allow(clippy::doc_markdown)]
+    /// Read the access token from FILE (- for stdin; one trailing newline is dropped).
+    /// Without this flag and --access-token, the DPOP_ACCESS_TOKEN environment variable is
+    /// used when set.
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "FILE",
+        conflicts_with = "access_token"
+    )]
+    pub(crate) access_token_file: Option<String>,
     /// Server-provided nonce (DPoP-Nonce).
     #[arg(long, allow_hyphen_values = true, value_name = "N", value_parser = parse_nonce)]
     pub(crate) nonce: Option<String>,
@@ -105,9 +128,24 @@ pub(crate) struct VerifyArgs {
     /// Target URI of the request; its query and fragment are ignored.
     #[arg(long, value_name = "URL", value_parser = parse_url)]
     pub(crate) url: String,
-    /// Access token of the request; the proof's ath must be its hash.
+    // The doc comment is the --help text, shown as written: no Markdown backticks.
+    #[allow(clippy::doc_markdown)]
+    /// Access token of the request; the proof's ath must be its hash. Shows in the process
+    /// list and shell history: prefer --access-token-file or DPOP_ACCESS_TOKEN.
     #[arg(long, allow_hyphen_values = true, value_name = "T")]
     pub(crate) access_token: Option<String>,
+    // The doc comment is the --help text, shown as written: no Markdown backticks.
+    #[allow(clippy::doc_markdown)]
+    /// Read the access token from FILE (- for stdin, if the proof is given as an argument; one
+    /// trailing newline is dropped). Without this flag and --access-token, the
+    /// DPOP_ACCESS_TOKEN environment variable is used when set.
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "FILE",
+        conflicts_with = "access_token"
+    )]
+    pub(crate) access_token_file: Option<String>,
     /// Nonce the server expects.
     #[arg(long, allow_hyphen_values = true, value_name = "N")]
     pub(crate) nonce: Option<String>,
@@ -150,10 +188,66 @@ pub(crate) fn report_parse_error(e: &clap::Error, args: &[OsString]) -> ExitCode
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(USAGE))
         }
         _ => {
-            let line = usage_error_line(&e.to_string(), subcommand(args));
+            let rendered = redacted_message(e).unwrap_or_else(|| e.to_string());
+            let line = usage_error_line(&rendered, subcommand(args));
             let _ = writeln!(std::io::stderr().lock(), "dpop: error: {line}");
             ExitCode::from(USAGE)
         }
+    }
+}
+
+/// Arguments whose values carry no secret, and may be repeated in an error message.
+const ECHOED: [&str; 6] = [
+    "--alg",
+    "--method",
+    "--iat",
+    "--now",
+    "--max-age",
+    "--leeway",
+];
+
+/// The message of a parse error whose rendering would repeat a value the user typed, with that
+/// value left out; `None` when clap's rendering holds no value (or only an [`ECHOED`] one).
+///
+/// Any value may be a secret: an access token, a URL with user information
+/// (`https://user:password@host/`), or a token typed after a misspelt flag, which clap then
+/// reports as an unexpected argument.
+fn redacted_message(e: &clap::Error) -> Option<String> {
+    let arg = match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => Some(arg.as_str()),
+        _ => None,
+    };
+    let echoed = arg.is_some_and(|a| ECHOED.iter().any(|f| a.split(' ').next() == Some(*f)));
+    match e.kind() {
+        ErrorKind::MissingRequiredArgument
+        | ErrorKind::ArgumentConflict
+        | ErrorKind::MissingSubcommand
+        | ErrorKind::InvalidUtf8 => None,
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation if echoed => None,
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => {
+            let reason = core::error::Error::source(e)
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default();
+            Some(format!(
+                "invalid value for '{}' (not shown){reason}",
+                arg.unwrap_or("an argument")
+            ))
+        }
+        ErrorKind::UnknownArgument => Some(match arg {
+            // a flag: its name, without any `=value`
+            Some(flag) if flag.starts_with('-') => format!(
+                "unexpected argument '{}' found",
+                flag.split('=').next().unwrap_or(flag)
+            ),
+            _ => "unexpected argument found (a value without its flag; not shown)".to_owned(),
+        }),
+        ErrorKind::InvalidSubcommand => Some(
+            "unrecognized subcommand (not shown); the subcommands are listed by --help".to_owned(),
+        ),
+        _ => Some(match arg {
+            Some(arg) => format!("invalid use of '{}' (value not shown)", arg),
+            None => "invalid arguments (values not shown)".to_owned(),
+        }),
     }
 }
 
@@ -245,12 +339,142 @@ mod tests {
              (see 'dpop verify --help')"
         );
         let e = Cli::try_parse_from(["dpop", "keygen", "--alg", "RS256"]).expect_err("bad alg");
+        assert_eq!(redacted_message(&e), None);
         let line = usage_error_line(&e.to_string(), None);
         assert_eq!(
             line,
             "invalid value 'RS256' for '--alg <ALG>': expected ES256, ES384 or ES512 \
              (see 'dpop --help')"
         );
+    }
+
+    /// What a usage error says, as printed.
+    fn usage_line(args: &[&str]) -> String {
+        let e = Cli::try_parse_from(args).expect_err("a usage error");
+        usage_error_line(&redacted_message(&e).unwrap_or_else(|| e.to_string()), None)
+    }
+
+    #[test]
+    fn usage_errors_never_repeat_a_value_that_may_be_secret() {
+        let secret = "s3cr3t";
+        let url = format!("https://user:{secret}@api.example.com/x");
+        for args in [
+            vec!["dpop", "verify", "--method", "GET", "--url", &url, "p"],
+            vec![
+                "dpop", "proof", "--key", "k", "--method", "GET", "--url", &url,
+            ],
+            vec![
+                "dpop",
+                "proof",
+                "--key",
+                "k",
+                "--method",
+                "GET",
+                "--url",
+                "https://a.example/",
+                "--acess-token",
+                secret,
+            ],
+            vec![
+                "dpop",
+                "proof",
+                "--key",
+                "k",
+                "--method",
+                "GET",
+                "--url",
+                "https://a.example/",
+                secret,
+            ],
+            vec![
+                "dpop",
+                "proof",
+                "--key",
+                "k",
+                "--method",
+                "GET",
+                "--url",
+                "https://a.example/",
+                &format!("--acess-token={secret}"),
+            ],
+            vec![
+                "dpop",
+                "verify",
+                "--method",
+                "GET",
+                "--url",
+                "https://a.example/",
+                "--access-token",
+                secret,
+                "p",
+                "q",
+            ],
+            vec!["dpop", secret],
+            vec![
+                "dpop",
+                "verify",
+                "--method",
+                "GET",
+                "--url",
+                "https://a.example/",
+                "--jkt",
+                secret,
+                "p",
+            ],
+            vec![
+                "dpop",
+                "proof",
+                "--key",
+                "k",
+                "--method",
+                "GET",
+                "--url",
+                "https://a.example/",
+                "--nonce",
+                &format!("{secret} x"),
+            ],
+        ] {
+            let line = usage_line(&args);
+            assert!(!line.contains(secret), "{args:?}: {line}");
+            assert!(line.len() > 20, "{line}");
+        }
+        // the reason is kept, and the flag is named
+        let line = usage_line(&["dpop", "verify", "--method", "GET", "--url", &url, "p"]);
+        assert_eq!(
+            line,
+            "invalid value for '--url <URL>' (not shown): uri contains userinfo (see 'dpop --help')"
+        );
+        // harmless values are still repeated
+        let line = usage_line(&[
+            "dpop",
+            "verify",
+            "--method",
+            "GET /",
+            "--url",
+            "https://a/",
+            "p",
+        ]);
+        assert!(line.contains("'GET /'"), "{line}");
+    }
+
+    #[test]
+    fn access_token_flags_exclude_each_other() {
+        let line = usage_line(&[
+            "dpop",
+            "proof",
+            "--key",
+            "k",
+            "--method",
+            "GET",
+            "--url",
+            "https://a.example/",
+            "--access-token",
+            "t",
+            "--access-token-file",
+            "f",
+        ]);
+        assert!(line.contains("cannot be used with"), "{line}");
+        assert!(!line.contains("'t'"), "{line}");
     }
 
     #[test]

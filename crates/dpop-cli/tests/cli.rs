@@ -28,7 +28,17 @@ fn dpop(args: &[&str]) -> Output {
 }
 
 fn dpop_with_stdin(args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dpop"))
+    dpop_full(args, input, None)
+}
+
+/// Runs `dpop` with `input` on stdin and, when given, `DPOP_ACCESS_TOKEN` set to `token`.
+fn dpop_full(args: &[&str], input: &str, token: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dpop"));
+    command.env_remove("DPOP_ACCESS_TOKEN");
+    if let Some(token) = token {
+        command.env("DPOP_ACCESS_TOKEN", token);
+    }
+    let mut child = command
         .args(args)
         .env_remove("RUST_BACKTRACE")
         .stdin(Stdio::piped())
@@ -36,12 +46,19 @@ fn dpop_with_stdin(args: &[&str], input: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the dpop binary runs");
-    child
+    let written = child
         .stdin
         .take()
         .expect("stdin is piped")
-        .write_all(input.as_bytes())
-        .expect("dpop reads its stdin");
+        .write_all(input.as_bytes());
+    // A usage error may end dpop before it reads stdin.
+    if let Err(e) = written {
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe,
+            "dpop reads its stdin: {e}"
+        );
+    }
     child.wait_with_output().expect("dpop exits")
 }
 
@@ -763,4 +780,231 @@ fn help_and_version() {
         ok(&dpop(&["--version"])),
         format!("dpop {}\n", env!("CARGO_PKG_VERSION"))
     );
+}
+
+// ------------------------------------------------------------------------- access token sources
+
+/// The `ath` of `dpop proof` made with the token from `how`, checked by `dpop verify` given
+/// `token` on its command line.
+fn proof_with(key: &str, extra: &[&str], stdin: &str, env: Option<&str>) -> Output {
+    let mut args = vec![
+        "proof",
+        "--key",
+        key,
+        "--method",
+        "GET",
+        "--url",
+        "https://rs.example.org/r",
+    ];
+    args.extend_from_slice(extra);
+    dpop_full(&args, stdin, env)
+}
+
+fn verify_with(proof: &str, extra: &[&str], stdin: &str, env: Option<&str>) -> Output {
+    let mut args = vec![
+        "verify",
+        "--method",
+        "GET",
+        "--url",
+        "https://rs.example.org/r",
+    ];
+    args.extend_from_slice(extra);
+    args.push(proof);
+    dpop_full(&args, stdin, env)
+}
+
+#[test]
+fn access_token_from_a_file_stdin_or_the_environment() {
+    let key = key_file("ES256");
+    let token = "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU";
+    let with_newline = write_file("at.txt", &format!("{token}\n"));
+    let with_crlf = write_file("at-crlf.txt", &format!("{token}\r\n"));
+    let sources: [(&[&str], &str, Option<&str>); 5] = [
+        (&["--access-token-file", &with_newline], "", None),
+        (&["--access-token-file", &with_crlf], "", None),
+        (&["--access-token-file", "-"], &format!("{token}\n"), None),
+        (&[], "", Some(token)),
+        // the flag wins over the environment
+        (&["--access-token", token], "", Some("other-token")),
+    ];
+    for (extra, stdin, env) in sources {
+        let proof = ok(&proof_with(&key, extra, stdin, env));
+        // verified against the token given on the command line
+        let report = verify_report(&verify_with(
+            proof.trim(),
+            &["--access-token", token],
+            "",
+            None,
+        ));
+        assert_eq!(report["valid"], true, "{extra:?} {env:?}: {report}");
+        // and verify reads the same sources
+        let report = verify_report(&verify_with(proof.trim(), extra, stdin, env));
+        assert_eq!(report["valid"], true, "{extra:?} {env:?}: {report}");
+        // a different token does not match
+        let out = verify_with(proof.trim(), &["--access-token", "other"], "", None);
+        assert_eq!(verify_report(&out)["error"], "ath_mismatch");
+    }
+    // Only one newline goes: a second one is part of the token, which then cannot be sent.
+    let two = write_file("at2.txt", &format!("{token}\n\n"));
+    let err = fails(
+        &proof_with(&key, &["--access-token-file", &two], "", None),
+        2,
+    );
+    assert!(err.contains("--access-token-file"), "{err}");
+    // An empty environment variable is no token: the proof has no ath.
+    let proof = ok(&proof_with(&key, &[], "", Some("")));
+    let report = verify_report(&verify_with(proof.trim(), &[], "", None));
+    assert_eq!(report["valid"], true, "{report}");
+}
+
+#[test]
+fn access_token_sources_are_usage_errors_when_ambiguous() {
+    let key = key_file("ES256");
+    let file = write_file("at.txt", "tok\n");
+    // both flags
+    let err = fails(
+        &proof_with(
+            &key,
+            &["--access-token", "tok", "--access-token-file", &file],
+            "",
+            None,
+        ),
+        2,
+    );
+    assert!(err.contains("cannot be used with"), "{err}");
+    // stdin for both the key and the token
+    let jwk = fs::read_to_string(&key).unwrap();
+    let out = dpop_full(
+        &[
+            "proof",
+            "--key",
+            "-",
+            "--method",
+            "GET",
+            "--url",
+            "https://rs.example.org/r",
+            "--access-token-file",
+            "-",
+        ],
+        &jwk,
+        None,
+    );
+    let err = fails(&out, 2);
+    assert!(err.contains("stdin"), "{err}");
+    // stdin for both the proof and the token
+    let out = dpop_full(
+        &[
+            "verify",
+            "--method",
+            "GET",
+            "--url",
+            "https://rs.example.org/r",
+            "--access-token-file",
+            "-",
+        ],
+        RFC_PROOF,
+        None,
+    );
+    assert!(fails(&out, 2).contains("stdin"));
+    // an empty file, a missing file
+    let empty = write_file("empty.txt", "\n");
+    assert!(
+        fails(
+            &proof_with(&key, &["--access-token-file", &empty], "", None),
+            2
+        )
+        .contains("no access token")
+    );
+    let missing = temp_dir().join("missing.txt");
+    let err = fails(
+        &proof_with(
+            &key,
+            &["--access-token-file", missing.to_str().unwrap()],
+            "",
+            None,
+        ),
+        1,
+    );
+    assert!(err.contains("missing.txt"), "{err}");
+}
+
+/// No error message repeats a secret: an access token from any source, a URL's user
+/// information, a key.
+#[test]
+fn error_messages_never_echo_secrets() {
+    let key = key_file("ES256");
+    let secret = "S3CR3T-tok\u{e9}n";
+    let file = write_file("bad-at.txt", secret);
+    for (extra, env) in [
+        (vec!["--access-token", secret], None),
+        (vec!["--access-token-file", file.as_str()], None),
+        (vec![], Some(secret)),
+    ] {
+        // not printable ASCII: cannot be sent
+        let err = fails(&proof_with(&key, &extra, "", env), 2);
+        assert!(err.contains("access token"), "{err}");
+        assert!(!err.contains("S3CR3T"), "{err}");
+    }
+    // --url with user information, for both commands and both parse paths
+    let url = "https://alice:hunter2@rs.example.org/r";
+    let outs = [
+        dpop(&["verify", "--method", "GET", "--url", url, RFC_PROOF]),
+        dpop(&["proof", "--key", &key, "--method", "GET", "--url", url]),
+        dpop(&[
+            "proof",
+            "--key",
+            &key,
+            "--method",
+            "GET",
+            "--url",
+            "https://rs.example.org/",
+            "--acess-token",
+            "hunter2",
+        ]),
+        dpop(&[
+            "proof",
+            "--key",
+            &key,
+            "--method",
+            "GET",
+            "--url",
+            "https://rs.example.org/",
+            "hunter2",
+        ]),
+        dpop(&[
+            "proof",
+            "--key",
+            &key,
+            "--method",
+            "GET",
+            "--url",
+            "https://rs.example.org/",
+            "--acess-token=hunter2",
+        ]),
+        dpop(&["hunter2"]),
+    ];
+    for out in &outs {
+        let err = fails(out, 2);
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+    assert!(stderr(&outs[0]).contains("--url"), "{}", stderr(&outs[0]));
+    // a key that does not match its public part: no key material in the message
+    let jwk = fs::read_to_string(&key).unwrap();
+    let d = json(&jwk)["d"].as_str().unwrap().to_owned();
+    let other = ok(&dpop(&["keygen"]));
+    let mut mixed = json(&other);
+    mixed["d"] = Value::String(d.clone());
+    let mixed_file = write_file("mixed.jwk", &mixed.to_string());
+    let err = fails(&proof_with(&mixed_file, &[], "", None), 1);
+    assert!(!err.contains(&d), "{err}");
+}
+
+#[test]
+fn help_recommends_the_file_and_the_environment_for_tokens() {
+    for cmd in ["proof", "verify"] {
+        let help = ok(&dpop(&[cmd, "--help"]));
+        assert!(help.contains("--access-token-file"), "{help}");
+        assert!(help.contains("DPOP_ACCESS_TOKEN"), "{help}");
+        assert!(help.contains("process list"), "{help}");
+    }
 }

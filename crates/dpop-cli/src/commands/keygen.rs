@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::cli::KeygenArgs;
 use crate::error::CliError;
-use crate::input::{io_reason, os_rng, print_line};
+use crate::input::{io_reason, os_rng, print_secret_line};
 
 /// Generates the key and writes its private JWK (and a newline) to `--out` or stdout.
 ///
@@ -25,7 +25,7 @@ pub(crate) fn run(args: &KeygenArgs) -> Result<ExitCode, CliError> {
         .write_private_jwk(&mut buf[..])
         .map_err(|e| CliError::runtime(format!("cannot write the key: {e}")))?;
     match &args.out {
-        None => print_line(jwk)?,
+        None => print_secret_line(jwk)?,
         Some(path) => write_new_file(path, jwk)?,
     }
     Ok(ExitCode::SUCCESS)

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::cli::VerifyArgs;
 use crate::error::{CliError, FAILURE};
-use crate::input::{Source, print_line, system_now};
+use crate::input::{Source, access_token, print_line, system_now};
 
 /// The report for a valid proof; field order is the output order.
 #[derive(Debug, Serialize)]
@@ -49,6 +49,14 @@ struct Rejected {
 /// be read or stdout cannot be written. A rejected proof is not an error: it is reported on
 /// stdout with exit status 1.
 pub(crate) fn run(args: &VerifyArgs) -> Result<ExitCode, CliError> {
+    let proof_from_stdin = args.proof.as_deref().is_none_or(|p| p == "-");
+    // Read before the proof, so that `--access-token-file -` with a proof on stdin is refused
+    // before stdin is read.
+    let access_token = access_token(
+        args.access_token.as_deref(),
+        args.access_token_file.as_deref(),
+        proof_from_stdin.then_some("the proof"),
+    )?;
     let proof = match args.proof.as_deref() {
         Some(text) if text != "-" => text.trim().to_owned(),
         _ => Source::Stdin.read_trimmed_text()?,
@@ -67,7 +75,7 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<ExitCode, CliError> {
     if let Some(nonce) = &args.nonce {
         expected = expected.with_nonce(nonce);
     }
-    if let Some(token) = &args.access_token {
+    if let Some((token, _)) = &access_token {
         expected = expected.with_access_token(token);
     }
     if let Some(jkt) = &args.jkt {
