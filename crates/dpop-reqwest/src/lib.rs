@@ -9,6 +9,7 @@ extern crate alloc;
 use alloc::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
+use dpop_core::htu::TargetUri;
 use dpop_std::client::{Attempt, Client, ClientError, MAX_ERROR_BODY, NoRetry, Outcome};
 use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, TRANSFER_ENCODING};
 use http::{HeaderMap, Method, StatusCode};
@@ -418,6 +419,10 @@ fn redirect_step(
     if url.origin() != from.origin() {
         return Step::Stop(RedirectStop::CrossOrigin);
     }
+    // The target must also be a URL a proof can be made for (dpop-core's `htu` rules).
+    if TargetUri::parse(url.as_str()).is_err() {
+        return Step::Stop(RedirectStop::InvalidLocation);
+    }
     if done >= MAX_REDIRECTS {
         return Step::Stop(RedirectStop::TooMany);
     }
@@ -467,7 +472,8 @@ pub enum RedirectStop {
     CrossOrigin,
     /// The target is `http` and the request was `https`.
     Downgrade,
-    /// The `Location` is not one `http` or `https` URL (relative ones are resolved).
+    /// The `Location` is not one `http` or `https` URL a proof can be made for (relative ones
+    /// are resolved).
     InvalidLocation,
     /// A 307 or 308 (or a 301/302 of a method other than `POST`) keeps the body, and the body
     /// was a stream that cannot be sent again.

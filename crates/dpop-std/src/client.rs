@@ -10,9 +10,10 @@
 //!    [`headers`](Attempt::headers) (`DPoP`, and `Authorization: DPoP <token>` when a token is
 //!    given) go on the request.
 //! 2. [`Client::on_response`] reads the response: it stores any `DPoP-Nonce` (successful
-//!    responses included), learns the server's clock from `Date`, and recognizes the two nonce
-//!    challenges, the authorization server's 400 `{"error":"use_dpop_nonce"}` (section 8) and
-//!    the resource server's 401 `WWW-Authenticate: DPoP error="use_dpop_nonce"` (section 9).
+//!    responses included), learns that server's clock offset (see [below](#clock-offset)), and
+//!    recognizes the two nonce challenges, the authorization server's 400
+//!    `{"error":"use_dpop_nonce"}` (section 8) and the resource server's 401
+//!    `WWW-Authenticate: DPoP error="use_dpop_nonce"` (section 9).
 //! 3. When it answers [`Outcome::Retry`], [`Client::retry`] makes the second and last attempt
 //!    with the new nonce. A request is retried at most once, and never with a nonce it already
 //!    sent, so a server that keeps rejecting cannot drive the client into a loop.
