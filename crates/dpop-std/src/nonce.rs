@@ -44,9 +44,8 @@
 //!
 //! The time step is the server's own clock, so a valid nonce vouches for the proof's freshness
 //! (RFC 9449 section 4.3 check 11): [`StatelessNonces`] answers
-//! [`NonceStatus::Fresh`](dpop_core::proof::NonceStatus::Fresh), and dpop-core then accepts the
-//! proof whatever its `iat`, within [`NONCE_IAT_BOUND`](dpop_core::proof::NONCE_IAT_BOUND) (one
-//! day). A client whose clock is minutes off thus succeeds after one nonce round. The nonce is
+//! [`NonceStatus::Fresh`], and dpop-core then accepts the proof whatever its `iat`, within
+//! [`NONCE_IAT_BOUND`] (one day). A client whose clock is minutes off thus succeeds after one nonce round. The nonce is
 //! accepted until the last second of step `issued + window - 1` on this server's clock
 //! ([`StatelessNonces::accepted_until`]); replay entries live past that.
 //!
@@ -70,6 +69,7 @@
 //! [`bind_thumbprint`]: StatelessNonces::bind_thumbprint
 //! [`bind_uri`]: StatelessNonces::bind_uri
 //! [`with_previous_key`]: StatelessNonces::with_previous_key
+//! [`NONCE_IAT_BOUND`]: dpop_core::proof::NONCE_IAT_BOUND
 //! [`VerifyError::NonceRequired`]: dpop_core::error::VerifyError::NonceRequired
 //! [`VerifyError::NonceInvalid`]: dpop_core::error::VerifyError::NonceInvalid
 //! [`VerifyError::error_code`]: dpop_core::error::VerifyError::error_code
