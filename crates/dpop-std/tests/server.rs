@@ -1206,6 +1206,26 @@ fn paths_with_whatwg_characters_verify_in_either_encoding() {
         let req = request("GET", path, &[("authorization", &auth), ("dpop", &proof)]);
         assert!(resource(&rs, &req, Some(&jkt(&k))).is_ok(), "{signed}");
     }
+    // dpop-std's own client makes such a proof too.
+    let client = dpop_std::client::Client::new(key(7));
+    let attempt = client
+        .prepare(
+            &http::Method::GET,
+            "https://api.example.com/users/auth0|123",
+            Some(ACCESS_TOKEN),
+        )
+        .unwrap();
+    let mut headers: Vec<(&str, &str)> = Vec::new();
+    for (name, value) in attempt.headers() {
+        headers.push((name.as_str(), value.to_str().unwrap()));
+    }
+    let req = request("GET", "/users/auth0|123", &headers);
+    // The client signs with the system clock.
+    let live = Server::new(
+        Verifier::new(ALL_COMPILED_IN),
+        UriPolicy::public_base("https://api.example.com").unwrap(),
+    );
+    assert!(resource(&live, &req, Some(&jkt(&k))).is_ok());
 }
 
 #[test]
