@@ -4,7 +4,9 @@
 //! text (see [`crate::http_text`]; the first line is `METHOD request-target`).
 //!
 //! Two servers read each request: one with a public base URL, DPoP required and no nonces;
-//! one behind a trusted proxy, Bearer allowed, with stateless nonces and a realm.
+//! one behind a trusted `X-Forwarded-*` proxy, Bearer allowed, with stateless nonces and a realm.
+//! At the token endpoint, each request is verified, then its grant checked (plain and bound
+//! refresh) against a fresh replay cache.
 //!
 //! - Nothing panics.
 //! - An expected `htu` is canonical and a valid claim.
@@ -23,8 +25,10 @@ use dpop_core::thumbprint::Thumbprint;
 use dpop_core::time::UnixTime;
 use dpop_std::ManualClock;
 use dpop_std::nonce::{NonceKey, StatelessNonces};
+use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{
-    Accepted, BearerPolicy, Endpoint, Grant, Rejection, RequestHead, Scheme, Server, UriPolicy,
+    Accepted, BearerPolicy, Endpoint, ForwardedHeaders, Grant, Rejection, RequestHead, Scheme,
+    Server, UriPolicy,
 };
 use dpop_std::wire::{ErrorBody, TokenType};
 use http::header::WWW_AUTHENTICATE;
@@ -46,7 +50,7 @@ fn servers() -> &'static [Server<'static>; 2] {
         let nonces = StatelessNonces::new(NonceKey::new(1, [7; 32])).bind_thumbprint(true);
         let proxied = Server::new(
             verifier,
-            UriPolicy::from_trusted_proxy(Scheme::Http)
+            UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::XForwarded)
                 .with_backend_prefix("/backend")
                 .unwrap(),
         )
@@ -108,9 +112,19 @@ fn check(server: &Server<'_>, request: RequestHead<'_>) -> usize {
             bound_key: Some(jkt),
         },
     ] {
-        match server.verify_token_request(request, grant) {
-            Ok(accepted) => {
-                check_accepted(&accepted, htu.as_deref().ok(), Endpoint::Token);
+        let verified = match server.verify_token_request(request) {
+            Ok(verified) => verified,
+            Err(rejection) => {
+                check_rejection(&rejection);
+                continue;
+            }
+        };
+        // A fresh cache per check: replays are not what this target looks for.
+        let cache = MemoryReplayCache::with_capacity(4);
+        match block_on(server.check_grant(&cache, verified, grant)) {
+            Ok(binding) => {
+                let accepted = binding.accepted();
+                check_accepted(accepted, htu.as_deref().ok(), Endpoint::Token);
                 proofs += usize::from(accepted.proof().is_some());
                 if let (Grant::RefreshToken { .. }, Some(proof)) = (grant, accepted.proof()) {
                     assert_eq!(proof.thumbprint(), jkt, "bound refresh token, other key");
@@ -237,5 +251,16 @@ fn check_rejection(rejection: &Rejection) {
             "a nonce without use_dpop_nonce"
         );
         assert!(dpop_core::claims::is_valid_nonce(nonce));
+    }
+}
+
+/// Polls a future to completion; the in-memory cache is ready at once.
+fn block_on<F: core::future::Future>(future: F) -> F::Output {
+    let mut future = core::pin::pin!(future);
+    let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+    loop {
+        if let core::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
     }
 }

@@ -57,7 +57,13 @@ pub fn check_verified(
         // A header with an out-of-range number in an unknown member: nothing more to compare.
         return;
     };
-    assert_eq!(string(&header, "typ"), Some("dpop+jwt"), "typ");
+    let typ = string(&header, "typ")
+        .expect("typ is a string")
+        .to_ascii_lowercase();
+    assert!(
+        typ == "dpop+jwt" || typ == "application/dpop+jwt",
+        "typ {typ:?}"
+    );
     assert_eq!(
         string(&header, "alg"),
         Some(verified.algorithm().name()),
@@ -83,6 +89,10 @@ pub fn check_verified(
     };
     let jti = string(&payload, "jti").expect("jti is a string");
     assert!(!jti.is_empty(), "jti is non-empty");
+    assert!(
+        !jti.chars().any(char::is_control),
+        "jti has no control characters"
+    );
     assert!(jti.len() <= MAX_JTI_LEN, "jti within its limit");
     assert_eq!(jti, verified.id(), "jti");
 
@@ -101,11 +111,12 @@ pub fn check_verified(
     assert_eq!(claimed, requested, "htu matches the request URI");
     assert_eq!(verified.uri().as_str(), ctx.uri, "uri");
 
-    let iat = payload
-        .get("iat")
-        .and_then(Value::as_u64)
-        .expect("iat is a non-negative integer");
-    assert_eq!(iat, verified.issued_at().as_secs(), "iat");
+    let iat = numeric_date(payload.get("iat").expect("iat is present"));
+    assert!(
+        iat.abs_diff(verified.issued_at().as_secs()) <= 1,
+        "iat {iat} is not the integer part"
+    );
+    let iat = verified.issued_at().as_secs();
     let earliest = ctx
         .now
         .saturating_sub(verifier.max_age().saturating_add(verifier.leeway()));
@@ -115,7 +126,8 @@ pub fn check_verified(
         "iat {iat} outside [{earliest}, {latest}]"
     );
     if let Some(exp) = payload.get("exp") {
-        let exp = exp.as_u64().expect("exp is a non-negative integer");
+        // The integer part; serde's f64 may round a long fraction up by one.
+        let exp = numeric_date(exp).saturating_sub(1);
         assert!(
             exp.saturating_add(verifier.leeway()) >= ctx.now,
             "expired proof accepted"
@@ -146,4 +158,18 @@ pub fn check_verified(
 
 fn string<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a str> {
     object.get(name).and_then(Value::as_str)
+}
+
+/// A non-negative NumericDate (RFC 7519 section 2) by its integer part; serde reads non-integers
+/// as `f64`, exact enough for the oracle's comparisons within one second.
+fn numeric_date(value: &Value) -> u64 {
+    if let Some(n) = value.as_u64() {
+        return n;
+    }
+    let f = value.as_f64().expect("a NumericDate is a number");
+    assert!(f >= 0.0, "a NumericDate is not negative");
+    // Saturating float-to-int conversion: values above u64::MAX were rejected by the verifier.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let n = f as u64;
+    n
 }

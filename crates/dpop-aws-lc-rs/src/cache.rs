@@ -5,12 +5,16 @@
 //! token), and parsing it costs aws-lc-rs about 1 µs for P-256: 2 % of the 49 µs signature check.
 //! The cache keeps the last [`CAPACITY`] keys, keyed by curve and coordinates, in
 //! [`SHARDS`] shards of [`WAYS`] entries, each a `Mutex` around a small array with
-//! least-recently-used replacement. The lock is held only to compare keys and clone an `Arc`;
+//! least-recently-used replacement. The shard is chosen by a keyed hash of the coordinates (std's
+//! `RandomState`, with a random key per cache), as the replay cache does: the coordinates are
+//! chosen by the client, so a client must not be able to aim its keys at one shard. The lock is held only to compare keys and clone an `Arc`;
 //! parsing and signature verification run outside it.
 
 use alloc::sync::Arc;
 use core::fmt;
-use std::sync::{Mutex, MutexGuard};
+use core::hash::BuildHasher;
+use std::hash::RandomState;
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use aws_lc_rs::signature::ParsedPublicKey;
 use dpop_core::alg::{Algorithm, VerifyAlgorithm};
@@ -19,7 +23,7 @@ use dpop_core::jwk::PublicJwk;
 
 use crate::verify::{parse_key, verify_parsed};
 
-/// Number of shards: independent locks, picked by the key's coordinates.
+/// Number of shards: independent locks, picked by a keyed hash of the key's coordinates.
 pub const SHARDS: usize = 8;
 /// Entries per shard.
 pub const WAYS: usize = 8;
@@ -31,9 +35,11 @@ pub const CAPACITY: usize = SHARDS * WAYS;
 ///
 /// It verifies exactly as [`AWS_LC_ES256`](crate::AWS_LC_ES256) and its siblings do (same
 /// checks, same results); only the key parse is skipped on a cache hit. The cache is keyed by
-/// curve and both coordinates, compared in full, so a hit is always the same key. Clients
-/// cannot aim their keys at one shard to evict others' keys any faster than by sending
-/// [`WAYS`] fresh keys, and a miss costs no more than the uncached verifier.
+/// curve and both coordinates, compared in full, so a hit is always the same key. The shard is
+/// picked by a hash keyed with a random secret drawn when the cache is first used, so clients
+/// cannot aim their keys at one shard to evict others' keys: they would have to send fresh keys
+/// until [`WAYS`] happen to land in the same shard, and a miss costs no more than the uncached
+/// verifier.
 ///
 /// `new` is `const`, so a verifier can be a `static` and go into a `Verifier`'s allow-list:
 ///
@@ -50,6 +56,8 @@ pub const CAPACITY: usize = SHARDS * WAYS;
 pub struct CachedAwsLcVerifier {
     algorithm: Algorithm,
     shards: [Mutex<Shard>; SHARDS],
+    /// Keyed at first use, since `new` is `const`.
+    hasher: OnceLock<RandomState>,
 }
 
 impl CachedAwsLcVerifier {
@@ -59,6 +67,7 @@ impl CachedAwsLcVerifier {
         Self {
             algorithm,
             shards: [const { Mutex::new(Shard::EMPTY) }; SHARDS],
+            hasher: OnceLock::new(),
         }
     }
 
@@ -103,9 +112,17 @@ impl CachedAwsLcVerifier {
     }
 
     fn shard(&self, jwk: &PublicJwk) -> Option<&Mutex<Shard>> {
-        // The low bits of x: uniform for honestly generated keys.
-        let byte = jwk.x().last().copied().unwrap_or(0);
-        self.shards.get(usize::from(byte) % SHARDS)
+        self.shards.get(self.shard_index(jwk))
+    }
+
+    /// A keyed hash of both coordinates, so the client cannot choose the shard.
+    fn shard_index(&self, jwk: &PublicJwk) -> usize {
+        let hash = self
+            .hasher
+            .get_or_init(RandomState::new)
+            .hash_one((jwk.x(), jwk.y()));
+        // SHARDS is a power of two: the low bits of the hash.
+        usize::try_from(hash % SHARDS as u64).unwrap_or(0)
     }
 }
 
@@ -232,7 +249,7 @@ mod tests {
         let cache = CachedAwsLcVerifier::new(Algorithm::Es256);
         let keys: Vec<PublicJwk> = (1..=255).map(jwk).collect();
         let hot = keys[0];
-        let shard_of = |k: &PublicJwk| usize::from(*k.x().last().expect("x")) % SHARDS;
+        let shard_of = |k: &PublicJwk| cache.shard_index(k);
         let same_shard: Vec<&PublicJwk> = keys[1..]
             .iter()
             .filter(|k| shard_of(k) == shard_of(&hot))
@@ -244,5 +261,36 @@ mod tests {
             // Touch the hot key between inserts, as a busy client would.
             assert!(Arc::ptr_eq(&first, &cache.parsed(&hot).expect("parses")));
         }
+    }
+
+    #[test]
+    fn the_client_cannot_pick_the_shard_with_the_last_byte_of_x() {
+        // Keys whose x ends in the same byte: the old rule put them all in one shard.
+        let mut same_byte = Vec::new();
+        let mut seed = 0u32;
+        while same_byte.len() < 24 {
+            seed += 1;
+            let mut scalar = [7u8; 32];
+            scalar[..4].copy_from_slice(&seed.to_be_bytes());
+            let jwk = *SigningKey::from_bytes(Algorithm::Es256, &scalar)
+                .expect("valid scalar")
+                .public_jwk();
+            if jwk.x().last() == Some(&0x2a) {
+                same_byte.push(jwk);
+            }
+        }
+        let cache = CachedAwsLcVerifier::new(Algorithm::Es256);
+        let mut shards: Vec<usize> = same_byte.iter().map(|k| cache.shard_index(k)).collect();
+        shards.sort_unstable();
+        shards.dedup();
+        // All 24 in one shard by chance: probability 8^-23.
+        assert!(shards.len() > 1, "{shards:?}");
+        // The key is per cache: another cache spreads them differently (fails with 8^-24).
+        let other = CachedAwsLcVerifier::new(Algorithm::Es256);
+        assert!(
+            same_byte
+                .iter()
+                .any(|k| cache.shard_index(k) != other.shard_index(k))
+        );
     }
 }

@@ -16,25 +16,36 @@ use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
 use dpop_core::thumbprint::Thumbprint;
 use dpop_std::replay::ReplayCache;
-use dpop_std::server::{Accepted, AcceptedProof, Grant, Rejection, RequestHead, Server};
+use dpop_std::server::{
+    Accepted, AcceptedProof, Grant, Rejection, Server, TokenBinding, TokenRequest,
+};
 use dpop_std::wire::{Confirmation, TokenType};
 use http::request::Parts;
-use http::{HeaderMap, Method, Request, StatusCode, Uri};
+use http::{HeaderMap, Request, StatusCode};
 use tower_layer::Layer;
 use tower_service::Service;
 
 pub use dpop_std;
 
 /// A tower [`Layer`] that verifies the DPoP proof of every request with dpop-std's
-/// [`Server`], consumes it in a [`ReplayCache`], and puts a [`Dpop`] (and, at a resource, the
-/// token's claims) into the request extensions. Rejected requests never reach the handler:
-/// they get dpop-std's response ([`Rejection::into_response`]) unchanged.
+/// [`Server`] and hands the result to the handler through the request extensions. Rejected
+/// requests never reach the handler: they get dpop-std's response
+/// ([`Rejection::into_response`]) unchanged.
 ///
 /// - [`DpopLayer::resource`]: a protected resource. `Authorization: DPoP <token>` with a proof
 ///   whose `ath` and key match the token ([`TokenResolver`] says which key); a bound token sent
-///   as `Bearer` is refused.
-/// - [`DpopLayer::token_endpoint`]: a token endpoint. The handler binds the new token to
-///   [`Dpop::thumbprint`], and checks a refresh token's key with [`Dpop::check_grant`].
+///   as `Bearer` is refused. The proof is consumed in the replay cache before the handler runs;
+///   the handler gets a [`Dpop`] and the token's claims.
+/// - [`DpopLayer::token_endpoint`]: a token endpoint. The layer verifies the proof but consumes
+///   nothing; the handler gets a [`DpopToken`], authenticates the client, looks up the grant, and
+///   calls [`DpopToken::check_grant`], which checks the grant's binding, consumes the proof and
+///   returns the [`TokenBinding`]: the only way to the key to bind new tokens to. Requests the
+///   handler turns away (a wrong client secret) take no replay-cache capacity.
+///
+/// Give the two layers separate replay caches, so that a flood of token requests cannot make
+/// resource requests fail closed. Rate limiting (per IP and client id at the token endpoint,
+/// per token at resources) still belongs in front of both: every request costs a signature
+/// check. Server nonces do not help there, since anyone gets a fresh nonce with one request.
 ///
 /// A fresh `DPoP-Nonce`, when the server's nonce source says one is due, is added to the
 /// handler's response.
@@ -49,10 +60,11 @@ struct Shared<C, R> {
 }
 
 impl<C: ReplayCache + 'static> DpopLayer<C, NoTokens> {
-    /// A layer for a token endpoint: verifies the proof with
-    /// [`Server::verify_token_request`] (grant [`Grant::Other`]; see [`Dpop::check_grant`] for
-    /// bound grants) and consumes it in `cache`. Without a `DPoP` header the request passes as
-    /// Bearer only under [`BearerPolicy::Allow`](dpop_std::server::BearerPolicy::Allow).
+    /// A layer for a token endpoint: verifies the proof with [`Server::verify_token_request`]
+    /// and gives the handler a [`DpopToken`]; [`DpopToken::check_grant`] consumes the proof in
+    /// `cache` (use one for the token endpoint alone). Without a `DPoP` header the request
+    /// passes as Bearer only under
+    /// [`BearerPolicy::Allow`](dpop_std::server::BearerPolicy::Allow).
     pub fn token_endpoint(server: Server<'static>, cache: Arc<C>) -> Self {
         Self {
             shared: Arc::new(Shared {
@@ -126,11 +138,19 @@ pub enum TokenStatus<T> {
     /// Unknown, expired or revoked: `401 invalid_token` with this description (a `'static`
     /// string, so that no request byte ends up in the response).
     Invalid(&'static str),
+    /// The token cannot be checked right now (introspection endpoint down, database timeout):
+    /// `503 temporarily_unavailable` with `Retry-After: retry_after` seconds
+    /// ([`Server::unavailable`]). Unlike [`Invalid`](Self::Invalid), it does not tell the client
+    /// to throw a valid token away.
+    Unavailable {
+        /// Seconds for `Retry-After`.
+        retry_after: u32,
+    },
 }
 
 /// Looks up an access token: its binding and claims. Implemented for closures
-/// `Fn(&str) -> TokenStatus<T>`; implement it yourself for asynchronous lookups
-/// (introspection, a database).
+/// `Fn(&str) -> TokenStatus<T>`; for asynchronous lookups (introspection, a database), wrap an
+/// async function or a closure returning a future in [`resolve_async`].
 pub trait TokenResolver: Send + Sync + 'static {
     /// What the handler gets in the request extensions.
     type Claims: Clone + Send + Sync + 'static;
@@ -149,6 +169,64 @@ where
 
     fn resolve(&self, access_token: &str) -> impl Future<Output = TokenStatus<T>> + Send {
         core::future::ready(self(access_token))
+    }
+}
+
+/// An asynchronous [`TokenResolver`] from a function of the (owned) access token returning a
+/// future: an `async fn lookup(token: String) -> TokenStatus<T>`, or a closure
+/// `move |token: String| async move { ... }`.
+///
+/// ```
+/// use dpop_axum::{TokenStatus, resolve_async};
+///
+/// #[derive(Clone)]
+/// struct User(String);
+///
+/// async fn introspect(token: String) -> TokenStatus<User> {
+///     // (ask the authorization server; on a timeout, answer Unavailable)
+///     match token.as_str() {
+///         "" => TokenStatus::Unavailable { retry_after: 5 },
+///         _ => TokenStatus::Invalid("unknown access token"),
+///     }
+/// }
+/// let resolver = resolve_async(introspect);
+/// # let _ = resolver;
+/// let prefix = std::sync::Arc::new(String::from("user-"));
+/// let closure = resolve_async(move |token: String| {
+///     let prefix = prefix.clone();
+///     async move { TokenStatus::Unbound { claims: User(format!("{prefix}{token}")) } }
+/// });
+/// # let _ = closure;
+/// ```
+pub const fn resolve_async<F, Fut, T>(lookup: F) -> AsyncResolver<F>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = TokenStatus<T>> + Send,
+    T: Clone + Send + Sync + 'static,
+{
+    AsyncResolver(lookup)
+}
+
+/// The [`TokenResolver`] made by [`resolve_async`].
+#[derive(Clone, Copy)]
+pub struct AsyncResolver<F>(F);
+
+impl<F> fmt::Debug for AsyncResolver<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AsyncResolver")
+    }
+}
+
+impl<F, Fut, T> TokenResolver for AsyncResolver<F>
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = TokenStatus<T>> + Send,
+    T: Clone + Send + Sync + 'static,
+{
+    type Claims = T;
+
+    fn resolve(&self, access_token: &str) -> impl Future<Output = TokenStatus<T>> + Send {
+        (self.0)(access_token.to_owned())
     }
 }
 
@@ -213,23 +291,25 @@ where
         let shared = Arc::clone(&self.shared);
         Box::pin(async move {
             let (mut parts, body) = request.into_parts();
-            let accepted = match shared.resolver.as_ref() {
+            let headers = match shared.resolver.as_ref() {
                 Some(resolver) => shared.resource(&mut parts, resolver).await,
-                None => shared.token_endpoint(&mut parts).await,
+                None => shared.token_endpoint(&mut parts),
             };
-            let accepted = match accepted {
-                Ok(accepted) => accepted,
+            let headers = match headers {
+                Ok(headers) => headers,
                 Err(rejection) => return Ok(respond(rejection)),
             };
             let mut response = inner.call(Request::from_parts(parts, body)).await?;
-            accepted.insert_headers(response.headers_mut());
+            // A fresh DPoP-Nonce, when due, on whatever the handler answered.
+            response.headers_mut().extend(headers);
             Ok(response)
         })
     }
 }
 
 impl<C: ReplayCache + 'static, R: TokenResolver> Shared<C, R> {
-    async fn resource(&self, parts: &mut Parts, resolver: &R) -> Result<Accepted, Rejection> {
+    /// Verifies and consumes a resource request; the headers to add to the response.
+    async fn resource(&self, parts: &mut Parts, resolver: &R) -> Result<HeaderMap, Rejection> {
         let (accepted, claims) = {
             let request = self.server.resource_request(&*parts)?;
             let (bound, claims) = match resolver.resolve(request.access_token()).await {
@@ -238,6 +318,9 @@ impl<C: ReplayCache + 'static, R: TokenResolver> Shared<C, R> {
                 TokenStatus::Invalid(description) => {
                     return Err(self.server.reject_token(description));
                 }
+                TokenStatus::Unavailable { retry_after } => {
+                    return Err(self.server.unavailable(retry_after));
+                }
             };
             (
                 self.server.verify_resource(&request, bound.as_ref())?,
@@ -245,27 +328,116 @@ impl<C: ReplayCache + 'static, R: TokenResolver> Shared<C, R> {
             )
         };
         self.server.consume(&*self.cache, &accepted).await?;
+        let headers = accepted.headers();
         parts.extensions.insert(claims);
-        parts.extensions.insert(Dpop {
-            accepted: accepted.clone(),
-            token_endpoint: None,
-        });
-        Ok(accepted)
+        parts.extensions.insert(Dpop { accepted });
+        Ok(headers)
     }
 
-    async fn token_endpoint(&self, parts: &mut Parts) -> Result<Accepted, Rejection> {
-        let accepted = self.server.verify_token_request(&*parts, Grant::Other)?;
-        self.server.consume(&*self.cache, &accepted).await?;
-        parts.extensions.insert(Dpop {
-            accepted: accepted.clone(),
-            token_endpoint: Some(Arc::new(TokenEndpoint {
+    /// Verifies a token request without consuming it; the handler gets a [`DpopToken`].
+    fn token_endpoint(&self, parts: &mut Parts) -> Result<HeaderMap, Rejection> {
+        let request = self.server.verify_token_request(&*parts)?;
+        let headers = request.headers();
+        parts.extensions.insert(DpopToken {
+            request,
+            grants: Arc::new(GrantCheck {
                 server: self.server.clone(),
-                method: parts.method.clone(),
-                uri: parts.uri.clone(),
-                headers: parts.headers.clone(),
-            })),
+                cache: Arc::clone(&self.cache),
+            }),
         });
-        Ok(accepted)
+        Ok(headers)
+    }
+}
+
+/// The token endpoint's server and replay cache, behind a trait object so that [`DpopToken`]
+/// needs no type parameter.
+struct GrantCheck<C> {
+    server: Server<'static>,
+    cache: Arc<C>,
+}
+
+/// The boxed future of [`CheckGrant::check`].
+type CheckFuture<'a> = Pin<Box<dyn Future<Output = Result<TokenBinding, Rejection>> + Send + 'a>>;
+
+trait CheckGrant: Send + Sync {
+    fn check<'a>(&'a self, request: TokenRequest, grant: Grant<'a>) -> CheckFuture<'a>;
+}
+
+impl<C: ReplayCache + 'static> CheckGrant for GrantCheck<C> {
+    fn check<'a>(&'a self, request: TokenRequest, grant: Grant<'a>) -> CheckFuture<'a> {
+        Box::pin(self.server.check_grant(&*self.cache, request, grant))
+    }
+}
+
+/// The verified, not yet consumed token request, from the request extensions: the extractor
+/// for handlers behind [`DpopLayer::token_endpoint`].
+///
+/// It does not give the proof key: authenticate the client, look up the grant, then call
+/// [`check_grant`](Self::check_grant), whose [`TokenBinding`] has the thumbprint to bind the
+/// new tokens to.
+///
+/// ```
+/// use axum::response::{IntoResponse, Response};
+/// use dpop_axum::DpopToken;
+/// use dpop_std::server::Grant;
+///
+/// async fn refresh(dpop: DpopToken) -> Response {
+///     // (authenticate the client; look up the refresh token and the key it is bound to)
+///     let bound_key = None;
+///     let binding = match dpop.check_grant(Grant::RefreshToken { bound_key }).await {
+///         Ok(binding) => binding,
+///         Err(rejection) => return rejection.into_response(), // e.g. 400 invalid_grant
+///     };
+///     format!("{:?}", binding.thumbprint()).into_response()
+/// }
+/// # let _ = refresh;
+/// ```
+#[derive(Clone)]
+pub struct DpopToken {
+    request: TokenRequest,
+    grants: Arc<dyn CheckGrant>,
+}
+
+impl fmt::Debug for DpopToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DpopToken")
+            .field("request", &self.request)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DpopToken {
+    /// The verified request: whether it has a proof, its `htu`.
+    pub const fn request(&self) -> &TokenRequest {
+        &self.request
+    }
+
+    /// Checks that the proof key is the one `grant` is bound to (a refresh token's key, RFC
+    /// 9449 section 5; an authorization code's `dpop_jkt`, section 10), consumes the proof in
+    /// the layer's replay cache, and returns the binding for the new tokens
+    /// ([`Server::check_grant`]). Call it after authenticating the client.
+    ///
+    /// # Errors
+    ///
+    /// A [`DpopRejection::Rejected`] with dpop-std's response: `400 invalid_grant` for another
+    /// key, `invalid_dpop_proof` for a missing or replayed proof, 503/429 when the cache cannot
+    /// take it.
+    pub async fn check_grant(self, grant: Grant<'_>) -> Result<TokenBinding, DpopRejection> {
+        self.grants
+            .check(self.request, grant)
+            .await
+            .map_err(|rejection| DpopRejection::Rejected(Box::new(rejection)))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for DpopToken {
+    type Rejection = DpopRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .remove::<Self>()
+            .ok_or(DpopRejection::MissingLayer)
     }
 }
 
@@ -274,8 +446,8 @@ fn respond(rejection: Rejection) -> Response {
     rejection.into_response().map(Body::from)
 }
 
-/// The verified DPoP request, from the request extensions: an extractor for handlers behind a
-/// [`DpopLayer`].
+/// The verified and consumed DPoP request, from the request extensions: the extractor for
+/// handlers behind [`DpopLayer::resource`]. (At a token endpoint, use [`DpopToken`].)
 ///
 /// ```
 /// use dpop_axum::Dpop;
@@ -291,24 +463,6 @@ fn respond(rejection: Rejection) -> Response {
 #[derive(Clone, Debug)]
 pub struct Dpop {
     accepted: Accepted,
-    token_endpoint: Option<Arc<TokenEndpoint>>,
-}
-
-/// What [`Dpop::check_grant`] needs to verify the request again.
-struct TokenEndpoint {
-    server: Server<'static>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-}
-
-impl fmt::Debug for TokenEndpoint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TokenEndpoint")
-            .field("method", &self.method)
-            .field("uri", &self.uri)
-            .finish_non_exhaustive()
-    }
 }
 
 impl Dpop {
@@ -319,19 +473,19 @@ impl Dpop {
         self.accepted.proof()
     }
 
-    /// The proof key's thumbprint: at the token endpoint, the `cnf.jkt` to bind new tokens to.
+    /// The proof key's thumbprint, equal to the access token's `cnf.jkt`.
     #[must_use]
     pub fn thumbprint(&self) -> Option<&Thumbprint> {
         self.accepted.thumbprint()
     }
 
-    /// `DPoP` with a proof, else `Bearer`: the `token_type` to issue.
+    /// `DPoP` with a proof, else `Bearer`.
     #[must_use]
     pub const fn token_type(&self) -> TokenType {
         self.accepted.token_type()
     }
 
-    /// The `cnf` claim for a token bound to the proof key.
+    /// The `cnf` claim of the proof key.
     #[must_use]
     pub fn confirmation(&self) -> Option<Confirmation> {
         self.accepted.confirmation()
@@ -340,29 +494,6 @@ impl Dpop {
     /// Everything dpop-std returned.
     pub const fn accepted(&self) -> &Accepted {
         &self.accepted
-    }
-
-    /// At a token endpoint, checks the request against a grant bound to a key: a refresh token
-    /// bound to its key (RFC 9449 section 5), or an authorization code's `dpop_jkt` (section
-    /// 10). The layer verified the proof with [`Grant::Other`] because the grant is in the body
-    /// it does not read; this verifies the request again for `grant`.
-    ///
-    /// # Errors
-    ///
-    /// A [`DpopRejection`] to return as the response: `400 invalid_grant` from dpop-std when the
-    /// proof key is not the grant's (or there is no proof), or a 500 when the request did not
-    /// come through a token-endpoint [`DpopLayer`].
-    pub fn check_grant(&self, grant: Grant<'_>) -> Result<(), DpopRejection> {
-        let endpoint = self
-            .token_endpoint
-            .as_ref()
-            .ok_or(DpopRejection::MissingLayer)?;
-        let head = RequestHead::new(&endpoint.method, &endpoint.uri, &endpoint.headers);
-        endpoint
-            .server
-            .verify_token_request(head, grant)
-            .map(|_| ())
-            .map_err(|rejection| DpopRejection::Rejected(Box::new(rejection)))
     }
 }
 
@@ -382,7 +513,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Dpop {
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum DpopRejection {
-    /// No [`DpopLayer`] ran for this route (a server bug): 500.
+    /// No [`DpopLayer`] of the right kind ran for this route (a server bug): 500.
     MissingLayer,
     /// dpop-std's rejection, answered with its exact response.
     Rejected(Box<Rejection>),

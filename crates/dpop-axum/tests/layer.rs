@@ -15,7 +15,7 @@ use axum::body::{Body, to_bytes};
 use axum::extract::Extension;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use dpop_axum::{Dpop, DpopLayer, TokenStatus};
+use dpop_axum::{Dpop, DpopLayer, DpopToken, TokenStatus, resolve_async};
 use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
 use dpop_core::key::SigningKey;
 use dpop_core::proof::Verifier;
@@ -60,36 +60,71 @@ async fn whoami(Extension(user): Extension<User>, dpop: Dpop) -> String {
     format!("{} {} {}", user.0, proof.thumbprint(), proof.htu())
 }
 
-async fn token(dpop: Dpop) -> Response {
-    if let Err(rejection) = dpop.check_grant(Grant::RefreshToken {
-        bound_key: Some(&key(1).public_jwk().thumbprint()),
-    }) {
-        return rejection.into_response();
-    }
+/// A refresh grant whose refresh token is bound to key 1: the only DPoP call is the documented
+/// `check_grant`.
+async fn token(dpop: DpopToken) -> Response {
+    let bound = key(1).public_jwk().thumbprint();
+    let binding = match dpop
+        .check_grant(Grant::RefreshToken {
+            bound_key: Some(&bound),
+        })
+        .await
+    {
+        Ok(binding) => binding,
+        Err(rejection) => return rejection.into_response(),
+    };
     format!(
         "{} {:?}",
-        dpop.token_type(),
-        dpop.thumbprint().map(ToString::to_string)
+        binding.token_type(),
+        binding.thumbprint().map(ToString::to_string)
     )
     .into_response()
 }
 
+/// A client-credentials token endpoint that authenticates the client before checking the grant.
+async fn client_credentials(headers: HeaderMap, dpop: DpopToken) -> Response {
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(CLIENT_AUTH) {
+        return (StatusCode::UNAUTHORIZED, r#"{"error":"invalid_client"}"#).into_response();
+    }
+    match dpop.check_grant(Grant::Other).await {
+        Ok(binding) => {
+            format!("{:?}", binding.thumbprint().map(ToString::to_string)).into_response()
+        }
+        Err(rejection) => rejection.into_response(),
+    }
+}
+
+/// `Basic client:secret`.
+const CLIENT_AUTH: &str = "Basic Y2xpZW50OnNlY3JldA==";
+
 fn app(resource_server: Server<'static>) -> Router {
-    let cache = Arc::new(MemoryReplayCache::with_capacity(1000));
+    app_with(
+        resource_server,
+        Arc::new(MemoryReplayCache::with_capacity(1000)),
+        Arc::new(MemoryReplayCache::with_capacity(1000)),
+    )
+}
+
+fn app_with(
+    resource_server: Server<'static>,
+    resource_cache: Arc<MemoryReplayCache>,
+    token_cache: Arc<MemoryReplayCache>,
+) -> Router {
     let jkt = key(1).public_jwk().thumbprint();
     Router::new()
         .route("/me", get(whoami))
         .layer(DpopLayer::resource(
             resource_server,
-            Arc::clone(&cache),
+            resource_cache,
             resolver(jkt),
         ))
         .merge(
             Router::new()
                 .route("/token", post(token))
+                .route("/cc", post(client_credentials))
                 .layer(DpopLayer::token_endpoint(
                     server().with_bearer(BearerPolicy::Allow),
-                    cache,
+                    token_cache,
                 )),
         )
 }
@@ -231,6 +266,121 @@ async fn token_endpoint_binds_and_checks_the_refresh_key() {
     let (status, _, body) = call(&app, request(Method::POST, "/token", &HeaderMap::new())).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains(r#""error":"invalid_dpop_proof""#), "{body}");
+}
+
+#[tokio::test]
+async fn a_token_endpoint_flood_takes_no_capacity_and_resources_keep_working() {
+    // The token endpoint's cache holds 16 proofs; the flood sends far more, each from a fresh
+    // key (no per-key quota applies), validly signed, with a wrong client secret.
+    let token_cache = Arc::new(MemoryReplayCache::with_capacity(16));
+    let resource_cache = Arc::new(MemoryReplayCache::with_capacity(1000));
+    let app = app_with(
+        server(),
+        Arc::clone(&resource_cache),
+        Arc::clone(&token_cache),
+    );
+    let capacity = token_cache.capacity();
+    let mut resource_calls = 0;
+    for i in 0..(u32::try_from(capacity).unwrap() * 3) {
+        let mut seed = [9u8; 32];
+        seed[..4].copy_from_slice(&i.to_be_bytes());
+        let attacker = Client::new(SigningKey::from_bytes(Algorithm::Es256, &seed).unwrap());
+        let mut headers = prepare(&attacker, &Method::POST, "/cc", None)
+            .headers()
+            .clone();
+        headers.insert("authorization", "Basic d3Jvbmc6d3Jvbmc=".parse().unwrap());
+        let (status, _, _) = call(&app, request(Method::POST, "/cc", &headers)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        // Meanwhile, resource requests with valid proofs keep succeeding.
+        if i % 8 == 0 {
+            let client = Client::new(key(1));
+            let attempt = prepare(&client, &Method::GET, "/me", Some("bound"));
+            let (status, _, body) =
+                call(&app, request(Method::GET, "/me", attempt.headers())).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            resource_calls += 1;
+        }
+    }
+    // Unauthenticated requests took no token-cache capacity at all ...
+    assert_eq!(token_cache.len(), 0);
+    // ... so a valid token request succeeds as soon as the flood stops.
+    let client = Client::new(key(3));
+    let mut headers = prepare(&client, &Method::POST, "/cc", None)
+        .headers()
+        .clone();
+    headers.insert("authorization", CLIENT_AUTH.parse().unwrap());
+    let (status, _, body) = call(&app, request(Method::POST, "/cc", &headers)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body, format!("Some(\"{}\")", client.thumbprint()));
+    assert_eq!(token_cache.len(), 1);
+    // The resources' cache holds only the resource proofs.
+    assert_eq!(resource_cache.len(), resource_calls);
+    let (status, _, _) = call(&app, request(Method::POST, "/cc", &headers)).await;
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "the same proof again is a replay"
+    );
+}
+
+#[tokio::test]
+async fn the_token_handler_cannot_use_the_resource_extractor() {
+    // The token-endpoint layer gives no `Dpop`: the proof key is reachable only through
+    // `DpopToken::check_grant`.
+    let app = Router::new()
+        .route(
+            "/token",
+            post(|dpop: Dpop| async move { format!("{:?}", dpop.thumbprint()) }),
+        )
+        .layer(DpopLayer::token_endpoint(
+            server(),
+            Arc::new(MemoryReplayCache::with_capacity(8)),
+        ));
+    let client = Client::new(key(1));
+    let attempt = prepare(&client, &Method::POST, "/token", None);
+    let (status, _, _) = call(&app, request(Method::POST, "/token", attempt.headers())).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[tokio::test]
+async fn async_resolvers_and_an_unavailable_token_store() {
+    let jkt = key(1).public_jwk().thumbprint();
+    async fn store_down(_: String) -> TokenStatus<User> {
+        TokenStatus::Unavailable { retry_after: 7 }
+    }
+    let cache = || Arc::new(MemoryReplayCache::with_capacity(16));
+    let down = Router::new()
+        .route("/me", get(whoami))
+        .layer(DpopLayer::resource(
+            server(),
+            cache(),
+            resolve_async(store_down),
+        ));
+    let up = Router::new()
+        .route("/me", get(whoami))
+        .layer(DpopLayer::resource(
+            server(),
+            cache(),
+            resolve_async(move |token: String| async move {
+                match token.as_str() {
+                    "bound" => TokenStatus::Bound {
+                        jkt,
+                        claims: User("alice"),
+                    },
+                    _ => TokenStatus::Invalid("unknown access token"),
+                }
+            }),
+        ));
+    let client = Client::new(key(1));
+    let attempt = prepare(&client, &Method::GET, "/me", Some("bound"));
+    let (status, headers, body) = call(&down, request(Method::GET, "/me", attempt.headers())).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers["retry-after"], "7");
+    assert!(body.contains("temporarily_unavailable"), "{body}");
+    assert!(headers.get("www-authenticate").is_none());
+    let (status, _, body) = call(&up, request(Method::GET, "/me", attempt.headers())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.starts_with("alice "), "{body}");
 }
 
 #[tokio::test]

@@ -109,6 +109,11 @@ pub enum VerifyError {
     BoundKeyMismatch,
     /// The header has a `crit` parameter; no extension is understood (RFC 7515 section 4.1.11).
     CriticalHeader,
+    /// The server's configuration is wrong, not the proof: the expected nonce
+    /// ([`Expected::with_nonce`](crate::proof::Expected::with_nonce)) is empty, which no proof
+    /// may match. A server answers it as an internal error, not to the client
+    /// ([`is_configuration_error`](Self::is_configuration_error)).
+    EmptyExpectedNonce,
     /// An `exp` claim is in the past.
     Expired {
         /// The `exp` claim.
@@ -173,6 +178,13 @@ impl VerifyError {
         }
     }
 
+    /// True for errors in the verifier's configuration rather than in the proof
+    /// ([`EmptyExpectedNonce`](Self::EmptyExpectedNonce)).
+    #[must_use]
+    pub const fn is_configuration_error(self) -> bool {
+        matches!(self, Self::EmptyExpectedNonce)
+    }
+
     /// True for the two nonce errors a server answers with a fresh `DPoP-Nonce`.
     #[must_use]
     pub const fn is_nonce_error(self) -> bool {
@@ -187,6 +199,7 @@ impl VerifyError {
             Self::AlgorithmMismatch => "algorithm_mismatch",
             Self::BoundKeyMismatch => "bound_key_mismatch",
             Self::CriticalHeader => "critical_header",
+            Self::EmptyExpectedNonce => "empty_expected_nonce",
             Self::Expired { .. } => "expired",
             Self::Invalid(c) => match c {
                 Claim::Alg => "invalid_alg",
@@ -254,6 +267,9 @@ impl fmt::Display for VerifyError {
                 f.write_str("proof key is not the key the access token is bound to")
             }
             Self::CriticalHeader => f.write_str("crit header parameter is not supported"),
+            Self::EmptyExpectedNonce => {
+                f.write_str("server configuration error: the expected nonce is empty")
+            }
             Self::Expired { expires_at, now } => {
                 write!(f, "proof expired: exp {expires_at}, server time {now}")
             }
@@ -574,6 +590,7 @@ mod tests {
             VerifyError::AlgorithmMismatch,
             VerifyError::BoundKeyMismatch,
             VerifyError::CriticalHeader,
+            VerifyError::EmptyExpectedNonce,
             VerifyError::Expired {
                 expires_at: t,
                 now: t

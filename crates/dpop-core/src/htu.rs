@@ -27,7 +27,11 @@
 //!   identifiers (RFC 6874, `[fe80::1%25eth0]`) are rejected: neither names a host that a proof
 //!   can meaningfully be bound to. An IPv4 address is accepted as the reg-name it also is;
 //! - the port is decimal digits (§3.2.3) with a value of at most 65535;
-//! - the path is `*( pchar / "/" )` (§3.3) and is empty or starts with `/`;
+//! - the path is `*( pchar / "/" )` (§3.3) and is empty or starts with `/`; it may also hold
+//!   `|`, `^`, `[`, `]`, `{`, `}` and the backtick, which are not pchar but which WHATWG URL
+//!   parsing (browsers, Node.js `fetch`, the `url` crate) leaves unencoded in a path. They are
+//!   written percent-encoded in the canonical form (step 3 below), so `/auth0|1` and
+//!   `/auth0%7C1` are the same path, on the creating and the verifying side alike;
 //! - every percent-escape is `%` followed by two hex digits (§2.1);
 //! - the query and fragment, when [`TargetUri::parse`] or [`canonicalize`] allow them, are only
 //!   checked for the characters forbidden everywhere (below). They never reach the canonical form,
@@ -52,7 +56,8 @@
 //!    different, because RFC 3986 defines no normalization of IPv6 text.
 //! 3. Percent-escapes of unreserved characters (`ALPHA DIGIT - . _ ~`) are decoded in host and
 //!    path (§2.3, §6.2.2.2); letters decoded in the host are then lower-cased. Every other escape
-//!    stays encoded, with upper-case hex digits (§2.1, §6.2.2.1): `%2f` becomes `%2F`.
+//!    stays encoded, with upper-case hex digits (§2.1, §6.2.2.1): `%2f` becomes `%2F`. The
+//!    unencoded WHATWG characters of the path are encoded: `|` becomes `%7C`.
 //! 4. The port is read as a decimal number. The scheme's default port (80 for `http`, 443 for
 //!    `https`) and an empty port are dropped (§3.2.3, §6.2.3; RFC 9110 §4.2.3). Any other port
 //!    is written back as that number in decimal, which removes leading zeros only
@@ -112,6 +117,12 @@
 //! | `https://example.com/A` | `https://example.com/A` | path case kept |
 //! | `https://example.com/a//b` | `https://example.com/a//b` | empty segment kept |
 //! | `https://example.com/a;p=1/@b:c/$!*` | `https://example.com/a;p=1/@b:c/$!*` | pchar (§3.3) |
+//! | `https://example.com/users/auth0\|123` | `https://example.com/users/auth0%7C123` | left unencoded by WHATWG URL; encoded |
+//! | `https://example.com/users/auth0%7c123` | `https://example.com/users/auth0%7C123` | the same path, hex upper-cased |
+//! | `https://example.com/a^b` | `https://example.com/a%5Eb` | left unencoded by WHATWG URL; encoded |
+//! | `https://example.com/[x]` | `https://example.com/%5Bx%5D` | left unencoded by WHATWG URL; encoded |
+//! | `https://example.com/{id}` | `https://example.com/%7Bid%7D` | left unencoded by WHATWG URL; encoded |
+//! | `` https://example.com/a`b `` | `https://example.com/a%60b` | left unencoded by WHATWG URL; encoded |
 //! | `http://[::1]:8080/x` | `http://[::1]:8080/x` | IPv6 literal (§3.2.2) |
 //! | `http://[::FFFF:1.2.3.4]/` | `http://[::ffff:1.2.3.4]/` | IPv6 lower-cased (§6.2.2.1) |
 //! | `https://[2001:DB8::1]:443` | `https://[2001:db8::1]/` | IPv6; default port; empty path |
@@ -138,9 +149,9 @@
 //! | `https://example.com/ä` | rejected: `invalid_character` | ASCII only (§2) |
 //! | `https://example.com/a\b` | rejected: `invalid_character` | not a pchar (§3.3) |
 //! | `https://example.com/a"b` | rejected: `invalid_character` | not a pchar (§3.3) |
-//! | `https://example.com/[x]` | rejected: `invalid_character` | not a pchar (§3.3) |
 //! | `https://exa<mple.com/` | rejected: `invalid_character` | not in reg-name (§3.2.2) |
 //! | `https://exa]mple.com/` | rejected: `invalid_character` | not in reg-name (§3.2.2) |
+//! | `https://ex\|ample.com/` | rejected: `invalid_character` | not in reg-name (§3.2.2) |
 //! | `https://example.com:65536/` | rejected: `invalid_port` | port > 65535 |
 //! | `https://example.com:8a/` | rejected: `invalid_port` | port is digits (§3.2.3) |
 //! | `https://example.com:-1/` | rejected: `invalid_port` | port is digits (§3.2.3) |
@@ -744,6 +755,9 @@ fn scan_path(bytes: &[u8]) -> Result<(usize, bool), UriError> {
             Escape::at(bytes, i)?;
             plain = false;
             i += 3;
+        } else if is(ENCODE, b) {
+            plain = false;
+            i += 1;
         } else if matches!(b, b'?' | b'#') {
             break;
         } else {
@@ -829,6 +843,11 @@ const SUB_DELIMS_SET: ByteSet = byte_set(b"!$&'()*+,;=");
 const COLON_AT_SET: ByteSet = byte_set(b":@");
 /// The segment separator of a path (RFC 3986 §3.3).
 const SLASH_SET: ByteSet = byte_set(b"/");
+/// Characters that are not pchar but that WHATWG URL parsing (browsers, Node.js `fetch`, the
+/// `url` crate) leaves unencoded in a path: accepted there and written percent-encoded, so that
+/// `|` and `%7C` are the same path (RFC 3986 §2.1 allows encoding any character; only the
+/// encoded form is a valid URI).
+const ENCODE_SET: ByteSet = byte_set(b"|^[]{}`");
 
 /// Class flag: unreserved (RFC 3986 §2.3).
 const UNRESERVED: u8 = 1;
@@ -838,6 +857,8 @@ const SUB_DELIM: u8 = 2;
 const COLON_AT: u8 = 4;
 /// Class flag: "/".
 const SLASH: u8 = 8;
+/// Class flag: accepted in a path, written percent-encoded ([`ENCODE_SET`]).
+const ENCODE: u8 = 16;
 /// The characters of a reg-name other than percent-escapes (RFC 3986 §3.2.2).
 const REG_NAME: u8 = UNRESERVED | SUB_DELIM;
 /// The characters of a path other than percent-escapes: pchar and "/" (RFC 3986 §3.3).
@@ -861,7 +882,8 @@ const fn class_table() -> [u8; 256] {
         *slot = flag(UNRESERVED_SET, byte, UNRESERVED)
             | flag(SUB_DELIMS_SET, byte, SUB_DELIM)
             | flag(COLON_AT_SET, byte, COLON_AT)
-            | flag(SLASH_SET, byte, SLASH);
+            | flag(SLASH_SET, byte, SLASH)
+            | flag(ENCODE_SET, byte, ENCODE);
         byte += 1;
         rest = tail;
     }
@@ -1109,19 +1131,33 @@ fn emit_path_reversed(path: &[u8], sink: &mut impl Sink) -> Result<(), UriError>
 /// is case-sensitive, §6.2.2.1).
 fn emit_segment_reversed(raw: &[u8], sink: &mut impl Sink) -> Result<(), UriError> {
     // In a validated segment every "%" starts a complete 3-byte escape, and hex digits are never
-    // "%". So, with `end` at a unit boundary, the last "%" before it either starts an escape that
-    // ends exactly at `end`, or is followed by an escape-free run up to `end`.
+    // "%" or a character to encode. So, with `end` at a unit boundary, the last special byte
+    // before it either starts a unit (an escape, or one character to encode) that ends exactly
+    // at `end`, or is followed by a run of plain characters up to `end`.
     let mut end = raw.len();
     while end > 0 {
         let head = raw.get(..end).ok_or(UriError::InvalidCharacter)?;
-        match head.iter().rposition(|&b| b == b'%') {
-            Some(escape) if escape + 3 == end => {
-                Escape::at(raw, escape)?.emit(sink, false)?;
-                end = escape;
+        let special = head.iter().rposition(|&b| b == b'%' || is(ENCODE, b));
+        match special.and_then(|at| Some((at, *head.get(at)?))) {
+            Some((at, b'%')) if at + 3 == end => {
+                Escape::at(raw, at)?.emit(sink, false)?;
+                end = at;
             }
-            Some(escape) => {
-                sink.put(head.get(escape + 3..).ok_or(UriError::InvalidCharacter)?)?;
-                end = escape + 3;
+            Some((at, b'%')) => {
+                sink.put(head.get(at + 3..).ok_or(UriError::InvalidCharacter)?)?;
+                end = at + 3;
+            }
+            Some((at, byte)) if at + 1 == end => {
+                sink.put(&[
+                    b'%',
+                    HEX_UPPER[usize::from(byte >> 4)],
+                    HEX_UPPER[usize::from(byte & 15)],
+                ])?;
+                end = at;
+            }
+            Some((at, _)) => {
+                sink.put(head.get(at + 1..).ok_or(UriError::InvalidCharacter)?)?;
+                end = at + 1;
             }
             None => {
                 sink.put(head)?;
@@ -1131,6 +1167,9 @@ fn emit_segment_reversed(raw: &[u8], sink: &mut impl Sink) -> Result<(), UriErro
     }
     Ok(())
 }
+
+/// Upper-case hex digits (RFC 3986 §2.1, §6.2.2.1).
+const HEX_UPPER: [u8; 16] = *b"0123456789ABCDEF";
 
 #[cfg(test)]
 #[allow(
@@ -1213,6 +1252,21 @@ mod tests {
             "https://example.com/a;p=1/@b:c/$!*",
             Ok("https://example.com/a;p=1/@b:c/$!*"),
         ),
+        (
+            "https://example.com/users/auth0|123",
+            Ok("https://example.com/users/auth0%7C123"),
+        ),
+        (
+            "https://example.com/users/auth0%7c123",
+            Ok("https://example.com/users/auth0%7C123"),
+        ),
+        ("https://example.com/a^b", Ok("https://example.com/a%5Eb")),
+        ("https://example.com/[x]", Ok("https://example.com/%5Bx%5D")),
+        (
+            "https://example.com/{id}",
+            Ok("https://example.com/%7Bid%7D"),
+        ),
+        ("https://example.com/a`b", Ok("https://example.com/a%60b")),
         ("http://[::1]:8080/x", Ok("http://[::1]:8080/x")),
         ("http://[::FFFF:1.2.3.4]/", Ok("http://[::ffff:1.2.3.4]/")),
         ("https://[2001:DB8::1]:443", Ok("https://[2001:db8::1]/")),
@@ -1251,9 +1305,9 @@ mod tests {
         ("https://example.com/ä", Err(UriError::InvalidCharacter)),
         ("https://example.com/a\\b", Err(UriError::InvalidCharacter)),
         ("https://example.com/a\"b", Err(UriError::InvalidCharacter)),
-        ("https://example.com/[x]", Err(UriError::InvalidCharacter)),
         ("https://exa<mple.com/", Err(UriError::InvalidCharacter)),
         ("https://exa]mple.com/", Err(UriError::InvalidCharacter)),
+        ("https://ex|ample.com/", Err(UriError::InvalidCharacter)),
         ("https://example.com:65536/", Err(UriError::InvalidPort)),
         ("https://example.com:8a/", Err(UriError::InvalidPort)),
         ("https://example.com:-1/", Err(UriError::InvalidPort)),
@@ -1338,12 +1392,15 @@ mod tests {
         }
     }
 
-    /// Strips one pair of surrounding backticks from a Markdown table cell.
-    fn code(cell: &str) -> &str {
+    /// The text of a Markdown table cell holding one code span (`` `x` `` or ``` `` x `` ```,
+    /// the latter for text with a backtick); `\|` is a `|` escaped for the table.
+    fn code(cell: &str) -> String {
         let cell = cell.trim();
-        cell.strip_prefix('`')
-            .and_then(|c| c.strip_suffix('`'))
+        cell.strip_prefix("`` ")
+            .and_then(|c| c.strip_suffix(" ``"))
+            .or_else(|| cell.strip_prefix('`').and_then(|c| c.strip_suffix('`')))
             .expect("cell is not a code span")
+            .replace("\\|", "|")
     }
 
     #[test]
@@ -1355,13 +1412,13 @@ mod tests {
             .map(|row| {
                 let cells: Vec<&str> = row.trim_end().trim_end_matches('|').split(" | ").collect();
                 assert_eq!(cells.len(), 3, "row {row:?}");
-                let input = code(cells[0]).to_string();
+                let input = code(cells[0]);
                 let expected = match cells[1].trim().strip_prefix("rejected: ") {
                     Some(name) => {
                         let name = code(name);
                         Err(*ALL_ERRORS.iter().find(|e| e.name() == name).unwrap())
                     }
-                    None => Ok(code(cells[1]).to_string()),
+                    None => Ok(code(cells[1])),
                 };
                 (input, expected)
             })
@@ -1371,6 +1428,29 @@ mod tests {
             .map(|&(i, e)| (i.to_string(), e.map(ToString::to_string)))
             .collect();
         assert_eq!(rows, cases);
+    }
+
+    #[test]
+    fn workspace_readme_table_matches_the_module_docs() {
+        // The workspace README repeats the table (its examples already run as doctests of this
+        // crate); keep the two identical.
+        let docs: Vec<&str> = include_str!("htu.rs")
+            .lines()
+            .filter_map(|line| line.strip_prefix("//! "))
+            .filter(|line| line.starts_with('|') && !line.starts_with("|-"))
+            .collect();
+        let readme = include_str!("../../../README.md");
+        let section = readme
+            .split("## `htu` canonicalization")
+            .nth(1)
+            .expect("README has the htu section");
+        let rows: Vec<&str> = section
+            .lines()
+            .skip_while(|line| !line.starts_with('|'))
+            .take_while(|line| line.starts_with('|'))
+            .filter(|line| !line.starts_with("|-"))
+            .collect();
+        assert_eq!(rows, docs);
     }
 
     #[test]
@@ -1586,7 +1666,7 @@ mod tests {
     }
 
     /// Percent-decodes unreserved characters and upper-cases other escapes, like RFC 3986
-    /// §6.2.2.1 and §6.2.2.2 describe, on a valid path.
+    /// §6.2.2.1 and §6.2.2.2 describe, and encodes the WHATWG characters, on a valid path.
     fn reference_decode(path: &str) -> String {
         let bytes = path.as_bytes();
         let mut out = String::new();
@@ -1602,6 +1682,9 @@ mod tests {
                     out.push_str(&hex.to_ascii_uppercase());
                 }
                 i += 3;
+            } else if b"|^[]{}`".contains(&bytes[i]) {
+                out.push_str(&std::format!("%{:02X}", bytes[i]));
+                i += 1;
             } else {
                 out.push(char::from(bytes[i]));
                 i += 1;

@@ -769,8 +769,50 @@ impl Number<'_> {
         })
     }
 
+    /// The integer part of a non-negative number whose integer part fits in `u64`: a JWT
+    /// `NumericDate` (RFC 7519 section 2: "a JSON numeric value", which "can contain
+    /// non-integer values"). `1700000000.5` is 1700000000, `1.7e9` is 1700000000, `17e-1` is 1;
+    /// a minus sign (even `-0`) and an integer part above `u64::MAX` give `None`. Allocation-free
+    /// and linear in the length of the text, whatever the exponent.
+    pub(crate) fn as_numeric_date(&self) -> Option<u64> {
+        if self.text.starts_with('-') {
+            return None;
+        }
+        let (mantissa, exponent) = match self.text.find(['e', 'E']) {
+            Some(at) => (
+                self.text.get(..at)?,
+                parse_exponent(self.text.get(at + 1..)?)?,
+            ),
+            None => (self.text, 0),
+        };
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        // The value is 0.DIGITS times 10^point, DIGITS being the integer then fraction digits.
+        let point = i64::try_from(int.len()).ok()?.saturating_add(exponent);
+        let digits = int.bytes().chain(frac.bytes());
+        let mut value = 0u64;
+        let mut taken = 0i64;
+        for b in digits {
+            if taken >= point {
+                break;
+            }
+            let digit = u64::from(b.checked_sub(b'0').filter(|d| *d <= 9)?);
+            value = value.checked_mul(10)?.checked_add(digit)?;
+            taken += 1;
+        }
+        // Zeros implied by a large exponent: at most 20 multiplications before overflow.
+        while taken < point && value != 0 {
+            value = value.checked_mul(10)?;
+            taken += 1;
+        }
+        Some(value)
+    }
+
     /// The value of a plain non-negative integer (no sign, fraction or exponent) that fits in
-    /// `u64`: JWT `NumericDate`s as this crate writes them, up to `u64::MAX`.
+    /// `u64`, up to `u64::MAX`.
+    #[allow(
+        dead_code,
+        reason = "NumericDates are read with as_numeric_date; kept for integer members and tests"
+    )]
     pub(crate) fn as_u64(&self) -> Option<u64> {
         if self.text.is_empty() {
             return None;
@@ -780,6 +822,24 @@ impl Number<'_> {
             acc.checked_mul(10)?.checked_add(digit)
         })
     }
+}
+
+/// An exponent `[+-]digits`, saturated to the `i64` range (the caller only needs to know that
+/// a huge exponent is huge).
+fn parse_exponent(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.as_bytes().first()? {
+        b'-' => (true, text.get(1..)?),
+        b'+' => (false, text.get(1..)?),
+        _ => (false, text),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let magnitude = digits.bytes().try_fold(0i64, |acc, b| {
+        let digit = i64::from(b.checked_sub(b'0').filter(|d| *d <= 9)?);
+        Some(acc.saturating_mul(10).saturating_add(digit))
+    })?;
+    Some(if negative { -magnitude } else { magnitude })
 }
 
 /// A validated string, kept as the raw text between its quotes.
@@ -1257,6 +1317,46 @@ mod tests {
                 panic!("{text}")
             };
             assert_eq!(n.as_u64(), *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn numeric_date_edge_cases() {
+        let cases: &[(&str, Option<u64>)] = &[
+            ("0", Some(0)),
+            ("1700000000", Some(1_700_000_000)),
+            ("1700000000.5", Some(1_700_000_000)),
+            ("1700000000.999999999999", Some(1_700_000_000)),
+            ("1.7e9", Some(1_700_000_000)),
+            ("1.7E+9", Some(1_700_000_000)),
+            ("17e8", Some(1_700_000_000)),
+            ("17000000000e-1", Some(1_700_000_000)),
+            ("1.75e1", Some(17)),
+            ("17e-1", Some(1)),
+            ("0.5", Some(0)),
+            ("5e-1", Some(0)),
+            ("0.0017e3", Some(1)),
+            ("0e999999999999999999999", Some(0)),
+            ("1e-999999999999999999999", Some(0)),
+            ("18446744073709551615", Some(u64::MAX)),
+            ("18446744073709551615.9", Some(u64::MAX)),
+            ("1.8446744073709551615e19", Some(u64::MAX)),
+            ("18446744073709551616", None),
+            ("1.8446744073709551616e19", None),
+            ("1e20", None),
+            ("1e999999999999999999999", None),
+            ("-0", None),
+            ("-1", None),
+            ("-0.5", None),
+            ("-1.7e9", None),
+        ];
+        for (text, want) in cases {
+            let doc = std::format!("{{\"n\":{text}}}");
+            let object = parse_object(doc.as_bytes()).unwrap();
+            let Some(Value::Number(n)) = object.get("n") else {
+                panic!("{text}")
+            };
+            assert_eq!(n.as_numeric_date(), *want, "{text}");
         }
     }
 

@@ -8,7 +8,8 @@ pub mod verify;
 
 pub use create::NewProof;
 pub use verify::{
-    Expected, Limits, NonceContext, NonceValidator, ReplayKey, VerifiedProof, Verifier,
+    Expected, Limits, NONCE_IAT_BOUND, NonceContext, NonceStatus, NonceValidator, ReplayKey,
+    VerifiedProof, Verifier,
 };
 
 /// The `typ` header value of every DPoP proof (RFC 9449 section 4.2).

@@ -21,14 +21,15 @@
 //!
 //! | proof | dpop-core | jose |
 //! |---|---|---|
-//! | `typ` `DPoP+JWT` or `application/dpop+jwt` | rejects | accepts (RFC 7515 section 4.1.9) |
 //! | a member twice (`htm` `POST`, then `GET`) | rejects | accepts, reads the last |
-//! | `iat` not an integer (`1700000000.5`) | rejects | accepts (RFC 7519 `NumericDate`) |
 //! | `nbf` in the future | accepts (ignored) | rejects |
 //! | `jwk` with `use: enc`, `key_ops` without `verify` or another `alg` | accepts | rejects |
 //! | ES256 signature text with non-zero unused bits | rejects | accepts |
 //!
+//! Both accept `typ` in another case or with the `application/` prefix (RFC 7515 section
+//! 4.1.9) and a non-integer `iat` (RFC 7519 `NumericDate`, read by its integer part).
+//!
 //! `jsonwebtoken` 11 ignores `crit` (dpop-core and `jose` reject unknown extensions, RFC 7515
-//! section 4.1.11), keeps the last of duplicate claims, and accepts a non-integer `iat`.
+//! section 4.1.11) and keeps the last of duplicate claims.
 //! panva's `dpop` signs whatever `htu` it is given, query included; dpop-core rejects such a
 //! proof (RFC 9449 section 4.2).

@@ -24,6 +24,12 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(250);
 /// attempt: 1 s, which leaves room for a TLS handshake.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// The default expiry margin: the verifier's default `leeway` (60 s). `EXAT` is read on the
+/// Redis server's clock; the verifiers already tolerate clocks that far apart, so entries are
+/// kept at least that long past their expiry, and a Redis whose clock runs up to a leeway ahead
+/// cannot drop an entry while its proof can still pass verification.
+pub const DEFAULT_EXPIRY_MARGIN: u64 = dpop_core::proof::verify::DEFAULT_LEEWAY;
+
 /// The longest pause between two reconnection attempts, so that requests succeed again about a
 /// second after Redis comes back (the `redis` crate's backoff otherwise grows to 6.4 s).
 const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(1);
@@ -222,13 +228,13 @@ impl Default for RedisReplayCacheBuilder {
 
 impl RedisReplayCacheBuilder {
     /// The defaults: [`DEFAULT_KEY_PREFIX`], [`DEFAULT_TIMEOUT`], [`DEFAULT_CONNECT_TIMEOUT`],
-    /// no expiry margin.
+    /// [`DEFAULT_EXPIRY_MARGIN`] (the verifier's default leeway).
     pub fn new() -> Self {
         Self {
             key_prefix: DEFAULT_KEY_PREFIX.to_owned(),
             timeout: DEFAULT_TIMEOUT,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            expiry_margin: 0,
+            expiry_margin: DEFAULT_EXPIRY_MARGIN,
         }
     }
 
@@ -256,15 +262,23 @@ impl RedisReplayCacheBuilder {
         self
     }
 
-    /// Keeps every entry `secs` seconds past its `expires_at`.
+    /// Keeps every entry `secs` seconds past its `expires_at` (default
+    /// [`DEFAULT_EXPIRY_MARGIN`], 60 s).
     ///
     /// `EXAT` is read on the Redis server's clock. If that clock runs ahead of the verifying
     /// servers' clocks, entries vanish early and a proof could be replayed in that last stretch
     /// of its lifetime; a margin as large as the worst expected skew closes the gap. The only
-    /// cost is memory.
+    /// cost is memory. With a verifier whose leeway is not the default, use
+    /// [`expiry_margin_for`](Self::expiry_margin_for).
     pub const fn expiry_margin(mut self, secs: u64) -> Self {
         self.expiry_margin = secs;
         self
+    }
+
+    /// Sets the expiry margin to `verifier`'s leeway: the clock difference the deployment
+    /// already tolerates.
+    pub const fn expiry_margin_for(self, verifier: &dpop_core::proof::Verifier<'_>) -> Self {
+        self.expiry_margin(verifier.leeway())
     }
 
     /// Connects to the Redis at `url` through a [`ConnectionManager`], which reconnects on its
@@ -431,6 +445,41 @@ mod tests {
         };
         assert_eq!(at(&with_margin, 1_300), 1_305);
         assert_eq!(at(&with_margin, u64::MAX), u64::MAX);
+    }
+
+    /// Whether Redis still holds an entry at the last second its proof passes verification,
+    /// when Redis's clock runs `skew` seconds ahead of the verifier's.
+    fn kept_until_the_end(margin: u64, skew: u64) -> bool {
+        let c = RedisReplayCache {
+            expiry_margin: margin,
+            ..cache()
+        };
+        let now = UnixTime::from_secs(1_700_000_000);
+        // iat = now, default window: the proof passes up to now + 360, entry due at now + 361.
+        let expires_at = now.saturating_add(361);
+        let last_accepted = expires_at.as_secs() - 1;
+        let exat = c.expire_at(expires_at, now).as_secs();
+        // Redis deletes the key once its own clock reaches EXAT.
+        last_accepted + skew < exat
+    }
+
+    #[test]
+    fn the_default_margin_survives_a_redis_clock_a_leeway_ahead() {
+        let default = RedisReplayCacheBuilder::new().expiry_margin;
+        assert_eq!(default, 60);
+        for skew in [0, 1, 30, 60] {
+            assert!(kept_until_the_end(default, skew), "skew {skew}");
+            // With no margin, any skew opens a replay window.
+            assert_eq!(kept_until_the_end(0, skew), skew == 0, "skew {skew}");
+        }
+        assert!(!kept_until_the_end(default, 61));
+        let verifier = dpop_core::proof::Verifier::new(&[]).with_leeway(90);
+        assert_eq!(
+            RedisReplayCacheBuilder::new()
+                .expiry_margin_for(&verifier)
+                .expiry_margin,
+            90
+        );
     }
 
     #[test]

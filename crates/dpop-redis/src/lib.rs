@@ -6,8 +6,8 @@ mod cache;
 mod error;
 
 pub use cache::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT, RedisReplayCache,
-    RedisReplayCacheBuilder,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_EXPIRY_MARGIN, DEFAULT_KEY_PREFIX, DEFAULT_TIMEOUT,
+    RedisReplayCache, RedisReplayCacheBuilder,
 };
 pub use error::{ConnectError, ConnectErrorKind};
 /// The `redis` crate this one is built on, so callers can name the same version's connection

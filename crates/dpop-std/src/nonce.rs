@@ -35,8 +35,19 @@
 //! # Validity
 //!
 //! A nonce is valid in the step it was issued in and the `window - 1` steps after it: with the
-//! defaults (60-second steps, window 2) for 60 to 120 seconds. A nonce from a future step is
-//! invalid. [`should_refresh`](NonceSource::should_refresh) says when to send a fresh one.
+//! defaults (60-second steps, window 2) for 60 to 120 seconds. A nonce from the next step is
+//! accepted too, so that a nonce issued by an instance whose clock has just entered the next step
+//! validates on one still in the previous step; a nonce from further ahead is invalid.
+//! [`should_refresh`](NonceSource::should_refresh) says when to send a fresh one.
+//!
+//! # Freshness
+//!
+//! The time step is the server's own clock, so a valid nonce vouches for the proof's freshness
+//! (RFC 9449 section 4.3 check 11): [`StatelessNonces`] answers
+//! [`NonceStatus::Fresh`], and dpop-core then accepts the proof whatever its `iat`, within
+//! [`NONCE_IAT_BOUND`] (one day). A client whose clock is minutes off thus succeeds after one nonce round. The nonce is
+//! accepted until the last second of step `issued + window - 1` on this server's clock
+//! ([`StatelessNonces::accepted_until`]); replay entries live past that.
 //!
 //! # Key rotation
 //!
@@ -58,6 +69,7 @@
 //! [`bind_thumbprint`]: StatelessNonces::bind_thumbprint
 //! [`bind_uri`]: StatelessNonces::bind_uri
 //! [`with_previous_key`]: StatelessNonces::with_previous_key
+//! [`NONCE_IAT_BOUND`]: dpop_core::proof::NONCE_IAT_BOUND
 //! [`VerifyError::NonceRequired`]: dpop_core::error::VerifyError::NonceRequired
 //! [`VerifyError::NonceInvalid`]: dpop_core::error::VerifyError::NonceInvalid
 //! [`VerifyError::error_code`]: dpop_core::error::VerifyError::error_code
@@ -66,7 +78,7 @@ use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use dpop_core::proof::{NonceContext, NonceValidator};
+use dpop_core::proof::{NonceContext, NonceStatus, NonceValidator};
 use dpop_core::thumbprint::Thumbprint;
 use dpop_core::time::UnixTime;
 use hmac::digest::Key;
@@ -127,7 +139,7 @@ pub trait NonceSource: NonceValidator {
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NonceError {
-    /// Issued in a time step after the current one.
+    /// Issued more than one time step after the current one.
     FromFuture,
     /// The tag does not match: forged or altered, or bound to another client key or URI.
     InvalidTag,
@@ -380,10 +392,11 @@ impl StatelessNonces {
             return Err(NonceError::Malformed);
         }
         let current = self.current_step(now);
-        if fields.step > current {
+        // One step ahead: an instance whose clock just entered the next step issued it.
+        if fields.step > current.saturating_add(1) {
             return Err(NonceError::FromFuture);
         }
-        if current - fields.step >= self.window {
+        if current.saturating_sub(fields.step) >= self.window {
             return Err(NonceError::Stale);
         }
         let key = self
@@ -395,6 +408,23 @@ impl StatelessNonces {
         // Constant-time comparison with the first 16 bytes of the HMAC.
         mac.verify_truncated_left(tag)
             .map_err(|_| NonceError::InvalidTag)
+    }
+
+    /// The last second at which a valid `nonce` is accepted on this server's clock: the end of
+    /// step `issued + window - 1`. `None` for text that is not a nonce of this format (its tag
+    /// is not checked here).
+    #[must_use]
+    pub fn accepted_until(&self, nonce: &str) -> Option<UnixTime> {
+        let raw = decode(nonce)?;
+        let fields = Fields::parse(raw.get(..HEADER_LEN)?)?;
+        Some(self.last_second(fields.step))
+    }
+
+    fn last_second(&self, issued_step: u64) -> UnixTime {
+        let end = issued_step
+            .saturating_add(self.window)
+            .saturating_mul(self.step);
+        UnixTime::from_secs(end.saturating_sub(1))
     }
 
     fn current_step(&self, now: UnixTime) -> u64 {
@@ -452,6 +482,20 @@ impl NonceValidator for StatelessNonces {
     fn is_valid(&self, nonce: &str, context: &NonceContext<'_>) -> bool {
         self.check(nonce, context.thumbprint, context.htu, context.now)
             .is_ok()
+    }
+
+    /// [`NonceStatus::Fresh`] for a valid nonce, accepted until
+    /// [`accepted_until`](StatelessNonces::accepted_until): the nonce's time step is this
+    /// server's clock, so it vouches for the proof's freshness.
+    fn status(&self, nonce: &str, context: &NonceContext<'_>) -> NonceStatus {
+        match self.check(nonce, context.thumbprint, context.htu, context.now) {
+            Ok(()) => self
+                .accepted_until(nonce)
+                .map_or(NonceStatus::Invalid, |accepted_until| NonceStatus::Fresh {
+                    accepted_until,
+                }),
+            Err(_) => NonceStatus::Invalid,
+        }
     }
 }
 

@@ -18,6 +18,18 @@
 //! ([`expiry_for`]), and never less than one second past `now`. From that instant on the proof is
 //! rejected as too old, so forgetting it is safe.
 //!
+//! When a server nonce vouched for the proof's freshness (the `Server` has a nonce source, RFC
+//! 9449 section 4.3 check 11), the proof passes for as long as its nonce is accepted, whatever
+//! its `iat`, so the entry lives until
+//!
+//! ```text
+//! expires_at = max(iat + max_age + leeway, nonce_accepted_until) + 1
+//! ```
+//!
+//! where `nonce_accepted_until` is the last second the nonce is accepted
+//! ([`VerifiedProof::nonce_fresh_until`]; for stateless nonces the end of step
+//! `issued + window - 1`).
+//!
 //! # The in-memory cache
 //!
 //! [`MemoryReplayCache`] is a bounded, sharded, open-addressing table. It stores 16 of the 32
@@ -50,17 +62,23 @@ use dpop_core::time::UnixTime;
 pub use dpop_core::proof::ReplayKey;
 
 /// When a replay entry for `proof` may be forgotten: `iat + max_age + leeway + 1` (see the module
-/// docs), and at least `now + 1`.
+/// docs), and at least `now + 1`. When a server nonce vouched for the proof's freshness
+/// ([`VerifiedProof::nonce_fresh_until`], RFC 9449 section 4.3 check 11), the proof passes every
+/// check for as long as that nonce is accepted, whatever its `iat`, so the entry lives until
+/// `max(iat + max_age + leeway, nonce_accepted_until) + 1`.
 ///
 /// The `+ 1` is needed because the proof still passes the `iat` check at exactly
-/// `now = iat + max_age + leeway`, while an entry is live only while `now < expires_at`.
+/// `now = iat + max_age + leeway` (and the nonce check at exactly `nonce_accepted_until`), while
+/// an entry is live only while `now < expires_at`.
 #[must_use]
 pub fn expiry_for(verifier: &Verifier<'_>, proof: &VerifiedProof<'_>, now: UnixTime) -> UnixTime {
-    let until = proof
+    let by_iat = proof
         .issued_at()
-        .saturating_add(verifier.acceptance_window())
-        .saturating_add(1);
-    until.max(now.saturating_add(1))
+        .saturating_add(verifier.acceptance_window());
+    let last_accepted = proof
+        .nonce_fresh_until()
+        .map_or(by_iat, |until| until.max(by_iat));
+    last_accepted.saturating_add(1).max(now.saturating_add(1))
 }
 
 /// Why a replay cache did not accept a proof. Every variant means "reject the request".

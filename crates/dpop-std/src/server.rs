@@ -7,9 +7,13 @@
 //! headers of a request and returns either an [`Accepted`] or a [`Rejection`], which renders
 //! itself as a response.
 //!
-//! - **Token endpoint** ([`Server::verify_token_request`]): verifies the proof and returns the
-//!   thumbprint to bind (`cnf.jkt`); checks the key of a bound refresh token and the `dpop_jkt`
-//!   of an authorization code ([`Grant`]).
+//! - **Token endpoint** ([`Server::verify_token_request`], then [`Server::check_grant`] once the
+//!   handler has authenticated the client and looked up the grant): the first step verifies the
+//!   proof and takes nothing from the replay cache, so unauthenticated requests cannot fill it;
+//!   the second checks the key of a bound refresh token or the `dpop_jkt` of an authorization
+//!   code ([`Grant`]), consumes the proof, and returns the only value that knows the thumbprint
+//!   to bind the new tokens to ([`TokenBinding`], the `cnf.jkt`). A handler cannot issue a
+//!   DPoP-bound token without stating the grant's binding.
 //! - **Resource** ([`Server::resource_request`], then [`Server::verify_resource`] once the
 //!   caller has decoded its token): `Authorization: DPoP <token>` with a proof whose `ath` and
 //!   key match; downgrade to `Bearer` refused.
@@ -25,10 +29,27 @@
 //! | resource | `invalid_request` | 400 | `WWW-Authenticate: DPoP error=..., error_description=..., algs=...` |
 //! | resource | `invalid_dpop_proof`, `use_dpop_nonce`, `invalid_token` | 401 | same challenge |
 //! | resource | no credentials | 401 | `WWW-Authenticate: DPoP algs="..."` (no error, RFC 6750 section 3.1) |
+//! | both | dot segment in the raw path, host not allowed | 400 | `invalid_request` (JSON at the token endpoint) |
 //! | both | replay cache full or unreachable | 503 | JSON `temporarily_unavailable` |
+//! | resource | token store unavailable ([`Server::unavailable`]) | 503 | JSON `temporarily_unavailable`, `Retry-After` |
 //! | both | per-key replay quota exceeded | 429 | JSON `temporarily_unavailable` |
 //!
-//! `use_dpop_nonce` also carries a fresh `DPoP-Nonce` header. Where Bearer is allowed, the
+//! `use_dpop_nonce` also carries a fresh `DPoP-Nonce` header. With a nonce source, a proof whose
+//! `iat` is outside the window but which carries a valid nonce is fresh by the nonce's own issue
+//! time (RFC 9449 section 4.3 check 11); without a nonce it gets `use_dpop_nonce`, so a client
+//! with a wrong clock succeeds after one nonce round.
+//!
+//! # Flooding and rate limits
+//!
+//! Nothing before [`Server::check_grant`] (token endpoint) or [`Server::consume`] (resource)
+//! stores anything, so an unauthenticated client cannot take replay-cache capacity at the token
+//! endpoint. Give the token endpoint and the resources separate replay caches (as the README
+//! examples do), so a flood on one cannot make the other fail closed. A deployment still needs
+//! rate limiting in front of both: per client IP and per client id at the token endpoint, per
+//! access token at resources, because every request costs a signature verification (about
+//! 50 µs for ES256) and, at a resource, a token lookup. Server nonces do not help against
+//! flooding: anyone can obtain a fresh nonce with one request, and a nonce only proves that the
+//! proof is recent, not that its sender is allowed to make it. Where Bearer is allowed, the
 //! resource also sends a `Bearer` challenge. Descriptions come only from this crate's own error
 //! text, restricted to printable ASCII without `"` and `\`: no request byte ever reaches a
 //! response header.
@@ -51,7 +72,7 @@ use dpop_core::thumbprint::Thumbprint;
 use dpop_core::time::UnixTime;
 use http::header::{
     AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue,
-    WWW_AUTHENTICATE,
+    RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use http::request::Parts;
 use http::{Method, Request, Response, StatusCode, Uri};
@@ -164,20 +185,25 @@ impl Scheme {
 ///   behind any proxy, needs no forwarded headers. `https://example.com/api` with a backend
 ///   that sees `/v1/x` (the proxy strips `/api`) expects `https://example.com/api/v1/x`.
 /// - [`UriPolicy::from_request`]: the request's own authority (absolute-form URI, else the
-///   `Host` header) with a configured scheme. For servers reached directly.
-/// - [`UriPolicy::from_trusted_proxy`]: as `from_request`, but `Forwarded` (RFC 7239) or
-///   `X-Forwarded-Proto`/`X-Forwarded-Host` override scheme and host. Only for servers that
-///   are reachable *only* through a proxy that sets them; anyone else can forge them. The
-///   last value is used: the one added by the proxy in front of this server.
+///   `Host` header) with a configured scheme. For servers reached directly. The client chooses
+///   the `Host`, so restrict it with [`with_allowed_hosts`](UriPolicy::with_allowed_hosts):
+///   prefer `public_base`, or an allow-list.
+/// - [`UriPolicy::from_trusted_proxy`]: as `from_request`, but the forwarding headers of the one
+///   family the proxy sets ([`ForwardedHeaders`]: `Forwarded`, RFC 7239, or
+///   `X-Forwarded-Proto`/`X-Forwarded-Host`) override scheme and host; the other family is never
+///   read, since the proxy passes a client's copy of it through. Only for servers that are
+///   reachable *only* through that proxy; anyone else can forge them. The last value is used:
+///   the one added by the proxy in front of this server.
 ///
-/// In every mode the request path is normalized first (dot segments removed, RFC 3986 section
-/// 5.2.4), so `/../` cannot climb out of a public base path, and
+/// In every mode a raw request path with a dot segment (`.`, `..`, or a percent-encoded form
+/// such as `%2E%2E`) is refused ([`TargetError::DotSegment`]): routers route on the raw path,
+/// so normalizing it would verify a proof for `/b` on a request that reaches `/a/{x}/b`.
 /// [`with_backend_prefix`](UriPolicy::with_backend_prefix) strips a prefix the proxy adds.
 ///
 /// ```
 /// use dpop_std::server::{Scheme, UriPolicy};
 /// let behind_proxy = UriPolicy::public_base("https://example.com/api")?;
-/// let direct = UriPolicy::from_request(Scheme::Https);
+/// let direct = UriPolicy::from_request(Scheme::Https).with_allowed_hosts(&["api.example.com"])?;
 /// // the proxy maps https://gw.example/svc2/* to http://backend/my-api/*
 /// let rewritten = UriPolicy::public_base("https://gw.example/svc2")?.with_backend_prefix("/my-api")?;
 /// # let _ = (behind_proxy, direct, rewritten);
@@ -188,6 +214,8 @@ pub struct UriPolicy {
     source: Source,
     /// Normalized, starting with `/`, no trailing `/`.
     backend_prefix: Option<String>,
+    /// Canonical `scheme://authority` of every allowed host, under both schemes.
+    allowed_hosts: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -196,8 +224,20 @@ enum Source {
     PublicBase(String),
     Request {
         scheme: Scheme,
-        trust_forwarded: bool,
+        forwarded: Option<ForwardedHeaders>,
     },
+}
+
+/// Which forwarding headers a trusted proxy sets ([`UriPolicy::from_trusted_proxy`]). Only that
+/// family is read: a proxy that adds `X-Forwarded-*` usually passes a client-sent `Forwarded`
+/// through untouched, and the other way round.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ForwardedHeaders {
+    /// `Forwarded` (RFC 7239): `proto` and `host` of its last element.
+    Forwarded,
+    /// `X-Forwarded-Proto` and `X-Forwarded-Host`, last values (cloud load balancers, nginx).
+    XForwarded,
 }
 
 impl UriPolicy {
@@ -216,38 +256,74 @@ impl UriPolicy {
         Ok(Self {
             source: Source::PublicBase(base),
             backend_prefix: None,
+            allowed_hosts: None,
         })
     }
 
     /// The request's own authority (absolute-form URI, else the single `Host` header) with
     /// `scheme`. Forwarded headers are ignored.
+    ///
+    /// The client chooses the `Host`: add [`with_allowed_hosts`](Self::with_allowed_hosts), or
+    /// use [`public_base`](Self::public_base), unless any host reaching this server is fine.
     #[must_use]
     pub const fn from_request(scheme: Scheme) -> Self {
         Self {
             source: Source::Request {
                 scheme,
-                trust_forwarded: false,
+                forwarded: None,
             },
             backend_prefix: None,
+            allowed_hosts: None,
         }
     }
 
-    /// As [`from_request`](Self::from_request), but the last `Forwarded` element's `proto` and
-    /// `host` (RFC 7239), or when there is no `Forwarded` header the last `X-Forwarded-Proto`
-    /// and `X-Forwarded-Host` values, override the scheme and the authority.
+    /// As [`from_request`](Self::from_request), but the forwarding headers of `headers` (and
+    /// only those) override the scheme and the authority: the last `Forwarded` element's
+    /// `proto` and `host` (RFC 7239), or the last `X-Forwarded-Proto` and `X-Forwarded-Host`
+    /// values.
     ///
-    /// Use it only when every request comes through a proxy that sets or overwrites these
+    /// Use it only when every request comes through a proxy that sets or overwrites the named
     /// headers: a client reaching the server directly can forge them. `X-Forwarded-Port` is not
     /// read; a non-default public port belongs in the forwarded host (`host:port`).
     #[must_use]
-    pub const fn from_trusted_proxy(default_scheme: Scheme) -> Self {
+    pub const fn from_trusted_proxy(default_scheme: Scheme, headers: ForwardedHeaders) -> Self {
         Self {
             source: Source::Request {
                 scheme: default_scheme,
-                trust_forwarded: true,
+                forwarded: Some(headers),
             },
             backend_prefix: None,
+            allowed_hosts: None,
         }
+    }
+
+    /// Accepts only requests for these hosts (`host` or `host:port`, compared after
+    /// canonicalization: case-insensitive, default port ignored); a request for any other host
+    /// is `invalid_request` ([`TargetError::HostNotAllowed`]). Applies to the authority taken
+    /// from the request or from trusted forwarding headers; a [`public_base`](Self::public_base)
+    /// never reads the host, so there it changes nothing.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidAllowedHost`] for an entry that is not a valid `host[:port]`, and
+    /// for an empty list.
+    pub fn with_allowed_hosts(mut self, hosts: &[&str]) -> Result<Self, ConfigError> {
+        if hosts.is_empty() {
+            return Err(ConfigError::InvalidAllowedHost);
+        }
+        let mut allowed = Vec::with_capacity(hosts.len() * 2);
+        for host in hosts {
+            if !is_authority(host) {
+                return Err(ConfigError::InvalidAllowedHost);
+            }
+            for scheme in [Scheme::Http, Scheme::Https] {
+                let url = canonical_string(&format!("{}://{host}/", scheme.as_str()))
+                    .map_err(|_| ConfigError::InvalidAllowedHost)?;
+                allowed.push(url.trim_end_matches('/').to_owned());
+            }
+        }
+        self.allowed_hosts = Some(allowed);
+        Ok(self)
     }
 
     /// Strips `prefix` from the request path before it is appended: for a proxy that maps
@@ -282,6 +358,7 @@ impl UriPolicy {
     }
 
     fn target(&self, head: &RequestHead<'_>) -> Result<String, TargetError> {
+        check_raw_path(head.uri)?;
         let raw_path = match head.uri.path() {
             "" if head.uri.authority().is_some() && head.uri.scheme().is_some() => "/",
             p if p.starts_with('/') => p,
@@ -297,14 +374,10 @@ impl UriPolicy {
         };
         let full = match &self.source {
             Source::PublicBase(base) => format!("{base}{path}"),
-            Source::Request {
-                scheme,
-                trust_forwarded,
-            } => {
-                let forwarded = if *trust_forwarded {
-                    forwarded(head.headers)?
-                } else {
-                    Forwarded::default()
+            Source::Request { scheme, forwarded } => {
+                let forwarded = match forwarded {
+                    Some(family) => read_forwarded(head.headers, *family)?,
+                    None => Forwarded::default(),
                 };
                 let scheme = forwarded.scheme.unwrap_or(*scheme);
                 let authority = match forwarded.host {
@@ -314,13 +387,25 @@ impl UriPolicy {
                 format!("{}://{authority}{path}", scheme.as_str())
             }
         };
-        canonical_string(&full).map_err(|e| match e {
+        let canonical = canonical_string(&full).map_err(|e| match e {
             UriError::EmptyHost
             | UriError::InvalidHost
             | UriError::InvalidPort
             | UriError::UserInfo => TargetError::InvalidHost,
             other => TargetError::Uri(other),
-        })
+        })?;
+        if let (Source::Request { .. }, Some(allowed)) = (&self.source, &self.allowed_hosts) {
+            // `scheme://authority` of the canonical form: up to the path's first `/`.
+            let origin_end = canonical
+                .find("://")
+                .and_then(|at| canonical[at + 3..].find('/').map(|end| at + 3 + end))
+                .unwrap_or(canonical.len());
+            let origin = canonical.get(..origin_end).unwrap_or_default();
+            if !allowed.iter().any(|a| a == origin) {
+                return Err(TargetError::HostNotAllowed);
+            }
+        }
+        Ok(canonical)
     }
 }
 
@@ -340,7 +425,8 @@ pub enum BearerPolicy {
     Refuse,
 }
 
-/// What the token request redeems, and the key it is already bound to, if any.
+/// What the token request redeems, and the key it is already bound to, if any: the handler
+/// states it in [`Server::check_grant`], the only way to the key to bind new tokens to.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Grant<'a> {
@@ -352,6 +438,7 @@ pub enum Grant<'a> {
         dpop_jkt: Option<&'a Thumbprint>,
     },
     /// Any other grant (client credentials, device code, token exchange, ...): no prior key.
+    /// Never for `refresh_token` or `authorization_code`, whose binding must be checked.
     Other,
     /// `refresh_token`. `bound_key` is the key a public client's refresh token is bound to
     /// (RFC 9449 section 5): the proof must be signed by it, else `invalid_grant`. `None` for
@@ -500,12 +587,15 @@ impl<'a> Server<'a> {
         self.uri.target(&request.into())
     }
 
-    /// Verifies a token request (RFC 9449 section 5) and returns the key to bind the new
-    /// tokens to ([`Accepted::thumbprint`], the `cnf.jkt`).
+    /// Verifies a token request (RFC 9449 section 5), the first of two steps. Nothing is
+    /// remembered and nothing is bound yet: authenticate the client and look up the grant, then
+    /// call [`check_grant`](Self::check_grant), which consumes the proof and returns the key to
+    /// bind the new tokens to. A request the handler turns away (wrong client secret, unknown
+    /// code) thus never takes replay-cache capacity.
     ///
-    /// Without a `DPoP` header, the request is accepted as Bearer ([`Accepted::proof`] is
-    /// `None`) only under [`BearerPolicy::Allow`] and when `grant` is not bound to a key.
-    /// Nothing is remembered: call [`consume`](Self::consume) next.
+    /// Without a `DPoP` header, the request passes only under [`BearerPolicy::Allow`]; whether
+    /// its grant allows that is decided by `check_grant`. A raw path with a dot segment is
+    /// refused before the proof is looked at.
     ///
     /// # Errors
     ///
@@ -513,14 +603,46 @@ impl<'a> Server<'a> {
     pub fn verify_token_request<'r>(
         &self,
         request: impl Into<RequestHead<'r>>,
-        grant: Grant<'_>,
-    ) -> Result<Accepted, Rejection> {
+    ) -> Result<TokenRequest, Rejection> {
         let head = request.into();
         let endpoint = Endpoint::Token;
+        check_raw_path(head.uri).map_err(|e| self.reject(endpoint, Reason::Target(e)))?;
         let proof = at_most_one(head.headers, DPOP)
             .map_err(|()| self.reject(endpoint, Reason::MultipleProofs))?;
         at_most_one(head.headers, AUTHORIZATION.as_str())
             .map_err(|()| self.reject(endpoint, Reason::MultipleAuthorizations))?;
+        let Some(proof) = proof else {
+            if self.bearer == BearerPolicy::Refuse {
+                return Err(self.reject(endpoint, Reason::MissingProof));
+            }
+            return Ok(TokenRequest {
+                accepted: Accepted::bearer(endpoint, self.clock.now()),
+            });
+        };
+        let accepted = self.verify_proof(endpoint, &head, proof, None, None)?;
+        Ok(TokenRequest { accepted })
+    }
+
+    /// The second step at the token endpoint, once the client is authenticated and the grant
+    /// found: checks that the proof key is the one `grant` is bound to (a refresh token's key,
+    /// RFC 9449 section 5; an authorization code's `dpop_jkt`, section 10), consumes the proof
+    /// in `cache` (RFC 9449 section 11.1), and returns the binding for the new tokens.
+    ///
+    /// Use a replay cache of its own for the token endpoint, not the resources' one, so that a
+    /// flood of token requests cannot make resource requests fail closed.
+    ///
+    /// # Errors
+    ///
+    /// A [`Rejection`] for the token endpoint: `invalid_grant` when the proof key is not the
+    /// grant's, `invalid_dpop_proof` when a bound grant comes without a proof or the proof was
+    /// already used, `temporarily_unavailable` (503 or 429) when the cache cannot take it.
+    pub async fn check_grant<C: ReplayCache + ?Sized>(
+        &self,
+        cache: &C,
+        request: TokenRequest,
+        grant: Grant<'_>,
+    ) -> Result<TokenBinding, Rejection> {
+        let accepted = request.accepted;
         let binding = match grant {
             Grant::AuthorizationCode { dpop_jkt } => {
                 dpop_jkt.map(|key| (key, Reason::AuthorizationCodeKeyMismatch))
@@ -530,26 +652,23 @@ impl<'a> Server<'a> {
                 bound_key.map(|key| (key, Reason::RefreshTokenKeyMismatch))
             }
         };
-        let Some(proof) = proof else {
-            if binding.is_some() || self.bearer == BearerPolicy::Refuse {
-                return Err(self.reject(endpoint, Reason::MissingProof));
+        match (binding, accepted.proof()) {
+            (Some(_), None) => return Err(self.reject(Endpoint::Token, Reason::MissingProof)),
+            (Some((required, mismatch)), Some(proof)) if !required.ct_eq(&proof.thumbprint) => {
+                let mut rejection = self.reject(Endpoint::Token, mismatch);
+                rejection.expected_htu = Some(proof.htu.clone());
+                return Err(rejection);
             }
-            return Ok(Accepted::bearer(endpoint, self.clock.now()));
-        };
-        let accepted = self.verify_proof(endpoint, &head, proof, None, None)?;
-        if let (Some((required, mismatch)), Some(proof)) = (binding, accepted.proof())
-            && !required.ct_eq(&proof.thumbprint)
-        {
-            let mut rejection = self.reject(endpoint, mismatch);
-            rejection.expected_htu = Some(proof.htu.clone());
-            return Err(rejection);
+            _ => {}
         }
-        Ok(accepted)
+        self.consume(cache, &accepted).await?;
+        Ok(TokenBinding { accepted })
     }
 
     /// Reads the credentials of a resource request: exactly one `Authorization` header with
     /// the `DPoP` or `Bearer` scheme (case-insensitive) and a token68 credential (RFC 7235
-    /// section 2.1), and at most one `DPoP` header. Decode the returned
+    /// section 2.1), and at most one `DPoP` header. A raw path with a dot segment is refused
+    /// first. Decode the returned
     /// [`access_token`](ResourceRequest::access_token), then call
     /// [`verify_resource`](Self::verify_resource).
     ///
@@ -557,13 +676,15 @@ impl<'a> Server<'a> {
     ///
     /// A [`Rejection`]: [`Reason::MissingCredentials`] (401, bare challenge) without
     /// `Authorization`; [`Reason::UnsupportedScheme`] (401, bare challenge) for another scheme;
-    /// `invalid_request` (400) for repeated headers or a credential that is not token68.
+    /// `invalid_request` (400) for a dot segment, repeated headers or a credential that is not
+    /// token68.
     pub fn resource_request<'r>(
         &self,
         request: impl Into<RequestHead<'r>>,
     ) -> Result<ResourceRequest<'r>, Rejection> {
         let head = request.into();
         let endpoint = Endpoint::Resource;
+        check_raw_path(head.uri).map_err(|e| self.reject(endpoint, Reason::Target(e)))?;
         let proof = at_most_one(head.headers, DPOP)
             .map_err(|()| self.reject(endpoint, Reason::MultipleProofs))?;
         let authorization = at_most_one(head.headers, AUTHORIZATION.as_str())
@@ -628,7 +749,8 @@ impl<'a> Server<'a> {
     /// Consumes the proof of `accepted` in `cache` (RFC 9449 section 11.1), so the same proof
     /// is refused next time. A Bearer result has no proof and passes.
     ///
-    /// The entry lives until `iat + max_age + leeway + 1` ([`expiry_for`]).
+    /// The entry lives until `iat + max_age + leeway + 1`, or with a nonce that vouched for
+    /// freshness until `max(iat + max_age + leeway, nonce_accepted_until) + 1` ([`expiry_for`]).
     ///
     /// # Errors
     ///
@@ -671,6 +793,19 @@ impl<'a> Server<'a> {
         self.reject(Endpoint::Resource, Reason::InvalidToken { description })
     }
 
+    /// A `503 temporarily_unavailable` rejection at a resource with `Retry-After:
+    /// retry_after_secs`, for when the caller cannot decide about the token right now
+    /// (introspection endpoint down, database timeout). Unlike `invalid_token`, it does not tell
+    /// the client to throw its token away.
+    pub fn unavailable(&self, retry_after_secs: u32) -> Rejection {
+        self.reject(
+            Endpoint::Resource,
+            Reason::TokenUnavailable {
+                retry_after: retry_after_secs,
+            },
+        )
+    }
+
     fn reject(&self, endpoint: Endpoint, reason: Reason) -> Rejection {
         Rejection {
             reason,
@@ -690,13 +825,15 @@ impl<'a> Server<'a> {
         bound_key: Option<&Thumbprint>,
     ) -> Result<Accepted, Rejection> {
         let now = self.clock.now();
-        let proof = proof
-            .to_str()
-            .map_err(|_| self.reject(endpoint, Reason::InvalidProofHeader))?;
+        // The URL first: a request for the wrong host or path is refused before its proof is
+        // looked at.
         let htu = self
             .uri
             .target(head)
             .map_err(|e| self.reject(endpoint, Reason::Target(e)))?;
+        let proof = proof
+            .to_str()
+            .map_err(|_| self.reject(endpoint, Reason::InvalidProofHeader))?;
         let method = HttpMethod::parse(head.method.as_str())
             .map_err(|_| self.reject(endpoint, Reason::Target(TargetError::InvalidMethod)))?;
         let uri = TargetUri::parse(&htu)
@@ -758,6 +895,93 @@ impl<'a> Server<'a> {
             fresh_nonce,
             verified_at: now,
         }
+    }
+}
+
+/// A verified token request whose proof is not consumed yet, from
+/// [`Server::verify_token_request`]. It does not reveal the proof key: the thumbprint to bind
+/// new tokens to comes only from [`Server::check_grant`], which checks the grant's binding.
+#[must_use]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRequest {
+    accepted: Accepted,
+}
+
+impl TokenRequest {
+    /// True when the request carries a verified proof; false for a Bearer request (allowed by
+    /// [`BearerPolicy::Allow`]).
+    #[must_use]
+    pub const fn has_proof(&self) -> bool {
+        self.accepted.proof.is_some()
+    }
+
+    /// The canonical `htu` the proof was verified against, for logs.
+    #[must_use]
+    pub fn htu(&self) -> Option<&str> {
+        self.accepted.proof().map(AcceptedProof::htu)
+    }
+
+    /// The server time of verification.
+    #[must_use]
+    pub const fn verified_at(&self) -> UnixTime {
+        self.accepted.verified_at
+    }
+
+    /// Headers for any response to this request, a rejection by the handler included:
+    /// `DPoP-Nonce` when a fresh nonce is due.
+    #[must_use]
+    pub fn headers(&self) -> HeaderMap {
+        self.accepted.headers()
+    }
+}
+
+/// What new tokens are bound to, from [`Server::check_grant`]: the grant's binding was checked
+/// and the proof consumed.
+#[must_use]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenBinding {
+    accepted: Accepted,
+}
+
+impl TokenBinding {
+    /// The proof key's thumbprint: the `cnf.jkt` to bind the new tokens to; `None` for Bearer.
+    #[must_use]
+    pub fn thumbprint(&self) -> Option<&Thumbprint> {
+        self.accepted.thumbprint()
+    }
+
+    /// The `cnf` claim for tokens bound to the proof key.
+    #[must_use]
+    pub fn confirmation(&self) -> Option<Confirmation> {
+        self.accepted.confirmation()
+    }
+
+    /// `DPoP` with a proof, else `Bearer`: the `token_type` to issue.
+    #[must_use]
+    pub const fn token_type(&self) -> TokenType {
+        self.accepted.token_type()
+    }
+
+    /// The verified and consumed proof; `None` for Bearer.
+    #[must_use]
+    pub const fn proof(&self) -> Option<&AcceptedProof> {
+        self.accepted.proof()
+    }
+
+    /// Everything verification returned.
+    pub const fn accepted(&self) -> &Accepted {
+        &self.accepted
+    }
+
+    /// Headers to add to the token response: `DPoP-Nonce` when a fresh nonce is due.
+    #[must_use]
+    pub fn headers(&self) -> HeaderMap {
+        self.accepted.headers()
+    }
+
+    /// Adds [`headers`](Self::headers) to `headers`.
+    pub fn insert_headers(&self, headers: &mut HeaderMap) {
+        self.accepted.insert_headers(headers);
     }
 }
 
@@ -934,8 +1158,9 @@ impl AcceptedProof {
         &self.replay_key
     }
 
-    /// When the replay entry may be forgotten: `iat + max_age + leeway + 1` (entries are live
-    /// while `now < expires_at`).
+    /// When the replay entry may be forgotten: `iat + max_age + leeway + 1`, or with a nonce
+    /// that vouched for freshness `max(iat + max_age + leeway, nonce_accepted_until) + 1`
+    /// ([`expiry_for`]; entries are live while `now < expires_at`).
     #[must_use]
     pub const fn replay_expires_at(&self) -> UnixTime {
         self.replay_expires_at
@@ -983,6 +1208,12 @@ pub enum Reason {
     Replay(ReplayError),
     /// The expected `htu` cannot be built from the request: `invalid_request`.
     Target(TargetError),
+    /// The caller cannot decide about the token right now ([`Server::unavailable`]): 503
+    /// `temporarily_unavailable` with `Retry-After`.
+    TokenUnavailable {
+        /// Seconds for `Retry-After`.
+        retry_after: u32,
+    },
     /// The `DPoP` scheme with a token that is not bound to a key: `invalid_token`.
     UnboundToken,
     /// An `Authorization` scheme other than `DPoP` or `Bearer`: a bare challenge.
@@ -1008,6 +1239,7 @@ impl Reason {
             Self::RefreshTokenKeyMismatch => "refresh_token_key_mismatch",
             Self::Replay(e) => e.name(),
             Self::Target(e) => e.name(),
+            Self::TokenUnavailable { .. } => "token_unavailable",
             Self::UnboundToken => "unbound_token",
             Self::UnsupportedScheme => "unsupported_scheme",
         }
@@ -1039,6 +1271,9 @@ impl fmt::Display for Reason {
             }
             Self::Replay(e) => fmt::Display::fmt(e, f),
             Self::Target(e) => write!(f, "cannot determine the request URL: {e}"),
+            Self::TokenUnavailable { .. } => {
+                f.write_str("the access token cannot be checked right now, retry later")
+            }
             Self::UnboundToken => {
                 f.write_str("access token is not DPoP-bound but was presented with the DPoP scheme")
             }
@@ -1051,8 +1286,12 @@ impl fmt::Display for Reason {
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TargetError {
+    /// The raw request path has a dot segment (`.`, `..`, or a percent-encoded form of them).
+    DotSegment,
     /// More than one `Host` header (RFC 9112 section 3.2).
     DuplicateHost,
+    /// The host is not in the [allow-list](UriPolicy::with_allowed_hosts).
+    HostNotAllowed,
     /// A trusted `Forwarded` / `X-Forwarded-*` header is malformed, or its protocol is not
     /// `http` or `https`.
     InvalidForwarded,
@@ -1075,7 +1314,9 @@ impl TargetError {
     #[must_use]
     pub const fn name(self) -> &'static str {
         match self {
+            Self::DotSegment => "dot_segment",
             Self::DuplicateHost => "duplicate_host",
+            Self::HostNotAllowed => "host_not_allowed",
             Self::InvalidForwarded => "invalid_forwarded",
             Self::InvalidHost => "invalid_host",
             Self::InvalidMethod => "invalid_method",
@@ -1090,7 +1331,9 @@ impl TargetError {
 impl fmt::Display for TargetError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::DotSegment => f.write_str("request path contains a dot segment"),
             Self::DuplicateHost => f.write_str("more than one Host header"),
+            Self::HostNotAllowed => f.write_str("request host is not served here"),
             Self::InvalidForwarded => f.write_str("invalid Forwarded or X-Forwarded-* header"),
             Self::InvalidHost => f.write_str("invalid Host header or request authority"),
             Self::InvalidMethod => f.write_str("invalid request method"),
@@ -1108,6 +1351,8 @@ impl core::error::Error for TargetError {}
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ConfigError {
+    /// An allowed host is not a valid `host[:port]`, or the list is empty.
+    InvalidAllowedHost,
     /// The backend prefix is not an absolute path without query or fragment.
     InvalidBackendPrefix,
     /// The public base URL is not an absolute `http`/`https` URL without userinfo, query or
@@ -1120,6 +1365,7 @@ pub enum ConfigError {
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::InvalidAllowedHost => f.write_str("allowed host is not a valid host[:port]"),
             Self::InvalidBackendPrefix => f.write_str("backend prefix is not an absolute path"),
             Self::InvalidPublicBase(e) => write!(f, "invalid public base URL: {e}"),
             Self::InvalidRealm => f.write_str("realm must be printable ASCII without quotes"),
@@ -1174,7 +1420,7 @@ impl Rejection {
             Reason::Proof(VerifyError::BoundKeyMismatch) => INVALID_TOKEN,
             Reason::Proof(e) => e.error_code(),
             Reason::Replay(ReplayError::Replayed) => INVALID_DPOP_PROOF,
-            Reason::Replay(_) => TEMPORARILY_UNAVAILABLE,
+            Reason::Replay(_) | Reason::TokenUnavailable { .. } => TEMPORARILY_UNAVAILABLE,
             Reason::BearerRefused
             | Reason::BoundTokenAsBearer
             | Reason::InvalidToken { .. }
@@ -1191,7 +1437,9 @@ impl Rejection {
         match self.reason {
             Reason::Replay(ReplayError::Replayed) => {}
             Reason::Replay(ReplayError::QuotaExceeded) => return StatusCode::TOO_MANY_REQUESTS,
-            Reason::Replay(_) => return StatusCode::SERVICE_UNAVAILABLE,
+            Reason::Replay(_) | Reason::TokenUnavailable { .. } => {
+                return StatusCode::SERVICE_UNAVAILABLE;
+            }
             _ => {}
         }
         if self.endpoint == Endpoint::Token || self.error_code() == Some(INVALID_REQUEST) {
@@ -1259,6 +1507,9 @@ impl Rejection {
             .and_then(|n| HeaderValue::from_str(n).ok())
         {
             headers.insert(HeaderName::from_static(DPOP_NONCE), value);
+        }
+        if let Reason::TokenUnavailable { retry_after } = self.reason {
+            headers.insert(RETRY_AFTER, HeaderValue::from(retry_after));
         }
         headers
     }
@@ -1454,11 +1705,15 @@ struct Forwarded {
     host: Option<String>,
 }
 
-/// Reads `Forwarded` (RFC 7239) if present, else `X-Forwarded-Proto` / `X-Forwarded-Host`;
-/// always the last value, the one added by the proxy in front of this server.
-fn forwarded(headers: &HeaderMap) -> Result<Forwarded, TargetError> {
-    if let Some(element) = last_list_item(headers, "forwarded")? {
-        return parse_forwarded_element(&element);
+/// Reads the one header family the proxy sets: `Forwarded` (RFC 7239), or `X-Forwarded-Proto`
+/// / `X-Forwarded-Host`; always the last value, the one added by the proxy in front of this
+/// server. The other family is never read.
+fn read_forwarded(headers: &HeaderMap, family: ForwardedHeaders) -> Result<Forwarded, TargetError> {
+    if family == ForwardedHeaders::Forwarded {
+        return match last_list_item(headers, "forwarded")? {
+            Some(element) => parse_forwarded_element(&element),
+            None => Ok(Forwarded::default()),
+        };
     }
     let scheme = last_list_item(headers, "x-forwarded-proto")?
         .map(|p| Scheme::parse(&p).ok_or(TargetError::InvalidForwarded))
@@ -1575,6 +1830,37 @@ fn forwarded_value(value: &str) -> Result<String, TargetError> {
         }
     }
     Ok(out)
+}
+
+/// Refuses a raw path with a dot segment: `.` or `..`, with any of its dots written `%2E` or
+/// `%2e` (RFC 3986 section 3.3). Routers route on the raw path while dpop-core's canonical form
+/// removes dot segments (section 5.2.4), so the two would name different resources; strict HTTP
+/// firewalls refuse such requests too.
+fn check_raw_path(uri: &Uri) -> Result<(), TargetError> {
+    let is_dot = |segment: &str| {
+        let mut dots = 0usize;
+        let mut rest = segment;
+        while !rest.is_empty() {
+            if let Some(after) = rest.strip_prefix('.') {
+                rest = after;
+            } else if let Some(after) = rest
+                .get(..3)
+                .filter(|e| e.eq_ignore_ascii_case("%2e"))
+                .and_then(|_| rest.get(3..))
+            {
+                rest = after;
+            } else {
+                return false;
+            }
+            dots += 1;
+        }
+        dots == 1 || dots == 2
+    };
+    if uri.path().split('/').any(is_dot) {
+        Err(TargetError::DotSegment)
+    } else {
+        Ok(())
+    }
 }
 
 /// The canonical form of `uri` (dpop-core's one canonicalization) as a `String`.
@@ -1700,14 +1986,14 @@ mod tests {
             target(&prefixed, "/", &[]).unwrap(),
             "https://example.com/api/"
         );
-        // dot segments cannot climb out of the base path
+        // dot segments in the raw path are refused, so they cannot climb out of the base path
         assert_eq!(
-            target(&prefixed, "/../x", &[]).unwrap(),
-            "https://example.com/api/x"
+            target(&prefixed, "/../x", &[]),
+            Err(TargetError::DotSegment)
         );
         assert_eq!(
-            target(&prefixed, "/a/%2E%2E/%2e%2E/x", &[]).unwrap(),
-            "https://example.com/api/x"
+            target(&prefixed, "/a/%2E%2E/%2e%2E/x", &[]),
+            Err(TargetError::DotSegment)
         );
         // forwarded headers are never read with a public base
         let spoofed = [
@@ -1744,7 +2030,7 @@ mod tests {
         );
         assert_eq!(
             target(&policy, "/my-api/../other", &[]),
-            Err(TargetError::OutsideBackendPrefix)
+            Err(TargetError::DotSegment)
         );
         assert!(
             UriPolicy::from_request(Scheme::Https)
@@ -1839,11 +2125,14 @@ mod tests {
 
     #[test]
     fn trusted_proxy_headers() {
-        let policy = UriPolicy::from_trusted_proxy(Scheme::Http);
-        let t = |headers: &[(&str, &str)]| target(&policy, "/a", headers);
-        assert_eq!(t(&[("host", "internal")]).unwrap(), "http://internal/a");
+        let x = UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::XForwarded);
+        let f = UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::Forwarded);
+        let tx = |headers: &[(&str, &str)]| target(&x, "/a", headers);
+        let tf = |headers: &[(&str, &str)]| target(&f, "/a", headers);
+        assert_eq!(tx(&[("host", "internal")]).unwrap(), "http://internal/a");
+        assert_eq!(tf(&[("host", "internal")]).unwrap(), "http://internal/a");
         assert_eq!(
-            t(&[
+            tx(&[
                 ("host", "internal"),
                 ("x-forwarded-proto", "https"),
                 ("x-forwarded-host", "api.example")
@@ -1853,7 +2142,7 @@ mod tests {
         );
         // the last value is the one our proxy added
         assert_eq!(
-            t(&[
+            tx(&[
                 ("host", "i"),
                 ("x-forwarded-host", "forged.example, api.example"),
                 ("x-forwarded-proto", "http, HTTPS")
@@ -1862,7 +2151,7 @@ mod tests {
             "https://api.example/a"
         );
         assert_eq!(
-            t(&[
+            tf(&[
                 ("host", "i"),
                 ("forwarded", "for=1.2.3.4;host=forged;proto=http"),
                 (
@@ -1874,38 +2163,164 @@ mod tests {
             "https://api.example:8443/a"
         );
         assert_eq!(
-            t(&[
+            tf(&[
                 ("host", "i"),
                 ("forwarded", "for=a, proto=https;host=api.example")
             ])
             .unwrap(),
             "https://api.example/a"
         );
-        // Forwarded wins over X-Forwarded-*
+        // A client-sent Forwarded passed through by an X-Forwarded-* proxy is never read, and
+        // the other way round.
+        let spoofed = [
+            ("host", "i"),
+            ("forwarded", "proto=https;host=evil.example"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "api.example"),
+        ];
+        assert_eq!(tx(&spoofed).unwrap(), "https://api.example/a");
+        let spoofed = [
+            ("host", "i"),
+            ("forwarded", "proto=https;host=api.example"),
+            ("x-forwarded-host", "evil.example"),
+        ];
+        assert_eq!(tf(&spoofed).unwrap(), "https://api.example/a");
+        // ... and a malformed header of the other family is not an error either
         assert_eq!(
-            t(&[
-                ("host", "i"),
-                ("forwarded", "proto=https"),
-                ("x-forwarded-host", "x.example")
-            ])
-            .unwrap(),
-            "https://i/a"
+            tx(&[("host", "i"), ("forwarded", "novalue")]).unwrap(),
+            "http://i/a"
         );
         for bad in [
-            [("forwarded", "proto=ftp")],
-            [("forwarded", "host=a.example/x")],
-            [("forwarded", "host=\"a.example")],
-            [("forwarded", "proto=https;proto=http")],
-            [("forwarded", "host=a;host=b")],
-            [("forwarded", "novalue")],
-            [("forwarded", "")],
-            [("x-forwarded-proto", "gopher")],
-            [("x-forwarded-host", "a@b")],
-            [("x-forwarded-host", " , ")],
+            ("forwarded", "proto=ftp"),
+            ("forwarded", "host=a.example/x"),
+            ("forwarded", "host=\"a.example"),
+            ("forwarded", "proto=https;proto=http"),
+            ("forwarded", "host=a;host=b"),
+            ("forwarded", "novalue"),
+            ("forwarded", ""),
         ] {
-            let mut headers = vec![("host", "i")];
-            headers.extend(bad);
-            assert_eq!(t(&headers), Err(TargetError::InvalidForwarded), "{bad:?}");
+            assert_eq!(
+                tf(&[("host", "i"), bad]),
+                Err(TargetError::InvalidForwarded),
+                "{bad:?}"
+            );
+        }
+        for bad in [
+            ("x-forwarded-proto", "gopher"),
+            ("x-forwarded-host", "a@b"),
+            ("x-forwarded-host", " , "),
+        ] {
+            assert_eq!(
+                tx(&[("host", "i"), bad]),
+                Err(TargetError::InvalidForwarded),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn raw_dot_segments_are_refused_in_every_form() {
+        let policy = UriPolicy::public_base("https://api.example").unwrap();
+        for path in [
+            "/.",
+            "/..",
+            "/a/./b",
+            "/a/../b",
+            "/a/%2E/b",
+            "/a/%2e/b",
+            "/a/%2E%2E/b",
+            "/a/%2e%2e/b",
+            "/a/.%2E/b",
+            "/a/%2E./b",
+            "/a/.%2e/b",
+            "/a/%2e./b",
+            "/a/%2E%2e",
+            "/a/..",
+            "/a/.",
+            "/./a",
+            "/a/%2E%2E/b?q=1",
+        ] {
+            assert_eq!(
+                target(&policy, path, &[]),
+                Err(TargetError::DotSegment),
+                "{path}"
+            );
+        }
+        for path in [
+            "/a/.../b",
+            "/a/.b",
+            "/a/b.",
+            "/a/%2E%2E%2E",
+            "/a/%252E",
+            "/.well-known/x",
+        ] {
+            assert!(target(&policy, path, &[]).is_ok(), "{path}");
+        }
+    }
+
+    #[test]
+    fn allowed_hosts_restrict_the_request_authority() {
+        let policy = UriPolicy::from_request(Scheme::Https)
+            .with_allowed_hosts(&["API.example.com", "api.example.com:8443"])
+            .unwrap();
+        assert_eq!(
+            target(&policy, "/a", &[("host", "api.example.com")]).unwrap(),
+            "https://api.example.com/a"
+        );
+        assert_eq!(
+            target(&policy, "/a", &[("host", "api.EXAMPLE.com:443")]).unwrap(),
+            "https://api.example.com/a"
+        );
+        assert_eq!(
+            target(&policy, "/a", &[("host", "api.example.com:8443")]).unwrap(),
+            "https://api.example.com:8443/a"
+        );
+        for host in [
+            "evil.example",
+            "api.example.com:8080",
+            "api.example.com.evil",
+        ] {
+            assert_eq!(
+                target(&policy, "/a", &[("host", host)]),
+                Err(TargetError::HostNotAllowed),
+                "{host}"
+            );
+        }
+        assert_eq!(
+            target(
+                &policy,
+                "https://evil.example/a",
+                &[("host", "api.example.com")]
+            ),
+            Err(TargetError::HostNotAllowed)
+        );
+        // forwarded hosts too
+        let proxied = UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::XForwarded)
+            .with_allowed_hosts(&["api.example.com"])
+            .unwrap();
+        assert_eq!(
+            target(
+                &proxied,
+                "/a",
+                &[("host", "i"), ("x-forwarded-host", "evil.example")]
+            ),
+            Err(TargetError::HostNotAllowed)
+        );
+        assert_eq!(
+            target(
+                &proxied,
+                "/a",
+                &[("host", "i"), ("x-forwarded-host", "api.example.com")]
+            )
+            .unwrap(),
+            "http://api.example.com/a"
+        );
+        for bad in [&[][..], &["a/b"], &["user@h"], &[""]] {
+            assert_eq!(
+                UriPolicy::from_request(Scheme::Https).with_allowed_hosts(bad),
+                Err(ConfigError::InvalidAllowedHost),
+                "{bad:?}"
+            );
         }
     }
 

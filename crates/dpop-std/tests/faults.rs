@@ -1,5 +1,5 @@
 //! Under load and faults, through the full request path (`Server::verify_token_request`, then
-//! `Server::consume` into one `MemoryReplayCache`): many threads verifying distinct proofs and
+//! `Server::check_grant` into one `MemoryReplayCache`): many threads verifying distinct proofs and
 //! replaying the same ones, a cache at capacity, and a clock that jumps backwards and forwards.
 //!
 //! Every outcome must be a typed rejection or a correct decision: a proof is accepted at most
@@ -102,10 +102,10 @@ fn attempt(server: &Server<'_>, cache: &MemoryReplayCache, proof: &str) -> Outco
             .header("dpop", proof)
             .body(())
             .unwrap();
-        match server.verify_token_request(&request, Grant::Other) {
+        match server.verify_token_request(&request) {
             Err(rejection) => Outcome::Rejected(rejection.reason()),
-            Ok(accepted) => match block_on(server.consume(cache, &accepted)) {
-                Ok(()) => Outcome::Accepted,
+            Ok(verified) => match block_on(server.check_grant(cache, verified, Grant::Other)) {
+                Ok(_) => Outcome::Accepted,
                 Err(rejection) => {
                     // Fail-closed answers have their own statuses.
                     let status = rejection.status();

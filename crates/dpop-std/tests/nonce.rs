@@ -60,8 +60,91 @@ fn valid_in_the_next_step_stale_two_steps_later_invalid_from_the_future() {
         "two steps later"
     );
     assert_eq!(check(STEP_START + 10_000), Err(NonceError::Stale));
-    assert_eq!(check(STEP_START - 1), Err(NonceError::FromFuture));
+    // One step ahead is accepted (an instance whose clock just entered the next step); two
+    // steps ahead is not.
+    assert_eq!(check(STEP_START - 1), Ok(()));
+    assert_eq!(check(STEP_START - 60), Ok(()));
+    assert_eq!(check(STEP_START - 61), Err(NonceError::FromFuture));
     assert_eq!(check(0), Err(NonceError::FromFuture));
+}
+
+#[test]
+fn a_nonce_from_an_instance_one_step_ahead_validates() {
+    // Instance A's clock has just entered the next step; instance B is a second behind.
+    let nonces = plain();
+    let from_a = nonces.issue(&NonceRequest::new(at(STEP_START)));
+    assert_eq!(
+        nonces.check(&from_a, &tp(1), HTU, at(STEP_START - 1)),
+        Ok(())
+    );
+    // Accepted until the end of step `issued + window - 1` on B's clock.
+    assert_eq!(nonces.accepted_until(&from_a), Some(at(STEP_START + 119)));
+    assert_eq!(
+        nonces.check(&from_a, &tp(1), HTU, at(STEP_START + 119)),
+        Ok(())
+    );
+    assert_eq!(
+        nonces.check(&from_a, &tp(1), HTU, at(STEP_START + 120)),
+        Err(NonceError::Stale)
+    );
+    assert_eq!(nonces.accepted_until("not a nonce"), None);
+}
+
+#[test]
+fn a_valid_nonce_vouches_for_freshness_whatever_the_iat() {
+    use dpop_core::proof::{NONCE_IAT_BOUND, NonceContext, NonceStatus, NonceValidator};
+    let nonces = plain();
+    let nonce = nonces.issue(&NonceRequest::new(at(STEP_START + 5)));
+    let one = tp(1);
+    let context = |now| NonceContext {
+        thumbprint: &one,
+        htu: HTU,
+        method: HttpMethod::GET,
+        now: at(now),
+    };
+    assert_eq!(
+        nonces.status(&nonce, &context(STEP_START + 10)),
+        NonceStatus::Fresh {
+            accepted_until: at(STEP_START + 119)
+        }
+    );
+    assert_eq!(
+        nonces.status(&nonce, &context(STEP_START + 120)),
+        NonceStatus::Invalid
+    );
+    // Through dpop-core: a client 90 s fast, then 1000 s slow, succeeds with the nonce.
+    let signer = SigningKey::from_bytes(Algorithm::Es256, &[3; 32]).unwrap();
+    let nonces = StatelessNonces::new(key(1)).bind_thumbprint(true);
+    let now = at(STEP_START + 5);
+    let nonce =
+        nonces.issue(&NonceRequest::new(now).with_thumbprint(&signer.public_jwk().thumbprint()));
+    let uri = TargetUri::parse(HTU).unwrap();
+    let expected = Expected::new(HttpMethod::GET, uri).with_nonce_validator(&nonces);
+    let verifier = Verifier::new(&[ES256]);
+    for iat in [STEP_START + 95, STEP_START + 5 - 1000] {
+        let proof = NewProof::new(HttpMethod::GET, uri, ProofId::new("j").unwrap(), at(iat))
+            .with_nonce(&nonce)
+            .encode_to_string(&signer)
+            .unwrap();
+        let verified = verifier.verify(&proof, &expected, now).unwrap();
+        assert_eq!(verified.nonce_fresh_until(), Some(at(STEP_START + 119)));
+        // The same proof without the nonce validator is outside the iat window.
+        let bare = Expected::new(HttpMethod::GET, uri);
+        assert!(verifier.verify(&proof, &bare, now).is_err());
+    }
+    let ancient = NewProof::new(
+        HttpMethod::GET,
+        uri,
+        ProofId::new("j").unwrap(),
+        at(STEP_START - NONCE_IAT_BOUND),
+    )
+    .with_nonce(&nonce)
+    .encode_to_string(&signer)
+    .unwrap();
+    assert!(matches!(
+        verifier.verify(&ancient, &expected, now),
+        Err(VerifyError::TooOld { .. })
+    ));
 }
 
 #[test]

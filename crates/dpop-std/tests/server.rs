@@ -30,8 +30,8 @@ use dpop_std::clock::ManualClock;
 use dpop_std::nonce::{NonceKey, NonceSource, StatelessNonces};
 use dpop_std::replay::{MemoryReplayCache, ReplayCache, ReplayError, ReplayKey};
 use dpop_std::server::{
-    Accepted, BearerPolicy, Endpoint, Grant, Reason, Rejection, Scheme, Server, TargetError,
-    UriPolicy,
+    Accepted, BearerPolicy, Endpoint, ForwardedHeaders, Grant, Reason, Rejection, Scheme, Server,
+    TargetError, TokenBinding, UriPolicy,
 };
 use dpop_std::wire::{ErrorBody, TokenResponse, TokenType};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
@@ -181,6 +181,17 @@ fn resource(
     server.verify_resource(&credentials, bound)
 }
 
+/// Both token-endpoint steps, with a fresh token-endpoint cache: verify, then check the grant.
+fn token(
+    server: &Server<'_>,
+    req: &Request<()>,
+    grant: Grant<'_>,
+) -> Result<TokenBinding, Rejection> {
+    let request = server.verify_token_request(req)?;
+    let cache = MemoryReplayCache::with_capacity(64);
+    block_on(server.check_grant(&cache, request, grant))
+}
+
 fn assert_token_error(rejection: &Rejection, code: &str) -> ErrorBody {
     let (status, headers, body) = rejection.to_parts();
     assert_eq!(status, StatusCode::BAD_REQUEST, "{rejection}");
@@ -229,28 +240,36 @@ fn token_request_returns_the_thumbprint_to_bind() {
         "/token",
         &[("dpop", &proof), ("host", "10.0.0.1:8080")],
     );
-    let accepted = server.verify_token_request(&req, Grant::Other).unwrap();
+    let verified = server.verify_token_request(&req).unwrap();
+    assert!(verified.has_proof());
+    assert_eq!(verified.htu(), Some(AS_TOKEN));
+    assert!(verified.headers().is_empty());
+    // Verification took nothing from the cache: only check_grant consumes.
+    let cache = MemoryReplayCache::with_capacity(64);
+    let binding = block_on(server.check_grant(&cache, verified, Grant::Other)).unwrap();
+    assert_eq!(cache.len(), 1);
 
+    let accepted = binding.accepted();
     assert_eq!(accepted.endpoint(), Endpoint::Token);
-    assert_eq!(accepted.thumbprint(), Some(&jkt(&k)));
-    assert_eq!(accepted.token_type(), TokenType::Dpop);
-    let proof_info = accepted.proof().unwrap();
+    assert_eq!(binding.thumbprint(), Some(&jkt(&k)));
+    assert_eq!(binding.token_type(), TokenType::Dpop);
+    let proof_info = binding.proof().unwrap();
     assert_eq!(proof_info.id(), "t-1");
     assert_eq!(proof_info.htu(), AS_TOKEN);
     assert_eq!(proof_info.algorithm(), Algorithm::Es256);
     assert_eq!(proof_info.issued_at(), UnixTime::from_secs(NOW));
-    // the replay entry outlives the acceptance window: iat + max_age + leeway (+ 1)
-    assert!(proof_info.replay_expires_at().as_secs() > NOW + 300 + 60);
+    // the replay entry outlives the acceptance window: iat + max_age + leeway + 1
+    assert_eq!(
+        proof_info.replay_expires_at(),
+        UnixTime::from_secs(NOW + 300 + 60 + 1)
+    );
     assert_eq!(accepted.fresh_nonce(), None);
-    assert!(accepted.headers().is_empty());
+    assert!(binding.headers().is_empty());
 
-    let cnf = serde_json::to_string(&accepted.confirmation().unwrap()).unwrap();
+    let cnf = serde_json::to_string(&binding.confirmation().unwrap()).unwrap();
     assert_eq!(cnf, format!(r#"{{"jkt":"{}"}}"#, jkt(&k)));
 
-    let cache = MemoryReplayCache::with_capacity(64);
-    block_on(server.consume(&cache, &accepted)).unwrap();
-
-    let response = TokenResponse::new("at", accepted.token_type(), 300, "read");
+    let response = TokenResponse::new("at", binding.token_type(), 300, "read");
     let parsed = TokenResponse::from_json(response.to_json().unwrap().as_bytes()).unwrap();
     assert_eq!(parsed, response);
     assert_eq!(parsed.token_type, TokenType::Dpop);
@@ -260,9 +279,7 @@ fn token_request_returns_the_thumbprint_to_bind() {
 fn token_request_without_proof_follows_the_bearer_policy() {
     let clock = clock();
     let req = request("POST", "/token", &[]);
-    let refused = as_server(&clock)
-        .verify_token_request(&req, Grant::Other)
-        .unwrap_err();
+    let refused = as_server(&clock).verify_token_request(&req).unwrap_err();
     assert_eq!(refused.reason(), Reason::MissingProof);
     assert_eq!(
         assert_token_error(&refused, "invalid_dpop_proof")
@@ -272,11 +289,12 @@ fn token_request_without_proof_follows_the_bearer_policy() {
     );
 
     let allowing = as_server(&clock).with_bearer(BearerPolicy::Allow);
-    let accepted = allowing.verify_token_request(&req, Grant::Other).unwrap();
-    assert_eq!(accepted.token_type(), TokenType::Bearer);
-    assert_eq!(accepted.thumbprint(), None);
+    let verified = allowing.verify_token_request(&req).unwrap();
+    assert!(!verified.has_proof());
     let cache = MemoryReplayCache::with_capacity(1);
-    block_on(allowing.consume(&cache, &accepted)).unwrap();
+    let binding = block_on(allowing.check_grant(&cache, verified, Grant::Other)).unwrap();
+    assert_eq!(binding.token_type(), TokenType::Bearer);
+    assert_eq!(binding.thumbprint(), None);
     assert!(cache.is_empty());
 }
 
@@ -291,29 +309,43 @@ fn refresh_with_the_bound_key_is_accepted_and_with_another_key_refused() {
     };
 
     let same = P::new(&a, "POST", AS_TOKEN, "r-1").build();
-    let accepted = server
-        .verify_token_request(&request("POST", AS_TOKEN, &[("dpop", &same)]), grant)
-        .unwrap();
+    let accepted = token(
+        &server,
+        &request("POST", AS_TOKEN, &[("dpop", &same)]),
+        grant,
+    )
+    .unwrap();
     assert_eq!(accepted.thumbprint(), Some(&bound));
 
     let other = P::new(&b, "POST", AS_TOKEN, "r-2").build();
-    let refused = server
-        .verify_token_request(&request("POST", AS_TOKEN, &[("dpop", &other)]), grant)
-        .unwrap_err();
+    // A refused grant consumes nothing.
+    let cache = MemoryReplayCache::with_capacity(4);
+    let verified = server
+        .verify_token_request(&request("POST", AS_TOKEN, &[("dpop", &other)]))
+        .unwrap();
+    assert!(block_on(server.check_grant(&cache, verified, grant)).is_err());
+    assert!(cache.is_empty());
+    let refused = token(
+        &server,
+        &request("POST", AS_TOKEN, &[("dpop", &other)]),
+        grant,
+    )
+    .unwrap_err();
     assert_eq!(refused.reason(), Reason::RefreshTokenKeyMismatch);
     assert_token_error(&refused, "invalid_grant");
 
     // a bound refresh token needs a proof even where Bearer is allowed
-    let missing = server
-        .verify_token_request(&request("POST", AS_TOKEN, &[]), grant)
-        .unwrap_err();
+    let missing = token(&server, &request("POST", AS_TOKEN, &[]), grant).unwrap_err();
     assert_eq!(missing.reason(), Reason::MissingProof);
 
     // an unbound refresh token (confidential client) may move to a new key
     let unbound = Grant::RefreshToken { bound_key: None };
-    let moved = server
-        .verify_token_request(&request("POST", AS_TOKEN, &[("dpop", &other)]), unbound)
-        .unwrap();
+    let moved = token(
+        &server,
+        &request("POST", AS_TOKEN, &[("dpop", &other)]),
+        unbound,
+    )
+    .unwrap();
     assert_eq!(moved.thumbprint(), Some(&jkt(&b)));
 }
 
@@ -328,15 +360,21 @@ fn authorization_code_checks_dpop_jkt() {
     };
 
     let matching = P::new(&a, "POST", AS_TOKEN, "c-1").build();
-    let ok = server
-        .verify_token_request(&request("POST", AS_TOKEN, &[("dpop", &matching)]), grant)
-        .unwrap();
+    let ok = token(
+        &server,
+        &request("POST", AS_TOKEN, &[("dpop", &matching)]),
+        grant,
+    )
+    .unwrap();
     assert_eq!(ok.thumbprint(), Some(&dpop_jkt));
 
     let other = P::new(&b, "POST", AS_TOKEN, "c-2").build();
-    let refused = server
-        .verify_token_request(&request("POST", AS_TOKEN, &[("dpop", &other)]), grant)
-        .unwrap_err();
+    let refused = token(
+        &server,
+        &request("POST", AS_TOKEN, &[("dpop", &other)]),
+        grant,
+    )
+    .unwrap_err();
     assert_eq!(refused.reason(), Reason::AuthorizationCodeKeyMismatch);
     let body = assert_token_error(&refused, "invalid_grant");
     assert_eq!(
@@ -347,9 +385,12 @@ fn authorization_code_checks_dpop_jkt() {
     // without dpop_jkt any key is bound
     let free = Grant::AuthorizationCode { dpop_jkt: None };
     assert!(
-        server
-            .verify_token_request(&request("POST", AS_TOKEN, &[("dpop", &other)]), free)
-            .is_ok()
+        token(
+            &server,
+            &request("POST", AS_TOKEN, &[("dpop", &other)]),
+            free
+        )
+        .is_ok()
     );
 }
 
@@ -554,9 +595,7 @@ fn two_dpop_headers_are_invalid_request_at_both_endpoints() {
     let p1 = P::new(&k, "POST", AS_TOKEN, "m-1").build();
     let p2 = P::new(&k, "POST", AS_TOKEN, "m-2").build();
     let req = request("POST", "/token", &[("dpop", &p1), ("dpop", &p2)]);
-    let rejection = as_server(&clock)
-        .verify_token_request(&req, Grant::Other)
-        .unwrap_err();
+    let rejection = as_server(&clock).verify_token_request(&req).unwrap_err();
     assert_eq!(rejection.reason(), Reason::MultipleProofs);
     let body = assert_token_error(&rejection, "invalid_request");
     assert_eq!(body.error_description.unwrap(), "more than one DPoP header");
@@ -601,9 +640,7 @@ fn two_authorization_headers_are_invalid_request() {
             ("authorization", "Basic YzpK"),
         ],
     );
-    let rejection = as_server(&clock)
-        .verify_token_request(&req, Grant::Other)
-        .unwrap_err();
+    let rejection = as_server(&clock).verify_token_request(&req).unwrap_err();
     assert_eq!(rejection.reason(), Reason::MultipleAuthorizations);
     assert_token_error(&rejection, "invalid_request");
 }
@@ -774,10 +811,10 @@ fn replayed_proof_is_refused() {
     let as_ = as_server(&clock);
     let proof = P::new(&k, "POST", AS_TOKEN, "once").build();
     let req = request("POST", "/token", &[("dpop", &proof)]);
-    let first = as_.verify_token_request(&req, Grant::Other).unwrap();
-    block_on(as_.consume(&cache, &first)).unwrap();
-    let second = as_.verify_token_request(&req, Grant::Other).unwrap();
-    let rejection = block_on(as_.consume(&cache, &second)).unwrap_err();
+    let first = as_.verify_token_request(&req).unwrap();
+    let _ = block_on(as_.check_grant(&cache, first, Grant::Other)).unwrap();
+    let second = as_.verify_token_request(&req).unwrap();
+    let rejection = block_on(as_.check_grant(&cache, second, Grant::Other)).unwrap_err();
     let body = assert_token_error(&rejection, "invalid_dpop_proof");
     assert_eq!(body.error_description.unwrap(), "proof was already used");
 }
@@ -969,10 +1006,7 @@ fn nonce_challenge_then_retry_succeeds_at_the_token_endpoint() {
 
     let first = P::new(&k, "POST", AS_TOKEN, "tn-1").build();
     let rejection = server
-        .verify_token_request(
-            &request("POST", "/token", &[("dpop", &first)]),
-            Grant::Other,
-        )
+        .verify_token_request(&request("POST", "/token", &[("dpop", &first)]))
         .unwrap_err();
     let body = assert_token_error(&rejection, "use_dpop_nonce");
     assert_eq!(body.error_description.unwrap(), "a nonce is required");
@@ -983,12 +1017,12 @@ fn nonce_challenge_then_retry_succeeds_at_the_token_endpoint() {
     assert!(source.should_refresh(&nonce, UnixTime::from_secs(NOW + 60)));
 
     let retry = P::new(&k, "POST", AS_TOKEN, "tn-2").nonce(&nonce).build();
-    let accepted = server
-        .verify_token_request(
-            &request("POST", "/token", &[("dpop", &retry)]),
-            Grant::Other,
-        )
-        .unwrap();
+    let accepted = token(
+        &server,
+        &request("POST", "/token", &[("dpop", &retry)]),
+        Grant::Other,
+    )
+    .unwrap();
     assert_eq!(accepted.thumbprint(), Some(&jkt(&k)));
 
     // forged nonce: use_dpop_nonce, never echoed
@@ -996,15 +1030,221 @@ fn nonce_challenge_then_retry_succeeds_at_the_token_endpoint() {
         .nonce("forged-nonce")
         .build();
     let rejection = server
-        .verify_token_request(
-            &request("POST", "/token", &[("dpop", &forged)]),
-            Grant::Other,
-        )
+        .verify_token_request(&request("POST", "/token", &[("dpop", &forged)]))
         .unwrap_err();
     assert_eq!(rejection.reason(), Reason::Proof(VerifyError::NonceInvalid));
     let (_, headers, body) = rejection.to_parts();
     assert_ne!(headers["dpop-nonce"], "forged-nonce");
     assert!(!body.contains("forged"));
+}
+
+#[test]
+fn with_nonces_a_wrong_client_clock_succeeds_after_one_nonce_round() {
+    let clock = clock();
+    let source = nonces();
+    let server = as_server(&clock).with_nonces(source.clone());
+    let cache = MemoryReplayCache::with_capacity(64);
+    let k = key(7);
+    for (jti, iat) in [("skew-fast", NOW + 90), ("skew-slow", NOW - 1000)] {
+        // No nonce and iat outside the window: use_dpop_nonce with a fresh nonce.
+        let first = P::new(&k, "POST", AS_TOKEN, jti).iat(iat).build();
+        let rejection = server
+            .verify_token_request(&request("POST", "/token", &[("dpop", &first)]))
+            .unwrap_err();
+        assert_token_error(&rejection, "use_dpop_nonce");
+        let nonce = rejection.nonce().unwrap().to_owned();
+        // With the nonce, the same wrong clock: fresh by the nonce's issue time.
+        let retry = P::new(&k, "POST", AS_TOKEN, &format!("{jti}-2"))
+            .iat(iat)
+            .nonce(&nonce)
+            .build();
+        let verified = server
+            .verify_token_request(&request("POST", "/token", &[("dpop", &retry)]))
+            .unwrap();
+        let binding = block_on(server.check_grant(&cache, verified, Grant::Other)).unwrap();
+        // The replay entry lives as long as the nonce is accepted:
+        // max(iat + max_age + leeway, nonce_accepted_until) + 1.
+        let nonce_until = source.accepted_until(&nonce).unwrap().as_secs();
+        assert_eq!(nonce_until, NOW - NOW % 60 + 119);
+        let want = (iat + 360).max(nonce_until) + 1;
+        assert_eq!(
+            binding.proof().unwrap().replay_expires_at(),
+            UnixTime::from_secs(want),
+            "{jti}"
+        );
+        // ... and the proof is refused as a replay until then.
+        let again = server
+            .verify_token_request(&request("POST", "/token", &[("dpop", &retry)]))
+            .unwrap();
+        let replayed = block_on(server.check_grant(&cache, again, Grant::Other)).unwrap_err();
+        assert_eq!(replayed.reason(), Reason::Replay(ReplayError::Replayed));
+    }
+    // The slow proof outlives its iat window only through the nonce: at nonce_until it is still
+    // accepted by verification, and still remembered by the cache.
+    let nonce = source.issue(
+        &dpop_std::nonce::NonceRequest::new(UnixTime::from_secs(NOW))
+            .with_thumbprint(&jkt(&k))
+            .with_htu(AS_TOKEN),
+    );
+    let slow = P::new(&k, "POST", AS_TOKEN, "slow-late")
+        .iat(NOW - 1000)
+        .nonce(&nonce)
+        .build();
+    let until = source.accepted_until(&nonce).unwrap();
+    clock.set(until);
+    let verified = server
+        .verify_token_request(&request("POST", "/token", &[("dpop", &slow)]))
+        .unwrap();
+    let binding = block_on(server.check_grant(&cache, verified, Grant::Other)).unwrap();
+    assert!(binding.proof().unwrap().replay_expires_at() > until);
+    clock.set(UnixTime::from_secs(until.as_secs() + 1));
+    let stale = server
+        .verify_token_request(&request("POST", "/token", &[("dpop", &slow)]))
+        .unwrap_err();
+    assert_token_error(&stale, "use_dpop_nonce");
+
+    // Without a nonce source nothing changes: a wrong clock is a final invalid_dpop_proof.
+    clock.set(UnixTime::from_secs(NOW));
+    let plain = as_server(&clock);
+    let fast = P::new(&k, "POST", AS_TOKEN, "plain-fast")
+        .iat(NOW + 90)
+        .build();
+    let rejection = plain
+        .verify_token_request(&request("POST", "/token", &[("dpop", &fast)]))
+        .unwrap_err();
+    assert!(matches!(
+        rejection.reason(),
+        Reason::Proof(VerifyError::IssuedInFuture { .. })
+    ));
+    assert_token_error(&rejection, "invalid_dpop_proof");
+    assert_eq!(rejection.nonce(), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Raw paths
+
+#[test]
+fn dot_segments_in_the_raw_path_are_invalid_request_before_the_proof() {
+    let clock = clock();
+    let as_ = as_server(&clock);
+    let rs = rs_server(&clock);
+    let auth = format!("DPoP {ACCESS_TOKEN}");
+    for path in [
+        "/a/./token",
+        "/a/../token",
+        "/a/%2E/token",
+        "/a/%2e/token",
+        "/a/%2E%2E/token",
+        "/a/%2e%2e/token",
+        "/a/.%2E/token",
+        "/a/%2e./token",
+        "/a/..",
+        "/.",
+    ] {
+        // The proof is not even valid: the path is refused first.
+        let req = request("POST", path, &[("dpop", "not-a-proof")]);
+        let rejection = as_.verify_token_request(&req).unwrap_err();
+        assert_eq!(
+            rejection.reason(),
+            Reason::Target(TargetError::DotSegment),
+            "{path}"
+        );
+        assert_token_error(&rejection, "invalid_request");
+
+        let req = request(
+            "GET",
+            path,
+            &[("authorization", &auth), ("dpop", "not-a-proof")],
+        );
+        let rejection = rs.resource_request(&req).unwrap_err();
+        assert_eq!(
+            rejection.reason(),
+            Reason::Target(TargetError::DotSegment),
+            "{path}"
+        );
+        assert_resource_error(&rejection, StatusCode::BAD_REQUEST, "invalid_request");
+    }
+    // The issue's example: a proof for /b does not verify for /a/%2E%2E/b.
+    let k = key(7);
+    let proof = P::new(&k, "GET", "https://api.example.com/b", "dot-1")
+        .token(ACCESS_TOKEN)
+        .build();
+    let req = request(
+        "GET",
+        "/a/%2E%2E/b",
+        &[("authorization", &auth), ("dpop", &proof)],
+    );
+    assert!(rs.resource_request(&req).is_err());
+}
+
+#[test]
+fn paths_with_whatwg_characters_verify_in_either_encoding() {
+    let clock = clock();
+    let rs = rs_server(&clock);
+    let k = key(7);
+    let auth = format!("DPoP {ACCESS_TOKEN}");
+    // A client (browser, Node.js, reqwest) that leaves `|` unencoded, and a server that sees
+    // it encoded, or the other way round.
+    for (signed, path, jti) in [
+        (
+            "https://api.example.com/users/auth0|123",
+            "/users/auth0%7C123",
+            "w-1",
+        ),
+        (
+            "https://api.example.com/users/auth0%7c123",
+            "/users/auth0|123",
+            "w-2",
+        ),
+        (
+            "https://api.example.com/q/{id}/[x]^`",
+            "/q/%7Bid%7D/%5Bx%5D%5E%60",
+            "w-3",
+        ),
+    ] {
+        let proof = P::new(&k, "GET", signed, jti).token(ACCESS_TOKEN).build();
+        let req = request("GET", path, &[("authorization", &auth), ("dpop", &proof)]);
+        assert!(resource(&rs, &req, Some(&jkt(&k))).is_ok(), "{signed}");
+    }
+    // dpop-std's own client makes such a proof too.
+    let client = dpop_std::client::Client::new(key(7));
+    let attempt = client
+        .prepare(
+            &http::Method::GET,
+            "https://api.example.com/users/auth0|123",
+            Some(ACCESS_TOKEN),
+        )
+        .unwrap();
+    let mut headers: Vec<(&str, &str)> = Vec::new();
+    for (name, value) in attempt.headers() {
+        headers.push((name.as_str(), value.to_str().unwrap()));
+    }
+    let req = request("GET", "/users/auth0|123", &headers);
+    // The client signs with the system clock.
+    let live = Server::new(
+        Verifier::new(ALL_COMPILED_IN),
+        UriPolicy::public_base("https://api.example.com").unwrap(),
+    );
+    assert!(resource(&live, &req, Some(&jkt(&k))).is_ok());
+}
+
+#[test]
+fn unavailable_token_store_is_503_with_retry_after() {
+    let clock = clock();
+    let rejection = rs_server(&clock).unavailable(30);
+    assert_eq!(
+        rejection.reason(),
+        Reason::TokenUnavailable { retry_after: 30 }
+    );
+    let (status, headers, body) = rejection.to_parts();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(headers["retry-after"], "30");
+    assert_eq!(headers[CONTENT_TYPE], "application/json");
+    assert_eq!(
+        ErrorBody::from_json(body.as_bytes()).unwrap().error,
+        "temporarily_unavailable"
+    );
+    assert_ne!(rejection.error_code(), Some("invalid_token"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1162,11 +1402,40 @@ fn forwarded_headers_are_ignored_unless_trusted() {
         );
     }
 
-    let trusted = server(UriPolicy::from_trusted_proxy(Scheme::Http), &clock);
-    for headers in [&x_forwarded[..], &forwarded[..]] {
+    let x_trusted = server(
+        UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::XForwarded),
+        &clock,
+    );
+    let f_trusted = server(
+        UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::Forwarded),
+        &clock,
+    );
+    for (trusted, headers) in [(&x_trusted, &x_forwarded[..]), (&f_trusted, &forwarded[..])] {
         let req = request("GET", "/x", headers);
-        assert!(resource(&trusted, &req, Some(&jkt(&k))).is_ok());
+        assert!(resource(trusted, &req, Some(&jkt(&k))).is_ok());
     }
+    // Behind an X-Forwarded-* proxy, a client-sent Forwarded naming another host is not read:
+    // a proof for the spoofed host does not verify, one for the real host does.
+    let spoofed = P::new(&k, "GET", "https://evil.example/x", "f-3")
+        .token(ACCESS_TOKEN)
+        .build();
+    for (proof, ok) in [(&spoofed, false), (&proof, true)] {
+        let headers = [
+            ("host", "internal:8080"),
+            ("forwarded", "proto=https;host=evil.example"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "api.example.com"),
+            ("authorization", auth.as_str()),
+            ("dpop", proof.as_str()),
+        ];
+        let req = request("GET", "/x", &headers);
+        assert_eq!(
+            x_trusted.target_uri(&req).unwrap(),
+            "https://api.example.com/x"
+        );
+        assert_eq!(resource(&x_trusted, &req, Some(&jkt(&k))).is_ok(), ok);
+    }
+    let trusted = x_trusted;
 
     // without forwarded headers the trusted mode falls back to Host and the default scheme
     let direct = P::new(&k, "GET", "http://internal:8080/x", "f-2")
@@ -1206,7 +1475,7 @@ fn missing_or_invalid_host_is_a_precise_error() {
         ),
     ] {
         let rejection = server
-            .verify_token_request(&request("POST", "/token", &headers), Grant::Other)
+            .verify_token_request(&request("POST", "/token", &headers))
             .unwrap_err();
         assert_eq!(rejection.reason(), Reason::Target(want));
         let body = assert_token_error(&rejection, "invalid_request");
@@ -1287,7 +1556,7 @@ fn no_request_bytes_reach_response_headers() {
                 }
             }
             let req = request("POST", "/token", &[("dpop", &proof)]);
-            if let Err(rejection) = as_.verify_token_request(&req, Grant::Other) {
+            if let Err(rejection) = as_.verify_token_request(&req) {
                 let (_, headers, body) = rejection.to_parts();
                 assert_clean(&headers, &body);
             }
@@ -1314,6 +1583,8 @@ fn public_types_are_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
     assert_send_sync::<Server<'static>>();
     assert_send_sync::<Accepted>();
+    assert_send_sync::<dpop_std::server::TokenRequest>();
+    assert_send_sync::<TokenBinding>();
     assert_send_sync::<Rejection>();
     assert_send_sync::<UriPolicy>();
 

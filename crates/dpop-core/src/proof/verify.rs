@@ -8,7 +8,8 @@
 //! 2. exactly three segments of canonical unpadded base64url; JWS JSON serialization rejected;
 //! 3. header and payload are strict UTF-8 JSON objects (duplicate members, trailing data, bad
 //!    escapes and unescaped control characters rejected);
-//! 4. `typ` is exactly `dpop+jwt`; a `crit` header is rejected;
+//! 4. `typ` is `dpop+jwt` (case-insensitive, optionally `application/dpop+jwt`, RFC 7515 section
+//!    4.1.9); a `crit` header is rejected;
 //! 5. `alg` is in the allow-list and matches the curve of `jwk`;
 //! 6. `jwk` is a public EC key on its curve;
 //! 7. the signature (raw `r||s` of the exact length) verifies over `header.payload`;
@@ -18,7 +19,10 @@
 //!     `htu` with a query or fragment is invalid;
 //! 11. the nonce, when one is expected ([`VerifyError::NonceRequired`] /
 //!     [`VerifyError::NonceInvalid`], answered with `use_dpop_nonce`);
-//! 12. `now - max_age - leeway <= iat <= now + leeway`; an `exp`, if present, not in the past;
+//! 12. `now - max_age - leeway <= iat <= now + leeway`; when a nonce validator vouched for the
+//!     proof's freshness ([`NonceStatus::Fresh`]), `iat` within [`NONCE_IAT_BOUND`] of `now`
+//!     instead (RFC 9449 section 4.3 check 11: freshness from a server-managed timestamp). An
+//!     `exp`, if present, not in the past;
 //! 13. with an access token, `ath` matches; with a bound key (`cnf.jkt`), the thumbprint matches.
 //!
 //! Verification is pure: it does not remember the `jti`. Replay detection is a separate step
@@ -49,6 +53,12 @@ use crate::time::UnixTime;
 pub const DEFAULT_MAX_AGE: u64 = 300;
 /// Default `leeway`: tolerated clock difference, in seconds, in both directions.
 pub const DEFAULT_LEEWAY: u64 = 60;
+/// How far, in seconds and in either direction, `iat` may be from `now` when a server nonce
+/// vouches for the proof's freshness ([`NonceStatus::Fresh`]): one day. RFC 9449 section 4.3
+/// check 11 lets the nonce's server-side time replace the `iat` window; this bound only keeps
+/// out proofs from a client clock that is wrong by more than a day (a broken clock, or a proof
+/// made long ago for later use), which a nonce cannot make sensible.
+pub const NONCE_IAT_BOUND: u64 = 86_400;
 
 /// Size limits, checked before the work they protect.
 ///
@@ -212,6 +222,11 @@ impl<'a> Verifier<'a> {
         expected: &Expected<'e>,
         now: UnixTime,
     ) -> Result<VerifiedProof<'e>, VerifyError> {
+        // A configuration error, not a proof error: an empty expected nonce would otherwise
+        // be compared with whatever the proof carries.
+        if matches!(expected.nonce, NonceExpectation::Exact("")) {
+            return Err(VerifyError::EmptyExpectedNonce);
+        }
         // 1. Size first, so nothing below runs on oversized input.
         if proof.len() > self.limits.proof.min(MAX_PROOF_LEN) {
             return Err(VerifyError::TooLarge(Limit::Proof));
@@ -258,7 +273,9 @@ impl<'a> Verifier<'a> {
             Claim::Jti,
             Limit::Jti,
         )?;
-        if jti.is_empty() {
+        // Empty or with control characters (which reach logs through the `jti`): rejected as at
+        // creation ([`ProofId::new`](crate::claims::ProofId::new)).
+        if jti.is_empty() || jti.chars().any(char::is_control) {
             return Err(VerifyError::Invalid(Claim::Jti));
         }
 
@@ -306,11 +323,20 @@ impl<'a> Verifier<'a> {
             method: expected.method,
             now,
         };
-        check_nonce(&expected.nonce, nonce.as_deref(), &context)?;
+        let nonce_fresh_until = check_nonce(&expected.nonce, nonce.as_deref(), &context)?;
 
-        // 12. Freshness.
-        let earliest = now.saturating_sub(self.max_age.saturating_add(self.leeway));
-        let latest = now.saturating_add(self.leeway);
+        // 12. Freshness: from `iat`, or from the nonce's server-side time within a sanity bound.
+        let (earliest, latest) = if nonce_fresh_until.is_some() {
+            (
+                now.saturating_sub(NONCE_IAT_BOUND),
+                now.saturating_add(NONCE_IAT_BOUND),
+            )
+        } else {
+            (
+                now.saturating_sub(self.max_age.saturating_add(self.leeway)),
+                now.saturating_add(self.leeway),
+            )
+        };
         if issued_at > latest {
             return Err(VerifyError::IssuedInFuture {
                 issued_at,
@@ -360,6 +386,7 @@ impl<'a> Verifier<'a> {
             method: expected.method,
             uri: expected.uri,
             nonce,
+            nonce_fresh_until,
             ath,
             replay_key,
         })
@@ -373,7 +400,7 @@ impl<'a> Verifier<'a> {
         // RFC 9449 section 4.3 check 4; explicit typing per RFC 8725 section 3.11.
         let [h_typ, h_crit, h_alg, h_jwk] = header.fields(["typ", "crit", "alg", "jwk"]);
         let typ = required(h_typ, Claim::Typ)?;
-        if !typ.eq_str(TYPE) {
+        if !is_dpop_type(typ) {
             return Err(VerifyError::Invalid(Claim::Typ));
         }
         // RFC 7515 section 4.1.11: no extension is understood, so any `crit` is fatal.
@@ -443,7 +470,9 @@ impl<'a> Expected<'a> {
         }
     }
 
-    /// Requires `nonce` to equal this value (compared in constant time).
+    /// Requires `nonce` to equal this value (compared in constant time). An empty value is a
+    /// configuration error: verification then fails with [`VerifyError::EmptyExpectedNonce`]
+    /// whatever the proof.
     #[must_use]
     pub const fn with_nonce(mut self, nonce: &'a str) -> Self {
         self.nonce = NonceExpectation::Exact(nonce);
@@ -497,35 +526,63 @@ pub struct NonceContext<'a> {
     pub now: UnixTime,
 }
 
+/// What a [`NonceValidator`] says about a nonce.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NonceStatus {
+    /// Acceptable; it carries its own server-side issue time, which vouches for the proof's
+    /// freshness (RFC 9449 section 4.3 check 11, sections 8 and 9), and it is accepted until
+    /// `accepted_until` (inclusive). The `iat` window is then replaced by [`NONCE_IAT_BOUND`].
+    Fresh {
+        /// The last second at which this nonce is accepted.
+        accepted_until: UnixTime,
+    },
+    /// Not acceptable (missing from the server's view, stale, forged): `use_dpop_nonce`.
+    Invalid,
+    /// Acceptable; freshness still comes from `iat`.
+    Valid,
+}
+
 /// Decides whether a server nonce is acceptable (RFC 9449 section 9: nonces are opaque to the
 /// client; the server alone decides). A stateless implementation lives in dpop-std.
 pub trait NonceValidator: Send + Sync + fmt::Debug {
     /// True when `nonce` is currently valid for this proof.
     fn is_valid(&self, nonce: &str, context: &NonceContext<'_>) -> bool;
+
+    /// The full answer, which the verifier asks for: whether `nonce` is valid, and whether it
+    /// vouches for freshness. The default is [`NonceStatus::Valid`] or [`NonceStatus::Invalid`]
+    /// from [`is_valid`](Self::is_valid), which leaves the `iat` window in charge; a validator
+    /// that knows when its nonces were issued returns [`NonceStatus::Fresh`].
+    fn status(&self, nonce: &str, context: &NonceContext<'_>) -> NonceStatus {
+        if self.is_valid(nonce, context) {
+            NonceStatus::Valid
+        } else {
+            NonceStatus::Invalid
+        }
+    }
 }
 
+/// Checks the nonce; `Some(accepted_until)` when it vouches for freshness.
 fn check_nonce(
     expectation: &NonceExpectation<'_>,
     nonce: Option<&str>,
     context: &NonceContext<'_>,
-) -> Result<(), VerifyError> {
+) -> Result<Option<UnixTime>, VerifyError> {
     match (expectation, nonce) {
-        (NonceExpectation::None, _) => Ok(()),
+        (NonceExpectation::None, _) => Ok(None),
         (_, None) => Err(VerifyError::NonceRequired),
         (NonceExpectation::Exact(want), Some(got)) => {
-            if bool::from(want.as_bytes().ct_eq(got.as_bytes())) {
-                Ok(())
+            if !want.is_empty() && bool::from(want.as_bytes().ct_eq(got.as_bytes())) {
+                Ok(None)
             } else {
                 Err(VerifyError::NonceInvalid)
             }
         }
-        (NonceExpectation::Validator(v), Some(got)) => {
-            if v.is_valid(got, context) {
-                Ok(())
-            } else {
-                Err(VerifyError::NonceInvalid)
-            }
-        }
+        (NonceExpectation::Validator(v), Some(got)) => match v.status(got, context) {
+            NonceStatus::Fresh { accepted_until } => Ok(Some(accepted_until)),
+            NonceStatus::Valid => Ok(None),
+            NonceStatus::Invalid => Err(VerifyError::NonceInvalid),
+        },
     }
 }
 
@@ -562,6 +619,7 @@ pub struct VerifiedProof<'e> {
     method: HttpMethod<'e>,
     uri: TargetUri<'e>,
     nonce: Option<FixedString<MAX_NONCE_LEN>>,
+    nonce_fresh_until: Option<UnixTime>,
     ath: Option<AccessTokenHash>,
     replay_key: ReplayKey,
 }
@@ -607,6 +665,13 @@ impl<'e> VerifiedProof<'e> {
         self.nonce.as_deref()
     }
 
+    /// When the proof's freshness came from its nonce ([`NonceStatus::Fresh`]): the last second
+    /// at which that nonce is accepted. A replay cache must then remember the proof until after
+    /// this time too, since until then it passes every check whatever its `iat`.
+    pub const fn nonce_fresh_until(&self) -> Option<UnixTime> {
+        self.nonce_fresh_until
+    }
+
     /// The `ath`, if the proof has one.
     pub const fn access_token_hash(&self) -> Option<&AccessTokenHash> {
         self.ath.as_ref()
@@ -616,6 +681,31 @@ impl<'e> VerifiedProof<'e> {
     pub const fn replay_key(&self) -> &ReplayKey {
         &self.replay_key
     }
+}
+
+/// `dpop+jwt`, case-insensitively, with or without the `application/` prefix: RFC 7515 section
+/// 4.1.9 makes `typ` a media type, which is case-insensitive (RFC 2045 section 5.1) and may
+/// omit `application/`. Nothing else is accepted (no parameters, no other type).
+fn is_dpop_type(typ: JsonStr<'_>) -> bool {
+    const PREFIX: &[u8] = b"application/";
+    // Longest accepted value; anything longer is not `dpop+jwt`.
+    let mut buf = [0u8; 20];
+    let mut len = 0;
+    for b in typ.bytes() {
+        let Some(slot) = buf.get_mut(len) else {
+            return false;
+        };
+        *slot = b;
+        len += 1;
+    }
+    let text = buf.get(..len).unwrap_or_default();
+    let name = match text.get(..PREFIX.len()) {
+        Some(head) if head.eq_ignore_ascii_case(PREFIX) => {
+            text.get(PREFIX.len()..).unwrap_or_default()
+        }
+        _ => text,
+    };
+    name.eq_ignore_ascii_case(TYPE.as_bytes())
 }
 
 fn required<'a>(value: Option<Value<'a>>, claim: Claim) -> Result<JsonStr<'a>, VerifyError> {
@@ -649,10 +739,12 @@ fn bounded<const N: usize>(
     Ok(out)
 }
 
-/// A non-negative integer `NumericDate` (RFC 7519 section 2).
+/// A non-negative `NumericDate` (RFC 7519 section 2), by its integer part: `1700000000.5` and
+/// `1.7e9` are accepted as 1700000000. Negative values, non-numbers and integer parts above
+/// `u64::MAX` are not.
 fn unix_time(value: Value<'_>) -> Option<UnixTime> {
     match value {
-        Value::Number(n) => n.as_u64().map(UnixTime::from_secs),
+        Value::Number(n) => n.as_numeric_date().map(UnixTime::from_secs),
         _ => None,
     }
 }

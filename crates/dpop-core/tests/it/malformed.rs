@@ -51,9 +51,15 @@ fn header_rules() {
     let cases: Vec<(String, VerifyError)> = vec![
         (format!(r#"{{"alg":"ES256","jwk":{jwk}}}"#), VerifyError::Missing(Claim::Typ)),
         (format!(r#"{{"typ":"JWT","alg":"ES256","jwk":{jwk}}}"#), VerifyError::Invalid(Claim::Typ)),
-        (format!(r#"{{"typ":"DPoP+JWT","alg":"ES256","jwk":{jwk}}}"#), VerifyError::Invalid(Claim::Typ)),
-        (format!(r#"{{"typ":"application/dpop+jwt","alg":"ES256","jwk":{jwk}}}"#), VerifyError::Invalid(Claim::Typ)),
         (format!(r#"{{"typ":1,"alg":"ES256","jwk":{jwk}}}"#), VerifyError::Invalid(Claim::Typ)),
+        (format!(r#"{{"typ":"application/jwt","alg":"ES256","jwk":{jwk}}}"#), VerifyError::Invalid(Claim::Typ)),
+        (format!(r#"{{"typ":"application/dpop+jwt; charset=utf-8","alg":"ES256","jwk":{jwk}}}"#), VerifyError::Invalid(Claim::Typ)),
+        (format!(r#"{{"typ":"text/dpop+jwt","alg":"ES256","jwk":{jwk}}}"#), VerifyError::Invalid(Claim::Typ)),
+        (format!(r#"{{"typ":"application/application/dpop+jwt","alg":"ES256","jwk":{jwk}}}"#), VerifyError::Invalid(Claim::Typ)),
+        (format!(r#"{{"typ":"application/","alg":"ES256","jwk":{jwk}}}"#), VerifyError::Invalid(Claim::Typ)),
+        (format!(r#"{{"typ":" dpop+jwt","alg":"ES256","jwk":{jwk}}}"#), VerifyError::Invalid(Claim::Typ)),
+        (format!(r#"{{"typ":"dpop+jwtx","alg":"ES256","jwk":{jwk}}}"#), VerifyError::Invalid(Claim::Typ)),
+        (format!(r#"{{"typ":"","alg":"ES256","jwk":{jwk}}}"#), VerifyError::Invalid(Claim::Typ)),
         (format!(r#"{{"typ":"dpop+jwt","alg":"ES256","crit":["exp"],"jwk":{jwk}}}"#), VerifyError::CriticalHeader),
         (format!(r#"{{"typ":"dpop+jwt","jwk":{jwk}}}"#), VerifyError::Missing(Claim::Alg)),
         (format!(r#"{{"typ":"dpop+jwt","alg":["ES256"],"jwk":{jwk}}}"#), VerifyError::Invalid(Claim::Alg)),
@@ -372,16 +378,38 @@ fn claim_rules() {
             VerifyError::Invalid(Claim::Iat),
         ),
         (
-            format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW}.5,"ath":"{ATH}"}}"#),
-            VerifyError::Invalid(Claim::Iat),
-        ),
-        (
             format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":-1,"ath":"{ATH}"}}"#),
             VerifyError::Invalid(Claim::Iat),
         ),
         (
-            format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":1e9,"ath":"{ATH}"}}"#),
+            format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":-{NOW}.5,"ath":"{ATH}"}}"#),
             VerifyError::Invalid(Claim::Iat),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":1e20,"ath":"{ATH}"}}"#),
+            VerifyError::Invalid(Claim::Iat),
+        ),
+        (
+            format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":true,"ath":"{ATH}"}}"#),
+            VerifyError::Invalid(Claim::Iat),
+        ),
+        (
+            format!(
+                r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}","exp":-1.5}}"#
+            ),
+            VerifyError::Invalid(Claim::Exp),
+        ),
+        (
+            format!(r#"{{"jti":"j\u0007","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#),
+            VerifyError::Invalid(Claim::Jti),
+        ),
+        (
+            format!(r#"{{"jti":"a\nb","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#),
+            VerifyError::Invalid(Claim::Jti),
+        ),
+        (
+            format!(r#"{{"jti":"a\u0085b","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}"}}"#),
+            VerifyError::Invalid(Claim::Jti),
         ),
         (
             format!(
@@ -439,6 +467,150 @@ fn escaped_claims_are_decoded() {
         r#"{{"jti":"j\u002d1","ht\u006d":"G\u0045T","htu":"{escaped_url}","iat":{NOW},"ath":"{ATH}"}}"#
     );
     assert_eq!(verify(&with_payload(&p)), Ok(()));
+}
+
+#[test]
+fn typ_is_a_case_insensitive_media_type() {
+    let jwk = jwk_json(&key(Algorithm::Es256));
+    for typ in [
+        "dpop+jwt",
+        "DPoP+JWT",
+        "DPOP+jwt",
+        "application/dpop+jwt",
+        "Application/DPoP+JWT",
+        "APPLICATION/dpop+jwt",
+        r"application\/dpop\u002bjwt",
+    ] {
+        let header = format!(r#"{{"typ":"{typ}","alg":"ES256","jwk":{jwk}}}"#);
+        assert_eq!(verify(&with_header(&header)), Ok(()), "{typ}");
+    }
+}
+
+#[test]
+fn numeric_dates_may_be_non_integer() {
+    // RFC 7519 section 2: a NumericDate is a JSON number; its integer part is used.
+    for iat in [
+        format!("{NOW}.5"),
+        format!("{NOW}.999"),
+        format!("{NOW}.0"),
+        format!("{}e1", NOW / 10),
+        format!("{}.{}e9", NOW / 1_000_000_000, NOW % 1_000_000_000),
+        format!("{NOW}0e-1"),
+    ] {
+        let p = format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{iat},"ath":"{ATH}"}}"#);
+        assert_eq!(verify(&with_payload(&p)), Ok(()), "{iat}");
+    }
+    let uri = TargetUri::parse(URL).unwrap();
+    let expected = Expected::new(HttpMethod::GET, uri).with_access_token(TOKEN);
+    let p = format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW}.75,"ath":"{ATH}"}}"#);
+    let verified = Verifier::new(ALL_COMPILED_IN)
+        .verify(&with_payload(&p), &expected, UnixTime::from_secs(NOW))
+        .unwrap();
+    assert_eq!(verified.issued_at(), UnixTime::from_secs(NOW));
+    // exp too: a float in the past is expired, one in the future is fine
+    let exp = |exp: &str| {
+        with_payload(&format!(
+            r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"{ATH}","exp":{exp}}}"#
+        ))
+    };
+    assert_eq!(verify(&exp(&format!("{}.9", NOW + 10))), Ok(()));
+    assert_eq!(
+        verify(&exp(&format!("{}.9", NOW - 61))),
+        Err(VerifyError::Expired {
+            expires_at: UnixTime::from_secs(NOW - 61),
+            now: UnixTime::from_secs(NOW),
+        })
+    );
+}
+
+#[test]
+fn an_empty_expected_nonce_is_a_configuration_error() {
+    let uri = TargetUri::parse(URL).unwrap();
+    let now = UnixTime::from_secs(NOW);
+    let v = Verifier::new(&[ES256]);
+    let e = Expected::new(HttpMethod::GET, uri).with_nonce("");
+    for proof in [
+        with_payload(&claims(r#","nonce":"""#)),
+        with_payload(&claims(r#","nonce":"n""#)),
+        with_payload(&claims("")),
+        String::from("garbage"),
+    ] {
+        let error = v.verify(&proof, &e, now).unwrap_err();
+        assert_eq!(error, VerifyError::EmptyExpectedNonce);
+        assert!(error.is_configuration_error());
+    }
+    assert!(!VerifyError::NonceInvalid.is_configuration_error());
+}
+
+/// Vouches for freshness of "fresh" nonces until `NOW + 30`; accepts "plain" without vouching.
+#[derive(Debug)]
+struct Stamped;
+impl dpop_core::proof::NonceValidator for Stamped {
+    fn is_valid(&self, nonce: &str, _: &dpop_core::proof::NonceContext<'_>) -> bool {
+        nonce == "fresh" || nonce == "plain"
+    }
+    fn status(
+        &self,
+        nonce: &str,
+        context: &dpop_core::proof::NonceContext<'_>,
+    ) -> dpop_core::proof::NonceStatus {
+        match nonce {
+            "fresh" => dpop_core::proof::NonceStatus::Fresh {
+                accepted_until: UnixTime::from_secs(NOW + 30),
+            },
+            _ if self.is_valid(nonce, context) => dpop_core::proof::NonceStatus::Valid,
+            _ => dpop_core::proof::NonceStatus::Invalid,
+        }
+    }
+}
+
+#[test]
+fn a_fresh_nonce_replaces_the_iat_window_within_a_day() {
+    use dpop_core::proof::NONCE_IAT_BOUND;
+    let uri = TargetUri::parse(URL).unwrap();
+    let now = UnixTime::from_secs(NOW);
+    let v = Verifier::new(&[ES256]);
+    let e = Expected::new(HttpMethod::GET, uri).with_nonce_validator(&Stamped);
+    let at = |iat: u64, nonce: &str| {
+        with_payload(&format!(
+            r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{iat},"nonce":"{nonce}"}}"#
+        ))
+    };
+    // 90 s fast and 1000 s slow: outside the iat window, fresh by the nonce.
+    for iat in [
+        NOW + 90,
+        NOW - 1000,
+        NOW + NONCE_IAT_BOUND,
+        NOW - NONCE_IAT_BOUND,
+    ] {
+        let verified = v.verify(&at(iat, "fresh"), &e, now).unwrap();
+        assert_eq!(
+            verified.nonce_fresh_until(),
+            Some(UnixTime::from_secs(NOW + 30))
+        );
+    }
+    // beyond the sanity bound
+    assert!(matches!(
+        v.verify(&at(NOW + NONCE_IAT_BOUND + 1, "fresh"), &e, now),
+        Err(VerifyError::IssuedInFuture { .. })
+    ));
+    assert!(matches!(
+        v.verify(&at(NOW - NONCE_IAT_BOUND - 1, "fresh"), &e, now),
+        Err(VerifyError::TooOld { .. })
+    ));
+    // a valid nonce that does not vouch keeps the iat window
+    assert!(matches!(
+        v.verify(&at(NOW + 90, "plain"), &e, now),
+        Err(VerifyError::IssuedInFuture { .. })
+    ));
+    let plain = v.verify(&at(NOW, "plain"), &e, now).unwrap();
+    assert_eq!(plain.nonce_fresh_until(), None);
+    // without a validator nothing changes
+    let none = Expected::new(HttpMethod::GET, uri);
+    assert!(matches!(
+        v.verify(&at(NOW + 90, "fresh"), &none, now),
+        Err(VerifyError::IssuedInFuture { .. })
+    ));
 }
 
 #[test]

@@ -21,13 +21,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64ct::{Base64UrlUnpadded, Encoding as _};
-use dpop_axum::{Dpop, DpopLayer, TokenStatus};
+use dpop_axum::{Dpop, DpopLayer, DpopToken, TokenStatus};
 use dpop_core::alg::ALL_COMPILED_IN;
 use dpop_core::proof::Verifier;
 use dpop_core::thumbprint::Thumbprint;
 use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
-use dpop_std::server::{BearerPolicy, Grant, Server, UriPolicy};
+use dpop_std::server::{BearerPolicy, Grant, Server, TokenBinding, UriPolicy};
 use dpop_std::wire::{ErrorBody, TokenResponse};
 use dpop_std::{Clock as _, SystemClock};
 use hmac::digest::Key;
@@ -90,6 +90,9 @@ pub(crate) fn router(addr: SocketAddr) -> Result<Router, String> {
         refresh_tokens: Mutex::new(HashMap::new()),
     });
     let base = UriPolicy::public_base(&format!("http://{addr}")).map_err(|e| e.to_string())?;
+    // One replay cache for the token endpoints, another for the resources: a flood of token
+    // requests cannot make resource requests fail closed.
+    let token_cache = Arc::new(MemoryReplayCache::with_capacity(10_000));
     let cache = Arc::new(MemoryReplayCache::with_capacity(10_000));
 
     // Token endpoints: a request without a DPoP header gets a Bearer token.
@@ -100,7 +103,7 @@ pub(crate) fn router(addr: SocketAddr) -> Result<Router, String> {
             post(signin_with_api_key),
         )
         .route("/v1/{organization}/user/refresh", post(refresh))
-        .layer(DpopLayer::token_endpoint(token_server, Arc::clone(&cache)));
+        .layer(DpopLayer::token_endpoint(token_server, token_cache));
 
     // Resources: DPoP-bound tokens only. `/sessions` also requires a server nonce.
     let resolve = {
@@ -130,10 +133,11 @@ pub(crate) fn router(addr: SocketAddr) -> Result<Router, String> {
 
 /// `POST /v1/{organization}/user/signin_with_api_key`: `x-api-key`, `x-api-key-id` and
 /// `x-user-id` identify the user; the token is bound to the proof's key, if there is a proof.
+/// The proof is consumed only once the API key is known to be right.
 async fn signin_with_api_key(
     State(platform): State<Arc<Platform>>,
     Path(organization): Path<String>,
-    dpop: Dpop,
+    dpop: DpopToken,
     headers: HeaderMap,
 ) -> Response {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -149,6 +153,11 @@ async fn signin_with_api_key(
             "unknown API key",
         );
     }
+    // A new sign-in: no prior key to check.
+    let binding = match dpop.check_grant(Grant::Other).await {
+        Ok(binding) => binding,
+        Err(rejection) => return rejection.into_response(),
+    };
     let (Ok(session), Ok(secret)) = (random_text::<9>(), random_text::<24>()) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
@@ -156,7 +165,7 @@ async fn signin_with_api_key(
         user_id: USER_ID.to_owned(),
         organization,
         session_id: format!("sess-{session}"),
-        jkt: dpop.thumbprint().copied(),
+        jkt: binding.thumbprint().copied(),
     };
     let refresh_token = format!("rt-{secret}");
     platform
@@ -165,7 +174,7 @@ async fn signin_with_api_key(
         .unwrap_or_else(PoisonError::into_inner)
         .insert(refresh_token.clone(), grant.clone());
     let response = platform
-        .issue(&grant, &dpop)
+        .issue(&grant, &binding)
         .with_refresh_token(refresh_token)
         .with_extra("session_id", grant.session_id);
     token_response(&response)
@@ -176,7 +185,7 @@ async fn signin_with_api_key(
 async fn refresh(
     State(platform): State<Arc<Platform>>,
     Path(organization): Path<String>,
-    dpop: Dpop,
+    dpop: DpopToken,
     body: String,
 ) -> Response {
     let presented = serde_json::from_str::<Value>(&body)
@@ -198,13 +207,17 @@ async fn refresh(
         );
     };
     // dpop-std's check and response: 400 invalid_grant for a proof by another key.
-    if let Err(rejection) = dpop.check_grant(Grant::RefreshToken {
-        bound_key: grant.jkt.as_ref(),
-    }) {
-        return rejection.into_response();
-    }
+    let binding = match dpop
+        .check_grant(Grant::RefreshToken {
+            bound_key: grant.jkt.as_ref(),
+        })
+        .await
+    {
+        Ok(binding) => binding,
+        Err(rejection) => return rejection.into_response(),
+    };
     // No refresh_token and no session_id in the response: both stay as they are.
-    token_response(&platform.issue(&grant, &dpop))
+    token_response(&platform.issue(&grant, &binding))
 }
 
 /// `GET /v1/{organization}/user/profile`.
@@ -225,10 +238,10 @@ async fn sessions(Extension(caller): Extension<Caller>) -> Response {
 
 impl Platform {
     /// A token response for `grant`: `DPoP` and bound when the request had a proof.
-    fn issue(&self, grant: &RefreshGrant, dpop: &Dpop) -> TokenResponse {
+    fn issue(&self, grant: &RefreshGrant, binding: &TokenBinding) -> TokenResponse {
         let expires_at = SystemClock::default().now().as_secs() + ACCESS_TOKEN_LIFETIME;
         // A bound grant keeps its key; an unbound one is bound by the proof, if any.
-        let jkt = grant.jkt.or_else(|| dpop.thumbprint().copied());
+        let jkt = grant.jkt.or_else(|| binding.thumbprint().copied());
         let mut claims = json!({
             "sub": grant.user_id,
             "org": grant.organization,
