@@ -26,6 +26,7 @@ use criterion::{BenchmarkId, Criterion};
 use dpop_core::alg::Algorithm;
 use dpop_core::thumbprint::Thumbprint;
 use dpop_core::time::UnixTime;
+use dpop_std::clock::ManualClock;
 use dpop_std::nonce::{NonceKey, NonceRequest, NonceSource, StatelessNonces};
 use dpop_std::replay::{MemoryReplayCache, ReplayKey};
 
@@ -72,7 +73,10 @@ fn replay_insert(c: &mut Criterion<CpuTime>) {
     let scope = Thumbprint::from_bytes([7; 32]);
     let start = NOW;
     let before = resident_bytes();
-    let cache = MemoryReplayCache::with_capacity(CAPACITY);
+    // The cache's monotonic clock follows the simulated server time (one second per 1024
+    // inserts), so entries expire on both of its clocks as they would on a real server.
+    let clock = std::sync::Arc::new(ManualClock::new(UnixTime::from_secs(start)));
+    let cache = MemoryReplayCache::with_capacity(CAPACITY).with_clock(clock.clone());
     let forever = UnixTime::from_secs(start + 1_000_000_000);
     for i in 0..LIVE {
         cache
@@ -109,6 +113,9 @@ fn replay_insert(c: &mut Criterion<CpuTime>) {
                     counter += 1;
                     // 1024 inserts per second of server time; each expires a second later.
                     let now = start + counter / 1024;
+                    if counter.is_multiple_of(1024) {
+                        clock.advance(1);
+                    }
                     let result = cache.remember_now(
                         &key(counter),
                         &scope,
