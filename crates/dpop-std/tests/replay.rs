@@ -503,3 +503,127 @@ proptest! {
         }
     }
 }
+
+/// Resident memory of this process in bytes (`VmRSS` of `/proc/self/status`; Linux only).
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Soak: tens of millions of inserts into one cache with a moving clock (10 000 new proofs per
+/// simulated second from 251 clients, each entry living 361 s, a per-key quota), and
+/// resident memory must stay flat once the first entries have expired and been reclaimed.
+/// Also times inserts with the default (system) monotonic clock against the manual one.
+///
+/// ```text
+/// cargo test --release -p dpop-std --test replay -- --ignored --nocapture soak
+/// DPOP_SOAK_INSERTS=100000000 cargo test --release -p dpop-std --test replay -- --ignored --nocapture soak
+/// ```
+#[test]
+#[ignore = "soak: 30 million inserts by default, about a minute in release; run on demand (see the doc comment)"]
+fn soak_resident_memory_stays_flat_with_a_moving_clock() {
+    const PER_SECOND: u64 = 10_000;
+    const LIFETIME: u64 = 361;
+    let inserts: u64 = std::env::var("DPOP_SOAK_INSERTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(30_000_000);
+    let window = PER_SECOND * LIFETIME;
+    assert!(inserts >= 4 * window, "run at least four windows");
+    let Some(start_rss) = resident_bytes() else {
+        eprintln!("note: no /proc/self/status; the soak needs Linux");
+        return;
+    };
+    // Room for the live entries (3.61 million) with 25 % headroom for expired ones.
+    let (cache, clock) = cache_at(
+        T0,
+        MemoryReplayCache::with_capacity(usize::try_from(window * 5 / 4).unwrap())
+            .with_quota(100_000),
+    );
+    let started = std::time::Instant::now();
+    let mut after_first_window = 0;
+    let mut highest = 0;
+    let mut window_started = std::time::Instant::now();
+    for i in 0..inserts {
+        if i > 0 && i % PER_SECOND == 0 {
+            clock.advance(1);
+        }
+        let now = T0 + i / PER_SECOND;
+        let result = cache.remember_now(
+            &key(i),
+            &client(u8::try_from(i % 251).unwrap()),
+            at(now + LIFETIME),
+            at(now),
+        );
+        assert_eq!(result, Ok(()), "insert {i}");
+        if (i + 1) % window == 0 {
+            let rss = resident_bytes().unwrap();
+            let n = (i + 1) / window;
+            eprintln!(
+                "window {n}: {} inserts, {} held, resident {:.1} MiB, {:.0} ns per insert",
+                i + 1,
+                cache.len(),
+                rss as f64 / 1_048_576.0,
+                window_started.elapsed().as_nanos() as f64 / window as f64
+            );
+            window_started = std::time::Instant::now();
+            if n == 2 {
+                after_first_window = rss;
+            } else if n > 2 {
+                highest = highest.max(rss);
+            }
+        }
+    }
+    let table = cache.table_bytes();
+    eprintln!(
+        "soak: {inserts} inserts in {:.1?}; table {:.1} MiB ({} bytes per entry of capacity); \
+         resident {:.1} MiB at start, {:.1} MiB after the second window, at most {:.1} MiB \
+         after it",
+        started.elapsed(),
+        table as f64 / 1_048_576.0,
+        MemoryReplayCache::bytes_per_entry(),
+        start_rss as f64 / 1_048_576.0,
+        after_first_window as f64 / 1_048_576.0,
+        highest as f64 / 1_048_576.0
+    );
+    // Flat: no growth beyond 1 MiB (page-granularity noise) once the table is warm.
+    assert!(
+        highest <= after_first_window + 1_048_576,
+        "resident memory grew from {after_first_window} to {highest}"
+    );
+
+    // The price of reading the system's monotonic clock on every insert: a warm table (3
+    // million entries that expire a second later, so every page is touched), then 2 million
+    // timed inserts of new keys that reuse and reclaim the expired slots, with a manual clock
+    // and with the default one.
+    let timed = |cache: MemoryReplayCache, pass_time: &dyn Fn()| {
+        for i in 0..3_000_000 {
+            cache
+                .remember_now(&key(i), &client(1), at(T0 + 1), at(T0))
+                .unwrap();
+        }
+        pass_time();
+        let started = std::time::Instant::now();
+        for i in 3_000_000..5_000_000 {
+            cache
+                .remember_now(&key(i), &client(1), at(T0 + 362), at(T0 + 2))
+                .unwrap();
+        }
+        started.elapsed().as_nanos() as f64 / 2e6
+    };
+    drop(cache);
+    let clock = Arc::new(ManualClock::new(at(T0)));
+    let manual = timed(
+        MemoryReplayCache::with_capacity(4_000_000).with_clock(Arc::clone(&clock)),
+        &|| clock.advance(2),
+    );
+    let system = timed(MemoryReplayCache::with_capacity(4_000_000), &|| {
+        thread::sleep(core::time::Duration::from_millis(2_100));
+    });
+    eprintln!(
+        "insert into a warm cache: {manual:.0} ns with a manual clock, {system:.0} ns with \
+         the system monotonic clock"
+    );
+}
