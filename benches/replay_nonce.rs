@@ -7,6 +7,9 @@
 //!   later), so inserts also pay for reclaiming expired slots. Keys are `SplitMix64` output, as
 //!   uniform as the SHA-256 replay keys they stand for. The table's size and the resident
 //!   memory it added are written to `$DPOP_BENCH_FIGURES/replay.json` for the report.
+//! - `clock/system_monotonic`: one `SystemClock::monotonic()`, which a `MemoryReplayCache` with
+//!   the default clock reads on every insert (the insert benchmark above drives a manual clock
+//!   instead, to simulate time passing).
 //! - `nonce/issue` and `nonce/validate`: `StatelessNonces` bound to the client key and `htu`.
 
 #![allow(
@@ -26,7 +29,7 @@ use criterion::{BenchmarkId, Criterion};
 use dpop_core::alg::Algorithm;
 use dpop_core::thumbprint::Thumbprint;
 use dpop_core::time::UnixTime;
-use dpop_std::clock::ManualClock;
+use dpop_std::clock::{Clock, ManualClock, SystemClock};
 use dpop_std::nonce::{NonceKey, NonceRequest, NonceSource, StatelessNonces};
 use dpop_std::replay::{MemoryReplayCache, ReplayKey};
 
@@ -40,6 +43,10 @@ const CAPACITY: usize = 1_500_000;
 fn main() {
     let mut c = common::criterion();
     replay_insert(&mut c);
+    c.bench_function("clock/system_monotonic", |b| {
+        let clock = SystemClock::default();
+        b.iter(|| black_box(clock.monotonic()));
+    });
     nonces(&mut c);
     c.final_summary();
 }
