@@ -33,6 +33,9 @@ pub const DEFAULT_EXPIRY_MARGIN: u64 = dpop_core::proof::verify::DEFAULT_LEEWAY;
 /// The longest pause between two reconnection attempts, so that requests succeed again about a
 /// second after Redis comes back (the `redis` crate's backoff otherwise grows to 6.4 s).
 const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(1);
+/// [`RECONNECT_MAX_DELAY`] in milliseconds, as the cluster client takes it.
+#[cfg(feature = "cluster")]
+const RECONNECT_MAX_DELAY_MS: u64 = 1_000;
 
 /// A [`ReplayCache`] shared by every server instance through one Redis.
 ///
@@ -340,6 +343,57 @@ impl RedisReplayCacheBuilder {
         let connection = ConnectionManager::new_lazy_with_config(client, self.manager_config())
             .map_err(|error| ConnectError::new(ConnectErrorKind::InvalidUrl, Some(error)))?;
         Ok(self.build(connection))
+    }
+
+    /// Connects to a Redis Cluster through any of its `nodes` (`redis://host:port/` URLs; the
+    /// client learns the others from `CLUSTER SLOTS`), with this builder's settings, and checks
+    /// with a `PING` routed to a primary that it answers.
+    ///
+    /// Each [`remember`](ReplayCache::remember) is one `SET ... NX EXAT` sent to the primary
+    /// that owns the key's hash slot, so it stays atomic. The client follows `MOVED` and `ASK`
+    /// redirections while slots migrate (the slot's source and target answer for the key
+    /// between them, so a key present on either is found) and reconnects to primaries that come
+    /// back or are replaced by failover; the call timeout bounds all of that, after which the
+    /// call fails closed with [`ReplayError::Unavailable`]. While the cluster is down
+    /// (`CLUSTERDOWN`) or a slot's primary is unreachable, calls for it fail closed too.
+    ///
+    /// # Errors
+    ///
+    /// As [`connect`](Self::connect): [`ConnectErrorKind::InvalidUrl`] for a bad URL or an
+    /// empty list, [`ConnectErrorKind::TimedOut`], [`ConnectErrorKind::Unavailable`].
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime.
+    #[cfg(feature = "cluster")]
+    pub async fn connect_cluster<T: redis::IntoConnectionInfo>(
+        self,
+        nodes: impl IntoIterator<Item = T>,
+    ) -> Result<RedisReplayCache<redis::cluster_async::ClusterConnection>, ConnectError> {
+        let client = redis::cluster::ClusterClientBuilder::new(nodes)
+            .connection_timeout(self.connect_timeout)
+            .response_timeout(self.timeout)
+            .max_retry_wait(RECONNECT_MAX_DELAY_MS)
+            .build()
+            .map_err(|error| ConnectError::new(ConnectErrorKind::InvalidUrl, Some(error)))?;
+        let attempt = async {
+            let mut connection = client.get_async_connection().await?;
+            redis::cmd("PING")
+                .query_async::<Value>(&mut connection)
+                .await?;
+            Ok::<_, RedisError>(connection)
+        };
+        match tokio::time::timeout(self.connect_timeout, attempt).await {
+            Ok(Ok(connection)) => Ok(self.build(connection)),
+            Ok(Err(error)) if error.is_timeout() => {
+                Err(ConnectError::new(ConnectErrorKind::TimedOut, Some(error)))
+            }
+            Ok(Err(error)) => Err(ConnectError::new(
+                ConnectErrorKind::Unavailable,
+                Some(error),
+            )),
+            Err(_elapsed) => Err(ConnectError::new(ConnectErrorKind::TimedOut, None)),
+        }
     }
 
     /// A cache over a connection made elsewhere: a [`ConnectionManager`] with settings of your

@@ -1,12 +1,13 @@
 //! Integration tests against real Redis servers.
 //!
-//! - Tests that need a shared Redis read its URL from `DPOP_TEST_REDIS_URL`.
+//! - Tests that need a shared Redis use `DPOP_TEST_REDIS_URL`, or, when it is unset, one
+//!   `redis-server` this test binary starts on a free port of 127.0.0.1 (and stops).
 //! - Tests that stop and restart a server start their own `redis-server` child process.
 //! - Tests of unreachable and unresponsive servers need neither.
 //!
-//! When a prerequisite is missing, a test prints a note and passes, except under `CI=true`,
-//! where it fails: CI must never skip them silently. `ci/redis-for-tests.sh` provides both.
-//! Each test writes under its own random key prefix, so runs against one Redis do not collide.
+//! Only when `redis-server` is not installed does a test print a note and pass, and under
+//! `CI=true` it fails instead: CI must never skip them silently. Each test writes under its own
+//! random key prefix, so runs against one Redis do not collide.
 
 // Test code: panicking on a broken setup is the point, and std is available.
 #![allow(
@@ -16,11 +17,10 @@
     clippy::indexing_slicing
 )]
 
-use std::hash::{BuildHasher, RandomState};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+#[path = "support/servers.rs"]
+mod servers;
+
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -30,6 +30,8 @@ use dpop_redis::{ConnectErrorKind, RedisReplayCache};
 use dpop_std::replay::{ReplayCache, ReplayError, ReplayKey};
 use redis::aio::MultiplexedConnection;
 use tokio::sync::Barrier;
+
+use servers::{RedisProcess, random_u64, shared_redis_url};
 
 /// Generous for tests that are not about timing: two cores may be busy compiling.
 const PATIENT: Duration = Duration::from_secs(2);
@@ -135,6 +137,65 @@ async fn entry_expires_at_the_absolute_time_given() {
         expire_time(&mut raw, &with_margin.redis_key(&key)).await,
         expires_at.as_secs() + 7
     );
+}
+
+/// The verifier's wall clock steps an hour ahead and back. Entries carry an absolute expiry
+/// (`EXAT`) computed from the proof's `iat`, and Redis keeps time by its own clock, so the step
+/// neither shortens an entry nor changes an existing one: replays stay refused throughout. (A
+/// relative TTL computed from the stepped clock, `expires_at - now`, would have cut the second
+/// entry's life by the 100 s the clock was ahead.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stepped_verifier_clock_neither_shortens_nor_drops_entries() {
+    let Some(url) = shared_redis_url() else {
+        return;
+    };
+    let prefix = unique_prefix("verifier-step");
+    let cache = patient(&prefix).connect(&url).await.unwrap();
+    let mut raw = raw_connection(&url).await;
+    let real = now();
+
+    // Accepted with the right clock: kept until iat + window + 1.
+    let before = random_key();
+    let before_until = real.saturating_add(361);
+    assert_eq!(
+        cache.remember(&before, &SCOPE, before_until, real).await,
+        Ok(())
+    );
+
+    // An hour ahead: the entry is found and left alone.
+    let ahead = real.saturating_add(3_600);
+    assert_eq!(
+        cache.remember(&before, &SCOPE, before_until, ahead).await,
+        Err(ReplayError::Replayed)
+    );
+    assert_eq!(
+        expire_time(&mut raw, &cache.redis_key(&before)).await,
+        before_until.as_secs()
+    );
+
+    // 100 s ahead (within the window) a proof issued at the real time is accepted; its entry
+    // lives until its own iat + window + 1 on Redis's clock, not 100 s less.
+    let during = random_key();
+    let during_until = real.saturating_add(361);
+    let slightly_ahead = real.saturating_add(100);
+    assert_eq!(
+        cache
+            .remember(&during, &SCOPE, during_until, slightly_ahead)
+            .await,
+        Ok(())
+    );
+    assert_eq!(
+        expire_time(&mut raw, &cache.redis_key(&during)).await,
+        during_until.as_secs()
+    );
+
+    // Back to the right time: both still refused.
+    for key in [&before, &during] {
+        assert_eq!(
+            cache.remember(key, &SCOPE, before_until, real).await,
+            Err(ReplayError::Replayed)
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -314,7 +375,7 @@ async fn silent_server_times_out_as_unavailable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_stopped_mid_test_is_unavailable_then_recovers() {
-    let Some(mut server) = OwnRedis::start() else {
+    let Some(mut server) = RedisProcess::start(&[]) else {
         return;
     };
     // Default settings: 250 ms per call, 1 s per connection attempt.
@@ -380,7 +441,7 @@ async fn redis_stopped_mid_test_is_unavailable_then_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hung_server_is_unavailable_within_the_timeout_then_recovers() {
-    let Some(server) = OwnRedis::start() else {
+    let Some(server) = RedisProcess::start(&[]) else {
         return;
     };
     let timeout = Duration::from_millis(250);
@@ -426,7 +487,7 @@ async fn hung_server_is_unavailable_within_the_timeout_then_recovers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_redis_is_capacity_exceeded() {
-    let Some(server) = OwnRedis::start() else {
+    let Some(server) = RedisProcess::start(&[]) else {
         return;
     };
     let cache = patient(&unique_prefix("full"))
@@ -453,43 +514,12 @@ async fn full_redis_is_capacity_exceeded() {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/// `DPOP_TEST_REDIS_URL`, or `None` after a skip note (a panic under `CI=true`).
-fn shared_redis_url() -> Option<String> {
-    match std::env::var("DPOP_TEST_REDIS_URL") {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            missing("DPOP_TEST_REDIS_URL is not set");
-            None
-        }
-    }
-}
-
-fn missing(what: &str) {
-    let hint = "source crates/dpop-redis/ci/redis-for-tests.sh first (it installs and starts \
-                redis-server and sets DPOP_TEST_REDIS_URL)";
-    if std::env::var("CI").is_ok_and(|ci| ci == "true") {
-        panic!("{what}, and CI=true: the Redis tests must not be skipped in CI; {hint}");
-    }
-    // Straight to the stderr handle: libtest captures `eprintln!` of passing tests, and a skip
-    // should be seen.
-    let note = format!("note: skipping a dpop-redis test: {what}; {hint}\n");
-    let _ = std::io::stderr().write_all(note.as_bytes());
-}
-
 /// The builder for tests that are not about timing.
 fn patient(prefix: &str) -> dpop_redis::RedisReplayCacheBuilder {
     RedisReplayCache::builder()
         .key_prefix(prefix)
         .timeout(PATIENT)
         .connect_timeout(PATIENT)
-}
-
-fn random_u64(salt: u64) -> u64 {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    RandomState::new().hash_one((nanos, std::process::id(), salt))
 }
 
 fn unique_prefix(test: &str) -> String {
@@ -540,114 +570,4 @@ async fn config_set(raw: &mut MultiplexedConnection, name: &str, value: &str) {
         .query_async(raw)
         .await
         .unwrap();
-}
-
-/// A `redis-server` child process on a free port, stopped (and its directory removed) on drop.
-struct OwnRedis {
-    child: Option<Child>,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl OwnRedis {
-    /// `None` after a skip note (a panic under `CI=true`) when `redis-server` is not on PATH.
-    fn start() -> Option<Self> {
-        if Command::new("redis-server")
-            .arg("--version")
-            .output()
-            .is_err()
-        {
-            missing("redis-server is not on PATH");
-            return None;
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("dpop-redis-test-{:016x}", random_u64(port.into())));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut server = Self {
-            child: None,
-            port,
-            dir,
-        };
-        server.restart();
-        Some(server)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    /// Starts the server on the same port and waits until it answers `PING`.
-    fn restart(&mut self) {
-        assert!(self.child.is_none());
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.answers_ping() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server on port {} did not start",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().unwrap();
-            child.wait().unwrap();
-        }
-    }
-
-    /// Sends a signal (`STOP`, `CONT`) through the shell's `kill`.
-    fn signal(&self, name: &str) {
-        let pid = self.child.as_ref().unwrap().id();
-        let status = Command::new("sh")
-            .arg("-c")
-            .arg(format!("kill -{name} {pid}"))
-            .status();
-        assert!(status.unwrap().success());
-    }
-
-    fn answers_ping(&self) -> bool {
-        let address = SocketAddr::from(([127, 0, 0, 1], self.port));
-        let Ok(mut stream) = TcpStream::connect_timeout(&address, Duration::from_millis(200))
-        else {
-            return false;
-        };
-        let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-        let mut reply = [0u8; 7];
-        stream.write_all(b"PING\r\n").is_ok()
-            && stream.read_exact(&mut reply).is_ok()
-            && &reply == b"+PONG\r\n"
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        if let Some(child) = self.child.as_mut() {
-            // A stopped process only dies of SIGKILL once continued on some systems; be sure.
-            let _ = Command::new("sh")
-                .arg("-c")
-                .arg(format!("kill -CONT {}", child.id()))
-                .status();
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }

@@ -33,20 +33,51 @@
 //! # The in-memory cache
 //!
 //! [`MemoryReplayCache`] is a bounded, sharded, open-addressing table. It stores 16 of the 32
-//! bytes of each [`ReplayKey`] and the expiry: 24 bytes a slot, 32 bytes per entry of capacity
-//! at its 3/4 maximum load ([`MemoryReplayCache::bytes_per_entry`]). When full of live entries
-//! it refuses new proofs with [`ReplayError::CapacityExceeded`] and never evicts a live entry.
-//! Expired entries are reclaimed during inserts, so no background thread is needed.
+//! bytes of each [`ReplayKey`] and two expiries, one on the wall clock and one on a monotonic
+//! clock: 24 bytes a slot, 32 bytes per entry of capacity at its 3/4 maximum load
+//! ([`MemoryReplayCache::bytes_per_entry`]). When full of live entries it refuses new proofs
+//! with [`ReplayError::CapacityExceeded`] and never evicts a live entry. Expired entries are
+//! reclaimed during inserts, so no background thread is needed.
 //!
 //! # Clock steps
 //!
-//! Entries expire by the caller's wall clock. A clock that steps backwards never revives an
-//! entry. A clock that steps *forwards* past entries' expiry lets them be reclaimed; if it is
-//! then stepped back within the acceptance window, a proof accepted before the jump is fresh
-//! again and forgotten, so a replay of it would be accepted. Servers should slew rather than
-//! step their clocks (chrony and ntpd slew by default); Redis (`dpop-redis`) expires keys by the
-//! Redis server's own clock and has the same property.
+//! The verifier judges freshness by the wall clock, which an operator or a bad time server can
+//! step. So the in-memory cache keeps every entry until it has expired on **both** clocks:
+//!
+//! - by the wall clock: `now >= expires_at`, the `now` and `expires_at` the caller passes;
+//! - by the monotonic clock ([`Clock::monotonic`], which is never stepped): the entry's lifetime
+//!   at insertion, `expires_at - now` seconds, has passed.
+//!
+//! A wall clock stepped *backwards* keeps entries longer (until the wall clock reaches their
+//! expiry again), which only refuses replays. A wall clock stepped *forwards* past the entries'
+//! expiry no longer lets them be reclaimed early: they stay until their lifetime has passed in
+//! real time, so stepping the clock back afterwards finds them still there, and a replay is
+//! refused.
+//!
+//! Precisely: let `offset = wall - monotonic` when a proof is first accepted and when it is
+//! presented again. A replay is refused whenever the offset has not decreased in between, i.e.
+//! when every backward step of the wall clock since the acceptance was balanced by forward
+//! steps (the forward-then-back case of a bad NTP step and its correction). What remains is a
+//! wall clock that ends up *behind* where real time would have taken it: a clock that was ahead
+//! when the proof was accepted and is then corrected backwards by `d` seconds can revive the
+//! proofs accepted in the `d` seconds before the correction whose entries had already lived
+//! their full lifetime. No cache can tell those from fresh proofs; run servers with a clock
+//! that slews (chrony and ntpd slew by default, `makestep` only at boot), and keep `d` small.
+//!
+//! Wall expiries are stored as 32-bit Unix seconds (until the year 2106; later ones saturate and
+//! the monotonic expiry alone then holds the entry) and monotonic ones as 32-bit seconds since
+//! the clock's origin (136 years), so the monotonic expiry costs no memory. The default
+//! monotonic clock is [`SystemClock`]'s; tests that move a [`ManualClock`] give the cache the
+//! same clock with [`MemoryReplayCache::with_clock`]. Redis (`dpop-redis`) expires keys by the
+//! Redis host's own clock; that crate's docs say what it guarantees.
+//!
+//! [`Clock::monotonic`]: crate::clock::Clock::monotonic
+//! [`SystemClock`]: crate::clock::SystemClock
+//! [`ManualClock`]: crate::clock::ManualClock
 
+extern crate alloc;
+
+use alloc::sync::Arc;
 use core::fmt;
 use core::future::Future;
 use core::hash::BuildHasher;
@@ -58,6 +89,8 @@ use std::sync::{Mutex, MutexGuard};
 use dpop_core::proof::{VerifiedProof, Verifier};
 use dpop_core::thumbprint::Thumbprint;
 use dpop_core::time::UnixTime;
+
+use crate::clock::{Clock, SystemClock};
 
 pub use dpop_core::proof::ReplayKey;
 
@@ -189,6 +222,10 @@ const MAX_SHARD_CAPACITY: usize = 1 << 30;
 /// - **Bounded**: the table is sized at construction ([`with_capacity`](Self::with_capacity))
 ///   and never grows. When a shard is full of live entries, new proofs are refused with
 ///   [`ReplayError::CapacityExceeded`]; a live entry is never evicted (fail closed).
+/// - **Clock steps**: an entry is reclaimed only once it has expired by the wall clock *and*
+///   its lifetime has passed on the monotonic clock ([`with_clock`](Self::with_clock); see
+///   [Clock steps](crate::replay#clock-steps)), so a wall clock stepped forward and back cannot
+///   make it forget a proof.
 /// - **No background thread**: every insert sweeps a few slots for expired entries, an insert
 ///   passing over an expired entry reuses its slot, and a full shard reclaims all its expired
 ///   entries before refusing (at most once per second per shard, since nothing can have expired
@@ -199,9 +236,10 @@ const MAX_SHARD_CAPACITY: usize = 1 << 30;
 ///   flat linear-probing table with backward-shift deletion (no tombstones). Shards and slots are
 ///   chosen by std's randomly keyed hasher (`RandomState`, SipHash-1-3 today) over the stored
 ///   key, so clients cannot aim their `jti`s at one shard or one probe sequence.
-/// - **Small**: a slot is 16 bytes of the replay key and an 8-byte expiry (24 bytes); at the 3/4
-///   maximum load that is [`bytes_per_entry`](Self::bytes_per_entry) = 32 bytes per entry of
-///   capacity, allocated up front.
+/// - **Small**: a slot is 16 bytes of the replay key and two 4-byte expiries, wall and
+///   monotonic (24 bytes); at the 3/4 maximum load that is
+///   [`bytes_per_entry`](Self::bytes_per_entry) = 32 bytes per entry of capacity, allocated up
+///   front.
 /// - **Optional per-key quota** ([`with_quota`](Self::with_quota)): at most `n` live entries per
 ///   client key (thumbprint), so one client cannot fill the cache for everyone.
 ///
@@ -211,20 +249,31 @@ const MAX_SHARD_CAPACITY: usize = 1 << 30;
 /// [`ReplayError::Unavailable`] from then on, because its table can no longer be trusted.
 ///
 /// ```
+/// use std::sync::Arc;
 /// use dpop_core::thumbprint::Thumbprint;
 /// use dpop_core::time::UnixTime;
+/// use dpop_std::clock::{Clock, ManualClock};
 /// use dpop_std::replay::{MemoryReplayCache, ReplayError, ReplayKey};
 ///
-/// let cache = MemoryReplayCache::with_capacity(100_000).with_quota(1_000);
+/// // A server passes its clock's `now`; here a manual clock stands for it.
+/// let clock = Arc::new(ManualClock::new(UnixTime::from_secs(1_700_000_000)));
+/// let cache = MemoryReplayCache::with_capacity(100_000)
+///     .with_quota(1_000)
+///     .with_clock(clock.clone()); // the default is the system's monotonic clock
 /// let key = ReplayKey::from_bytes([1; 32]); // in practice `VerifiedProof::replay_key()`
 /// let client = Thumbprint::from_bytes([2; 32]); // `VerifiedProof::thumbprint()`
-/// let now = UnixTime::from_secs(1_700_000_000);
+/// let now = clock.now();
 /// let until = now.saturating_add(361); // `expiry_for(&verifier, &proof, now)`
 ///
 /// assert_eq!(cache.remember_now(&key, &client, until, now), Ok(()));
 /// assert_eq!(cache.remember_now(&key, &client, until, now), Err(ReplayError::Replayed));
-/// // From `until` on the entry has expired (and the proof is too old to verify anyway).
-/// assert_eq!(cache.remember_now(&key, &client, until.saturating_add(361), until), Ok(()));
+/// // A wall clock stepped past `until` does not expire the entry: no time has passed.
+/// clock.set(until);
+/// assert_eq!(cache.remember_now(&key, &client, until, clock.now()), Err(ReplayError::Replayed));
+/// // Once 361 seconds have really passed, it has expired (and the proof is too old to verify
+/// // anyway).
+/// clock.advance(361);
+/// assert_eq!(cache.remember_now(&key, &client, until.saturating_add(900), clock.now()), Ok(()));
 /// assert!(MemoryReplayCache::bytes_per_entry() <= 64);
 /// ```
 pub struct MemoryReplayCache {
@@ -235,6 +284,8 @@ pub struct MemoryReplayCache {
     requested: usize,
     hasher: RandomState,
     quota: Option<Quota>,
+    /// Read only for [`Clock::monotonic`]; the wall time comes from the caller.
+    clock: Arc<dyn Clock>,
 }
 
 impl MemoryReplayCache {
@@ -264,7 +315,25 @@ impl MemoryReplayCache {
             .unwrap_or(MAX_SHARDS);
         let shards = shards.clamp(1, MAX_SHARDS).next_power_of_two().min(limit);
         let per_key = self.quota.map(|q| q.per_key);
-        Self::build(self.requested, shards, per_key)
+        Self {
+            clock: self.clock,
+            ..Self::build(self.requested, shards, per_key)
+        }
+    }
+
+    /// The clock whose [`monotonic`](Clock::monotonic) reading the cache keeps entries by,
+    /// beside the wall times it is given (see [Clock steps](crate::replay#clock-steps)). The
+    /// default is [`SystemClock`]. Tests that move a [`ManualClock`](crate::clock::ManualClock)
+    /// pass the same clock here, so that [`advance`](crate::clock::ManualClock::advance) lets
+    /// entries expire and [`set`](crate::clock::ManualClock::set) is a step.
+    ///
+    /// Only the monotonic reading is used; the wall time is always the `now` argument.
+    #[must_use]
+    pub fn with_clock(self, clock: impl Clock + 'static) -> Self {
+        Self {
+            clock: Arc::new(clock),
+            ..self
+        }
     }
 
     /// Limits every client key (thumbprint, the `scope` of [`remember_now`](Self::remember_now))
@@ -338,9 +407,11 @@ impl MemoryReplayCache {
     /// Atomically remembers `key` until `expires_at` (at least `now + 1`), unless a live entry
     /// for it exists. `scope` is the client key's thumbprint, used only for the quota.
     ///
-    /// An entry is live while `now < expires_at`. A clock that goes backwards never revives a
-    /// reclaimed entry, but entries not yet reclaimed stay live, so a replay is never accepted
-    /// because the clock went back.
+    /// An entry is live while `now < expires_at`, and in any case until `expires_at - now`
+    /// seconds have passed on the cache's monotonic clock
+    /// ([`with_clock`](Self::with_clock)). So neither a wall clock that goes back nor one that
+    /// jumps forward and back makes the cache forget a proof (see
+    /// [Clock steps](crate::replay#clock-steps)).
     ///
     /// # Errors
     ///
@@ -355,9 +426,10 @@ impl MemoryReplayCache {
         expires_at: UnixTime,
         now: UnixTime,
     ) -> Result<(), ReplayError> {
-        let now = now.as_secs();
-        let expires = expires_at.as_secs().max(now.saturating_add(1));
-        let stored = stored_key(key);
+        let now = self.now(now);
+        let expires = expires_at.as_secs().max(now.wall.saturating_add(1));
+        let slot = Slot::new(stored_key(key), expires, now);
+        let stored = slot.key;
         let hash = self.hasher.hash_one(stored);
         let mut table = lock(&self.shard(hash).0)?;
         table.sweep_step(now, &self.hasher);
@@ -380,16 +452,9 @@ impl MemoryReplayCache {
             }
         };
         if let Some(quota) = &self.quota {
-            quota.admit(scope, expires, now, &self.hasher)?;
+            quota.admit(scope, expires, now.wall, &self.hasher)?;
         }
-        table.put(
-            at,
-            Slot {
-                key: stored,
-                expires,
-            },
-            fills_empty,
-        );
+        table.put(at, slot, fills_empty);
         Ok(())
     }
 
@@ -412,8 +477,11 @@ impl MemoryReplayCache {
     /// Reclaims every entry that has expired at `now` and returns how many. Never needed for
     /// correctness or boundedness; it only makes [`len`](Self::len) exact and frees quota
     /// bookkeeping, for callers that have a timer anyway. Takes each shard lock in turn.
+    ///
+    /// Like every reclaim, it removes only entries that have also lived their lifetime on the
+    /// monotonic clock.
     pub fn purge_expired(&self, now: UnixTime) -> usize {
-        let now = now.as_secs();
+        let now = self.now(now);
         let mut removed = 0;
         for shard in &self.shards {
             if let Ok(mut table) = shard.0.lock() {
@@ -421,9 +489,17 @@ impl MemoryReplayCache {
             }
         }
         if let Some(quota) = &self.quota {
-            quota.sweep(now);
+            quota.sweep(now.wall);
         }
         removed
+    }
+
+    /// The caller's wall time and the monotonic clock's reading, in whole seconds.
+    fn now(&self, wall: UnixTime) -> Now {
+        Now {
+            wall: wall.as_secs(),
+            mono: self.clock.monotonic().as_secs(),
+        }
     }
 
     fn build(requested: usize, shards: usize, per_key: Option<u32>) -> Self {
@@ -435,6 +511,7 @@ impl MemoryReplayCache {
             requested,
             hasher: RandomState::new(),
             quota: per_key.map(|n| Quota::new(n, shards)),
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -473,28 +550,59 @@ impl fmt::Debug for MemoryReplayCache {
 #[repr(align(128))]
 struct CachePadded<T>(T);
 
-/// One table entry. `expires == 0` marks an empty slot: stored expiries are at least `now + 1`.
+/// The time of an insert or a reclaim: the caller's wall clock and the cache's monotonic clock,
+/// in whole seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Now {
+    wall: u64,
+    mono: u64,
+}
+
+impl Now {
+    const NEVER: Self = Self {
+        wall: u64::MAX,
+        mono: u64::MAX,
+    };
+}
+
+/// One table entry. `wall == 0` marks an empty slot: stored wall expiries are at least
+/// `now + 1`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Slot {
     /// The first [`STORED_KEY_LEN`] bytes of the replay key.
     key: [u8; STORED_KEY_LEN],
-    /// Unix seconds; the entry is live while `now < expires`.
-    expires: u64,
+    /// Wall-clock expiry in Unix seconds, saturating at `u32::MAX` (in 2106).
+    wall: u32,
+    /// Monotonic expiry in seconds of the cache's monotonic clock, saturating at `u32::MAX`.
+    mono: u32,
 }
 
 impl Slot {
     const EMPTY: Self = Self {
         key: [0; STORED_KEY_LEN],
-        expires: 0,
+        wall: 0,
+        mono: 0,
     };
 
-    const fn is_empty(&self) -> bool {
-        self.expires == 0
+    /// An entry inserted at `now` that expires at wall time `expires` (above `now.wall`), and
+    /// on the monotonic clock once `expires - now.wall` seconds have passed.
+    fn new(key: [u8; STORED_KEY_LEN], expires: u64, now: Now) -> Self {
+        let lifetime = expires.saturating_sub(now.wall);
+        let mono = now.mono.saturating_add(lifetime);
+        Self {
+            key,
+            wall: u32::try_from(expires).unwrap_or(u32::MAX).max(1),
+            mono: u32::try_from(mono).unwrap_or(u32::MAX),
+        }
     }
 
-    /// True for an occupied slot that has expired at `now`.
-    const fn is_expired(&self, now: u64) -> bool {
-        self.expires != 0 && self.expires <= now
+    const fn is_empty(&self) -> bool {
+        self.wall == 0
+    }
+
+    /// True for an occupied slot that has expired at `now` on both clocks.
+    fn is_expired(&self, now: Now) -> bool {
+        !self.is_empty() && u64::from(self.wall) <= now.wall && u64::from(self.mono) <= now.mono
     }
 }
 
@@ -516,13 +624,14 @@ enum Probe {
 ///
 /// Invariants: `len` slots are occupied, `len <= capacity < slots.len()` (so every probe meets
 /// an empty slot), every entry sits in the probe sequence of its home slot with no empty slot in
-/// between, and no entry expires before `earliest`.
+/// between, and no entry expires before `earliest` (on either clock).
 #[derive(Debug)]
 struct Table {
     slots: Box<[Slot]>,
     len: usize,
     capacity: usize,
-    earliest: u64,
+    /// Lower bounds of the stored wall and monotonic expiries.
+    earliest: Now,
     /// Where the incremental sweep continues.
     cursor: usize,
 }
@@ -535,7 +644,7 @@ impl Table {
             slots: vec![Slot::EMPTY; slots].into_boxed_slice(),
             len: 0,
             capacity,
-            earliest: u64::MAX,
+            earliest: Now::NEVER,
             cursor: 0,
         }
     }
@@ -548,7 +657,7 @@ impl Table {
         reduce(hash, self.slots.len())
     }
 
-    fn probe(&self, key: &[u8; STORED_KEY_LEN], hash: u64, now: u64) -> Probe {
+    fn probe(&self, key: &[u8; STORED_KEY_LEN], hash: u64, now: Now) -> Probe {
         let mut i = self.home(hash);
         let mut reuse = None;
         for _ in 0..self.slots.len() {
@@ -577,7 +686,8 @@ impl Table {
         if fills_empty {
             self.len += 1;
         }
-        self.earliest = self.earliest.min(slot.expires);
+        self.earliest.wall = self.earliest.wall.min(u64::from(slot.wall));
+        self.earliest.mono = self.earliest.mono.min(u64::from(slot.mono));
     }
 
     /// Empties slot `hole` and shifts later entries of its cluster back, so no probe sequence
@@ -602,7 +712,7 @@ impl Table {
     }
 
     /// Examines up to [`SWEEP_STEP`] slots from the cursor and removes expired entries.
-    fn sweep_step(&mut self, now: u64, hasher: &RandomState) {
+    fn sweep_step(&mut self, now: Now, hasher: &RandomState) {
         for _ in 0..SWEEP_STEP {
             if self.len == 0 {
                 return;
@@ -618,14 +728,14 @@ impl Table {
     }
 
     /// Removes every expired entry and returns how many. Skipped, returning 0, while nothing
-    /// can have expired yet (`now < earliest`), so a shard full of live entries costs one scan
-    /// per second at most.
-    fn reclaim(&mut self, now: u64, hasher: &RandomState) -> usize {
-        if now < self.earliest {
+    /// can have expired yet (`now` before `earliest` on either clock), so a shard full of live
+    /// entries costs one scan per second at most.
+    fn reclaim(&mut self, now: Now, hasher: &RandomState) -> usize {
+        if now.wall < self.earliest.wall || now.mono < self.earliest.mono {
             return 0;
         }
         let before = self.len;
-        let mut earliest = u64::MAX;
+        let mut earliest = Now::NEVER;
         let mut i = 0;
         // Each round either advances or removes an entry. Shifts move entries only into the
         // slot being examined or into slots not yet reached (or among already-kept entries when
@@ -636,7 +746,8 @@ impl Table {
                 self.remove_at(i, hasher);
             } else {
                 if !slot.is_empty() {
-                    earliest = earliest.min(slot.expires);
+                    earliest.wall = earliest.wall.min(u64::from(slot.wall));
+                    earliest.mono = earliest.mono.min(u64::from(slot.mono));
                 }
                 i += 1;
             }
@@ -862,9 +973,10 @@ mod tests {
                 continue;
             }
             occupied += 1;
-            assert!(slot.expires >= table.earliest);
+            assert!(u64::from(slot.wall) >= table.earliest.wall);
+            assert!(u64::from(slot.mono) >= table.earliest.mono);
             let hash = hasher.hash_one(slot.key);
-            match table.probe(&slot.key, hash, u64::MAX) {
+            match table.probe(&slot.key, hash, Now::NEVER) {
                 Probe::Expired(at) => assert_eq!(at, i),
                 other => panic!("entry at {i} not reachable: {other:?}"),
             }
@@ -875,6 +987,7 @@ mod tests {
 
     #[test]
     fn layout_is_24_bytes_a_slot_and_32_an_entry() {
+        // The monotonic expiry fits beside the wall expiry in the 8 bytes one u64 took.
         assert_eq!(size_of::<Slot>(), 24);
         assert_eq!(
             size_of::<(u64, Window)>(),
@@ -892,16 +1005,27 @@ mod tests {
         let hasher = RandomState::new();
         let mut table = Table::new(48);
         let mut rng = 0x5eed;
-        let mut now = 1_000;
+        let mut now = Now {
+            wall: 1_000,
+            mono: 0,
+        };
         let (mut reused, mut reclaimed, mut refused) = (0, 0, 0);
         for round in 0..20_000 {
             // About four inserts a second against 48 slots and 1-40 s lifetimes: the table
-            // keeps filling up, so reuse, sweeps, full reclaims and refusals all happen.
-            now += u64::from(lcg(&mut rng).is_multiple_of(4));
+            // keeps filling up, so reuse, sweeps, full reclaims and refusals all happen. Now
+            // and then the wall clock steps forward or back by up to a minute.
+            let tick = u64::from(lcg(&mut rng).is_multiple_of(4));
+            now.wall += tick;
+            now.mono += tick;
+            match lcg(&mut rng) % 500 {
+                0 => now.wall += lcg(&mut rng) % 60,
+                1 => now.wall = now.wall.saturating_sub(lcg(&mut rng) % 60),
+                _ => {}
+            }
             let stored = stored_key(&key(lcg(&mut rng) % 200));
             let hash = hasher.hash_one(stored);
             table.sweep_step(now, &hasher);
-            let expires = now + 1 + lcg(&mut rng) % 40;
+            let expires = now.wall + 1 + lcg(&mut rng) % 40;
             let target = match table.probe(&stored, hash, now) {
                 Probe::Live => None,
                 Probe::Expired(at)
@@ -928,14 +1052,7 @@ mod tests {
                 }
             };
             if let Some((at, fills)) = target {
-                table.put(
-                    at,
-                    Slot {
-                        key: stored,
-                        expires,
-                    },
-                    fills,
-                );
+                table.put(at, Slot::new(stored, expires, now), fills);
             }
             if round % 97 == 0 {
                 check(&table, &hasher);
@@ -946,7 +1063,7 @@ mod tests {
             reused > 100 && reclaimed > 100 && refused > 100,
             "{reused} {reclaimed} {refused}"
         );
-        table.reclaim(u64::MAX - 1, &hasher);
+        table.reclaim(Now::NEVER, &hasher);
         check(&table, &hasher);
         assert_eq!(table.len, 0);
     }
@@ -955,27 +1072,68 @@ mod tests {
     fn reclaim_keeps_live_entries_and_is_skipped_before_earliest() {
         let hasher = RandomState::new();
         let mut table = Table::new(16);
+        let at = |wall, mono| Now { wall, mono };
         for n in 0..16 {
             let stored = stored_key(&key(n));
             let hash = hasher.hash_one(stored);
-            let Probe::Vacant { empty, .. } = table.probe(&stored, hash, 0) else {
+            let Probe::Vacant { empty, .. } = table.probe(&stored, hash, at(0, 0)) else {
                 panic!()
             };
-            table.put(
-                empty,
-                Slot {
-                    key: stored,
-                    expires: 100 + n,
-                },
-                true,
-            );
+            // Inserted at wall 50, monotonic 10: lifetimes 50 + n, monotonic expiry 60 + n.
+            table.put(empty, Slot::new(stored, 100 + n, at(50, 10)), true);
         }
-        assert_eq!(table.earliest, 100);
-        assert_eq!(table.reclaim(99, &hasher), 0);
-        assert_eq!(table.reclaim(105, &hasher), 6);
-        assert_eq!(table.len, 10);
-        assert_eq!(table.earliest, 106);
+        assert_eq!(table.earliest, at(100, 60));
+        assert_eq!(table.reclaim(at(99, 1_000), &hasher), 0);
+        // The wall clock stepped far ahead, but no time has passed: nothing goes.
+        assert_eq!(table.reclaim(at(1_000_000, 59), &hasher), 0);
+        assert_eq!(table.reclaim(at(1_000_000, 64), &hasher), 5);
+        assert_eq!(table.earliest, at(105, 65));
+        // Time has passed, but the wall clock was stepped back: the wall expiry still holds.
+        assert_eq!(table.reclaim(at(104, 1_000), &hasher), 0);
+        assert_eq!(table.reclaim(at(106, 1_000), &hasher), 2);
+        assert_eq!(table.len, 9);
+        assert_eq!(table.earliest, at(107, 67));
         check(&table, &hasher);
+    }
+
+    #[test]
+    fn expiries_saturate_towards_keeping_the_entry() {
+        let key = [1; STORED_KEY_LEN];
+        let now = Now {
+            wall: 1_000,
+            mono: 5,
+        };
+        let slot = Slot::new(key, 1_361, now);
+        assert_eq!((slot.wall, slot.mono), (1_361, 366));
+        assert!(!slot.is_expired(Now {
+            wall: 1_361,
+            mono: 365
+        }));
+        assert!(!slot.is_expired(Now {
+            wall: 1_360,
+            mono: 366
+        }));
+        assert!(slot.is_expired(Now {
+            wall: 1_361,
+            mono: 366
+        }));
+        // Past 2106 the wall expiry saturates; the monotonic one keeps the full lifetime.
+        let far = Slot::new(key, u64::from(u32::MAX) + 100, now);
+        assert_eq!(far.wall, u32::MAX);
+        assert_eq!(u64::from(far.mono), 5 + u64::from(u32::MAX) + 100 - 1_000);
+        let late = Now {
+            wall: u64::from(u32::MAX) + 10,
+            mono: 7,
+        };
+        let slot = Slot::new(key, late.wall + 361, late);
+        assert!(!slot.is_expired(late) && !slot.is_empty());
+        assert_eq!(slot.mono, 368);
+        let forever = Slot::new(key, u64::MAX, now);
+        assert_eq!((forever.wall, forever.mono), (u32::MAX, u32::MAX));
+        assert!(!forever.is_expired(Now {
+            wall: u64::from(u32::MAX) - 1,
+            mono: u64::from(u32::MAX) - 1
+        }));
     }
 
     #[test]

@@ -33,7 +33,7 @@ use dpop_core::htu::TargetUri;
 use dpop_core::key::SigningKey;
 use dpop_core::proof::{NewProof, Verifier};
 use dpop_core::time::UnixTime;
-use dpop_std::clock::ManualClock;
+use dpop_std::clock::{Clock, ManualClock};
 use dpop_std::replay::{MemoryReplayCache, ReplayError};
 use dpop_std::server::{Grant, Reason, Server, UriPolicy};
 use http::{Request, StatusCode};
@@ -237,7 +237,11 @@ fn a_full_cache_refuses_new_proofs_and_keeps_every_live_one() {
     with_watchdog("replay cache at capacity", || {
         let clock = Arc::new(ManualClock::new(UnixTime::from_secs(T0)));
         // One shard: exactly CAPACITY entries fit, so the counts below are exact.
-        let cache = Arc::new(MemoryReplayCache::with_capacity(CAPACITY).with_shards(1));
+        let cache = Arc::new(
+            MemoryReplayCache::with_capacity(CAPACITY)
+                .with_shards(1)
+                .with_clock(Arc::clone(&clock)),
+        );
         assert_eq!(cache.capacity(), CAPACITY);
         let barrier = Arc::new(Barrier::new(THREADS));
         let workers: Vec<_> = (0..THREADS)
@@ -278,8 +282,8 @@ fn a_full_cache_refuses_new_proofs_and_keeps_every_live_one() {
         let server = server(&clock);
         // Live entries are never evicted: every accepted proof is still a replay, right up to
         // the last second it could verify.
-        for now in [T0, T0 + WINDOW] {
-            clock.set(UnixTime::from_secs(now));
+        for wait in [0, WINDOW] {
+            clock.advance(wait);
             for p in &accepted {
                 assert_eq!(
                     attempt(&server, &cache, p),
@@ -297,7 +301,7 @@ fn a_full_cache_refuses_new_proofs_and_keeps_every_live_one() {
         }
         // Once the entries have expired, the old proofs are too old to verify and new ones fit
         // again: reclaimed on demand, without a background thread.
-        clock.set(UnixTime::from_secs(T0 + WINDOW + 1));
+        clock.advance(1);
         for p in accepted.iter().chain(&refused) {
             assert!(matches!(
                 attempt(&server, &cache, p),
@@ -370,7 +374,10 @@ fn present(
 fn clock_jumps_back_and_forth_give_the_right_decision_every_time() {
     with_watchdog("clock jumps", || {
         let clock = Arc::new(ManualClock::new(UnixTime::from_secs(T0)));
-        let cache = MemoryReplayCache::with_capacity(64).with_shards(1);
+        // The cache shares the clock: every `set` below is a step, during which no time passes.
+        let cache = MemoryReplayCache::with_capacity(64)
+            .with_shards(1)
+            .with_clock(Arc::clone(&clock));
         let server = server(&clock);
         let k = key(7);
         let mut accepted = HashSet::new();
@@ -403,7 +410,8 @@ fn concurrent_clock_jumps_never_accept_a_replay() {
     const POOL: usize = 48;
     with_watchdog("concurrent clock jumps", || {
         let clock = Arc::new(ManualClock::new(UnixTime::from_secs(T0)));
-        let cache = Arc::new(MemoryReplayCache::with_capacity(1_024));
+        let cache =
+            Arc::new(MemoryReplayCache::with_capacity(1_024).with_clock(Arc::clone(&clock)));
         let k = key(9);
         // iat from T0 - 100 to T0 + 100.
         let pool: Arc<Vec<(String, u64)>> = Arc::new(
@@ -490,25 +498,26 @@ fn concurrent_clock_jumps_never_accept_a_replay() {
 }
 
 /// The forward-then-back case: the clock runs ahead past the entries' expiry long enough for
-/// them to be reclaimed, then is corrected. A proof from before the jump is fresh again by the
-/// corrected clock, and its entry is gone, so today the replay is accepted: entries expire by
-/// wall-clock time only. Enable this test with a fix (for example, reclaim an entry only once
-/// its lifetime has also passed on a monotonic clock, or verify against a high-water mark of
-/// the clock after it steps back).
+/// them to be reclaimed by the wall clock, then is corrected. A proof from before the jump is
+/// fresh again by the corrected clock; its entry must still be there, because it has not lived
+/// its lifetime in real (monotonic) time. Once that has passed, the proof is too old anyway.
 #[test]
-#[ignore = "known limitation, documented in dpop_std::replay: entries expire by wall-clock time"]
 fn clock_forward_past_expiry_then_back_never_accepts_a_replay() {
     with_watchdog("clock forward then back", || {
         let clock = Arc::new(ManualClock::new(UnixTime::from_secs(T0)));
-        let cache = MemoryReplayCache::with_capacity(64).with_shards(1);
+        let cache = MemoryReplayCache::with_capacity(64)
+            .with_shards(1)
+            .with_clock(Arc::clone(&clock));
         let server = server(&clock);
         let k = key(7);
         let mut accepted = HashSet::new();
         let before = proof(&k, "before-the-jump", T0);
         present(&server, &cache, (&before, T0), T0, &mut accepted, "t0");
+        clock.advance(5);
 
-        // An hour ahead (a bad NTP step): the old proof is too old, traffic goes on.
-        let ahead = T0 + 3_600;
+        // An hour ahead (a bad NTP step): the old proof is too old, traffic goes on and fills
+        // the table, so every insert sweeps and may reclaim.
+        let ahead = T0 + 5 + 3_600;
         clock.set(UnixTime::from_secs(ahead));
         present(
             &server,
@@ -518,23 +527,48 @@ fn clock_forward_past_expiry_then_back_never_accepts_a_replay() {
             &mut accepted,
             "ahead",
         );
-        for i in 0..16 {
+        for i in 0..40 {
             let p = proof(&k, &format!("ahead-{i}"), ahead);
             present(&server, &cache, (&p, ahead), ahead, &mut accepted, "ahead");
         }
-        // Callers with a timer purge too; either way the entry of `before` has expired.
+        // Callers with a timer purge too; by the wall clock the entry of `before` has expired.
         cache.purge_expired(UnixTime::from_secs(ahead));
+        assert_eq!(cache.len(), 41, "an entry was reclaimed after a step");
 
         // Corrected back to the true time: `before` verifies again by its iat, and must be
         // refused as a replay.
-        clock.set(UnixTime::from_secs(T0 + 10));
+        clock.set(UnixTime::from_secs(T0 + 5));
         present(
             &server,
             &cache,
             (&before, T0),
-            T0 + 10,
+            T0 + 5,
             &mut accepted,
             "back",
         );
+        assert_eq!(
+            attempt(&server, &cache, &before),
+            Outcome::Rejected(Reason::Replay(ReplayError::Replayed))
+        );
+
+        // Real time passes to the end of its window: still refused at the last second it
+        // verifies; a second later it is too old, and its entry may go.
+        clock.advance(WINDOW - 5);
+        let end = T0 + WINDOW;
+        present(&server, &cache, (&before, T0), end, &mut accepted, "end");
+        assert_eq!(cache.purge_expired(clock.now()), 0);
+        clock.advance(1);
+        present(
+            &server,
+            &cache,
+            (&before, T0),
+            end + 1,
+            &mut accepted,
+            "after",
+        );
+        assert_eq!(cache.purge_expired(clock.now()), 1);
+        // The proofs made while the clock was ahead stay until the wall clock passes their
+        // expiry again: a step back never frees an entry early.
+        assert_eq!(cache.len(), 40);
     });
 }
