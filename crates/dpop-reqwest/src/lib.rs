@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 use core::fmt;
 // A std crate; naming `alloc` keeps the workspace's no_std hygiene lints happy.
