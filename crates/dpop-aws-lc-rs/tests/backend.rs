@@ -2,7 +2,7 @@
 //! against the aws-lc-rs one, and the two must agree (same vectors, same acceptances, same
 //! rejections with the same `VerifyError`).
 //!
-//! - the RFC 9449 example proofs (`crates/dpop-core/tests/vectors/rfc9449-examples.json`);
+//! - the RFC 9449 example proofs (`tests/vectors/rfc9449-examples.json`, a copy of dpop-core's);
 //! - create -> verify round trips for every signer x verifier pair and all three curves;
 //! - signature-level rejections: lengths (short, long, DER), flipped bits, r or s zero or not
 //!   below n, another key's signature, another message; high-S (`n - s`) accepted by both;
@@ -197,7 +197,7 @@ fn der(raw: &[u8]) -> Vec<u8> {
 fn rfc9449_examples_verify_with_every_backend() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../dpop-core/tests/vectors/rfc9449-examples.json"
+        "/tests/vectors/rfc9449-examples.json"
     ))
     .unwrap();
     let vectors: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -49,6 +49,7 @@ pub(crate) enum Command {
     /// Decode a proof's header and claims WITHOUT verifying anything, for debugging.
     Inspect(InspectArgs),
     /// Walk through keys, proofs and verification on the console.
+    #[cfg(feature = "demo")]
     Demo,
 }
 

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Command::Proof(args) => commands::proof::run(&args),
         Command::Verify(args) => commands::verify::run(&args),
         Command::Inspect(args) => commands::inspect::run(&args),
+        #[cfg(feature = "demo")]
         Command::Demo => commands::demo::run(),
     };
     result.unwrap_or_else(|e: CliError| e.report())

@@ -754,6 +754,7 @@ fn inspect_rejects_what_is_not_a_compact_jws() {
 // ------------------------------------------------------------------------ demo, help, misc
 
 #[test]
+#[cfg(feature = "demo")]
 fn demo_succeeds() {
     let text = ok(&dpop(&["demo"]));
     for needle in [
@@ -771,7 +772,9 @@ fn demo_succeeds() {
 #[test]
 fn help_and_version() {
     let text = ok(&dpop(&["--help"]));
-    for cmd in ["keygen", "thumbprint", "proof", "verify", "inspect", "demo"] {
+    let commands = ["keygen", "thumbprint", "proof", "verify", "inspect"];
+    let demo = cfg!(feature = "demo").then_some("demo");
+    for cmd in commands.into_iter().chain(demo) {
         assert!(text.contains(cmd), "{cmd} in {text}");
         let sub = ok(&dpop(&[cmd, "--help"]));
         assert!(sub.contains("Usage: dpop"), "{sub}");

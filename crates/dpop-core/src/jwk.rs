@@ -313,11 +313,6 @@ impl<'b> Writer<'b> {
         Self { out, len: 0 }
     }
 
-    /// Bytes written so far.
-    pub(crate) fn len(&self) -> usize {
-        self.len
-    }
-
     /// Appends `bytes`.
     pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<(), BufferTooSmall> {
         let end = self.len.checked_add(bytes.len()).ok_or(BufferTooSmall)?;
@@ -339,47 +334,10 @@ impl<'b> Writer<'b> {
         Ok(())
     }
 
-    /// Appends a decimal integer.
-    pub(crate) fn decimal(&mut self, mut n: u64) -> Result<(), BufferTooSmall> {
-        let mut digits = [0u8; 20];
-        let mut i = digits.len();
-        loop {
-            i -= 1;
-            if let Some(d) = digits.get_mut(i) {
-                *d = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-            if n == 0 || i == 0 {
-                break;
-            }
-        }
-        self.push(digits.get(i..).unwrap_or_default())
-    }
-
-    /// Appends a JSON string body (without quotes), escaping `"` and `\`; other characters
-    /// were validated by the caller to need no escape.
-    pub(crate) fn json_text(&mut self, text: &str) -> Result<(), BufferTooSmall> {
-        for chunk in text.split_inclusive(['"', '\\']) {
-            match chunk.as_bytes().split_last() {
-                Some((last @ (b'"' | b'\\'), head)) => {
-                    self.push(head)?;
-                    self.push(&[b'\\', *last])?;
-                }
-                _ => self.push(chunk.as_bytes())?,
-            }
-        }
-        Ok(())
-    }
-
     /// The written text.
     pub(crate) fn finish(self) -> Result<&'b str, BufferTooSmall> {
         let bytes = self.out.get(..self.len).ok_or(BufferTooSmall)?;
         core::str::from_utf8(bytes).map_err(|_| BufferTooSmall)
-    }
-
-    /// The written bytes, and the rest of the buffer for more output.
-    pub(crate) fn split(self) -> (&'b mut [u8], &'b mut [u8]) {
-        self.out.split_at_mut(self.len)
     }
 }
 
@@ -586,19 +544,5 @@ mod tests {
         let mut small = [0u8; 20];
         assert_eq!(jwk.write_json(&mut small), Err(BufferTooSmall));
         assert!(std::format!("{jwk:?}").contains("P-256"));
-    }
-
-    #[test]
-    fn writer_escapes_and_formats() {
-        let mut buf = [0u8; 64];
-        let mut w = Writer::new(&mut buf);
-        w.json_text(r#"a"b\c"#).unwrap();
-        w.decimal(0).unwrap();
-        w.decimal(1_562_262_616).unwrap();
-        w.decimal(u64::MAX).unwrap();
-        assert_eq!(
-            w.finish().unwrap(),
-            r#"a\"b\\c01562262616"#.to_string() + "18446744073709551615"
-        );
     }
 }

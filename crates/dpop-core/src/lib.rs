@@ -23,13 +23,8 @@ pub mod proof;
 pub mod thumbprint;
 pub mod time;
 
-/// The workspace README's examples run as doctests of this crate, so the README stays true.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct WorkspaceReadme;
-
-/// Internals exposed to the fuzz targets only (feature `fuzzing`); not a public API.
-#[cfg(feature = "fuzzing")]
+/// Internals exposed to the fuzz targets only (feature `__fuzzing-internals`); not a public API.
+#[cfg(feature = "__fuzzing-internals")]
 #[doc(hidden)]
 pub mod fuzzing {
     use alloc::string::String;

@@ -6,11 +6,11 @@
 //!   `jwtVerify(proof, EmbeddedJWK, {typ: 'dpop+jwt', algorithms})`; both compute the same RFC
 //!   7638 thumbprints (`calculateJwkThumbprint`, and `dpop`'s `calculateThumbprint`); proofs
 //!   broken in one way are rejected by both. The Node.js side is `npm/interop.mjs`; the exact
-//!   versions are pinned in `npm/package-lock.json` (run `npm ci` in `npm/` first).
+//!   versions are pinned in `npm/package-lock.json` (the tests run `npm ci` in `npm/` when needed).
 //! - `tests/interop/jsonwebtoken_crate.rs`: the same against the `jsonwebtoken` crate (ES256
 //!   and ES384 both ways, thumbprints for all three curves; it has no ES512).
 //!
-//! Without `node` or `npm/node_modules`, the Node.js tests print a note to stderr and pass,
+//! Without `node`, or when `npm ci` fails, the Node.js tests print a note to stderr and pass,
 //! except under `CI=true`, where they fail.
 //!
 //! # Known differences
@@ -33,3 +33,9 @@
 //! section 4.1.11) and keeps the last of duplicate claims.
 //! panva's `dpop` signs whatever `htu` it is given, query included; dpop-core rejects such a
 //! proof (RFC 9449 section 4.2).
+
+/// The workspace README's examples run as doctests of this crate (not published, so it may read
+/// outside its directory), so the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct WorkspaceReadme;

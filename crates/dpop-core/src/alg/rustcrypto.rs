@@ -33,16 +33,20 @@ macro_rules! curve_backend {
         pub(crate) mod $module {
             use $krate::ecdsa::signature::{MultipartSigner, MultipartVerifier};
             use $krate::ecdsa::{Signature, SigningKey, VerifyingKey};
-            use $krate::{FieldBytes, Sec1Point};
+            use $krate::elliptic_curve::point::AffineCoordinates;
+            use $krate::{AffinePoint, FieldBytes};
 
             use crate::error::{InvalidSignature, SignError};
 
-            /// The verifying key for affine coordinates, if they are a valid point.
+            /// The verifying key for affine coordinates, if they are a valid point: each
+            /// coordinate below the field modulus, on the curve, not the identity. Built from
+            /// the coordinates directly, not through a SEC1 encoding, so that point
+            /// decompression (never needed: JWKs carry both coordinates) is not linked in.
             pub(crate) fn verifying_key(x: &[u8], y: &[u8]) -> Option<VerifyingKey> {
                 let x: &FieldBytes = x.try_into().ok()?;
                 let y: &FieldBytes = y.try_into().ok()?;
-                let point = Sec1Point::from_affine_coordinates(x, y, false);
-                VerifyingKey::from_sec1_point(&point).ok()
+                let point = Option::<AffinePoint>::from(AffinePoint::from_coordinates(x, y))?;
+                VerifyingKey::from_affine(point).ok()
             }
 
             /// Verifies a raw `r||s` signature over the concatenated parts.

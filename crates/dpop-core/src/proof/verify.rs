@@ -69,6 +69,11 @@ pub const NONCE_IAT_BOUND: u64 = 86_400;
 /// | `nonce` (bytes) | 512 | [`MAX_NONCE_LEN`] |
 ///
 /// `htu` is bounded by [`MAX_URI_LEN`]. Values above a hard maximum are clamped to it.
+///
+/// The proof limit also sizes the scratch memory verification needs ([`Limits::scratch_len`]):
+/// [`Verifier::verify`] keeps scratch for the largest proof on its stack (12,291 bytes), while
+/// [`Verifier::verify_with_scratch`] takes it from the caller, so that a device verifying
+/// proofs of at most 1 KiB ([`Limits::DEVICE`]) needs only 3,075 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
@@ -87,6 +92,30 @@ impl Limits {
         jti: MAX_JTI_LEN,
         nonce: MAX_NONCE_LEN,
     };
+
+    /// Limits for a device: proofs of at most 1 KiB, enough for ES512 with a 256-byte URI and
+    /// no nonce, or ES256 with a 400-byte URI and a 100-byte nonce. Its
+    /// [`scratch_len`](Self::scratch_len) is 3,075 bytes.
+    pub const DEVICE: Self = Self::DEFAULT.with_proof(1024);
+
+    /// The scratch memory, in bytes, that [`Verifier::verify_with_scratch`] needs for a proof
+    /// of [`proof`](Self::proof) bytes: the decoded header and payload, and three buffers for
+    /// the `htu` claim (its unescaped text and the two canonical forms compared).
+    ///
+    /// ```
+    /// use dpop_core::proof::Limits;
+    /// assert_eq!(Limits::DEFAULT.scratch_len(), 12_291);
+    /// assert_eq!(Limits::DEVICE.scratch_len(), 3_075);
+    /// ```
+    #[must_use]
+    pub const fn scratch_len(&self) -> usize {
+        let proof = if self.proof < MAX_PROOF_LEN {
+            self.proof
+        } else {
+            MAX_PROOF_LEN
+        };
+        scratch_len_for(proof)
+    }
 
     /// Sets the longest proof, clamped to [`MAX_PROOF_LEN`].
     #[must_use]
@@ -213,6 +242,10 @@ impl<'a> Verifier<'a> {
 
     /// Verifies `proof` for the request described by `expected`, at time `now`.
     ///
+    /// Uses [`Limits::DEFAULT`]`.`[`scratch_len()`](Limits::scratch_len) bytes of stack for
+    /// scratch, whatever the limits; where stack is scarce, use
+    /// [`verify_with_scratch`](Self::verify_with_scratch).
+    ///
     /// # Errors
     ///
     /// The [`VerifyError`] of the first failed check, in the order of the module docs.
@@ -222,18 +255,58 @@ impl<'a> Verifier<'a> {
         expected: &Expected<'e>,
         now: UnixTime,
     ) -> Result<VerifiedProof<'e>, VerifyError> {
+        let mut scratch = [0u8; Limits::DEFAULT.scratch_len()];
+        self.verify_with_scratch(proof, expected, now, &mut scratch)
+    }
+
+    /// As [`verify`](Self::verify), with the scratch memory from the caller: at least
+    /// [`Limits::scratch_len`] bytes for the longest proof to accept (its contents on entry
+    /// do not matter; decoded proof data is left in it).
+    ///
+    /// ```
+    /// # use dpop_core::alg::ES256;
+    /// # use dpop_core::claims::HttpMethod;
+    /// # use dpop_core::htu::TargetUri;
+    /// # use dpop_core::proof::{Expected, Limits, Verifier};
+    /// # use dpop_core::time::UnixTime;
+    /// const LIMITS: Limits = Limits::DEVICE;
+    /// let verifier = Verifier::new(&[ES256]).with_limits(LIMITS);
+    /// let mut scratch = [0u8; LIMITS.scratch_len()];
+    /// # let uri = TargetUri::parse("https://api.example.com/")?;
+    /// # let expected = Expected::new(HttpMethod::GET, uri);
+    /// # let (proof, now) = ("e30.e30.AA", UnixTime::from_secs(0));
+    /// let result = verifier.verify_with_scratch(proof, &expected, now, &mut scratch);
+    /// # assert!(result.is_err());
+    /// # Ok::<(), dpop_core::htu::UriError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`verify`](Self::verify); a proof that needs more scratch than `scratch` has is
+    /// rejected as [`VerifyError::TooLarge`]`(`[`Limit::Proof`]`)` before any decoding.
+    pub fn verify_with_scratch<'e>(
+        &self,
+        proof: &str,
+        expected: &Expected<'e>,
+        now: UnixTime,
+        scratch: &mut [u8],
+    ) -> Result<VerifiedProof<'e>, VerifyError> {
         // A configuration error, not a proof error: an empty expected nonce would otherwise
         // be compared with whatever the proof carries.
         if matches!(expected.nonce, NonceExpectation::Exact("")) {
             return Err(VerifyError::EmptyExpectedNonce);
         }
         // 1. Size first, so nothing below runs on oversized input.
-        if proof.len() > self.limits.proof.min(MAX_PROOF_LEN) {
+        if proof.len() > self.limits.proof.min(MAX_PROOF_LEN)
+            || scratch.len() < scratch_len_for(proof.len())
+        {
             return Err(VerifyError::TooLarge(Limit::Proof));
         }
         // 2. Segments and base64url.
         let compact = jws::split(proof).map_err(VerifyError::Malformed)?;
-        let mut buf = [0u8; MAX_PROOF_LEN / 4 * 3];
+        let (buf, uri_scratch) = scratch
+            .split_at_mut_checked(base64url::decoded_len_max(proof.len()))
+            .ok_or(VerifyError::TooLarge(Limit::Proof))?;
         let (header_buf, payload_buf) =
             buf.split_at_mut(base64url::decoded_len_max(compact.header.len()));
         let header = base64url::decode(compact.header, header_buf).map_err(malformed_base64)?;
@@ -285,16 +358,17 @@ impl<'a> Verifier<'a> {
         }
 
         // 10. Target URI, under the one canonicalization.
-        let htu: FixedString<MAX_URI_LEN> = bounded(htu, MAX_URI_LEN, Claim::Htu, Limit::Htu)?;
-        let claimed = TargetUri::parse_claim(&htu).map_err(|_| VerifyError::Invalid(Claim::Htu))?;
-        let mut canonical = [0u8; MAX_URI_LEN + 1];
+        let [htu_buf, canonical, claimed_buf] = uri_buffers(uri_scratch, proof.len());
+        let htu = bounded_in(htu, htu_buf, Claim::Htu, Limit::Htu)?;
+        let claimed = TargetUri::parse_claim(htu).map_err(|_| VerifyError::Invalid(Claim::Htu))?;
+        // An expected URI whose canonical form does not fit is longer than any `htu` this proof
+        // can hold: a mismatch.
         let expected_htu = expected
             .uri
-            .write_canonical(&mut canonical)
+            .write_canonical(canonical)
             .map_err(|_| VerifyError::Mismatch(Claim::Htu))?;
-        let mut claimed_buf = [0u8; MAX_URI_LEN + 1];
         let claimed_htu = claimed
-            .write_canonical(&mut claimed_buf)
+            .write_canonical(claimed_buf)
             .map_err(|_| VerifyError::Invalid(Claim::Htu))?;
         if claimed_htu != expected_htu {
             return Err(VerifyError::Mismatch(Claim::Htu));
@@ -716,6 +790,48 @@ fn required<'a>(value: Option<Value<'a>>, claim: Claim) -> Result<JsonStr<'a>, V
     }
 }
 
+/// The scratch [`Verifier::verify_with_scratch`] needs for a proof of `proof_len` bytes: the
+/// decoded segments, then three `htu` buffers (no `htu` is longer than the decoded payload).
+const fn scratch_len_for(proof_len: usize) -> usize {
+    base64url::decoded_len_max(proof_len) + 3 * uri_buffer_len(proof_len)
+}
+
+const fn uri_buffer_len(proof_len: usize) -> usize {
+    let decoded = base64url::decoded_len_max(proof_len);
+    1 + if decoded < MAX_URI_LEN {
+        decoded
+    } else {
+        MAX_URI_LEN
+    }
+}
+
+/// Splits the `htu` part of the scratch into its three buffers (empty ones if it is short,
+/// which the scratch check in `verify_with_scratch` rules out).
+fn uri_buffers(scratch: &mut [u8], proof_len: usize) -> [&mut [u8]; 3] {
+    let len = uri_buffer_len(proof_len);
+    let mut chunks = scratch.chunks_mut(len);
+    [(); 3].map(|()| chunks.next().unwrap_or_default())
+}
+
+/// Unescapes a string claim into `buf`, or borrows it when it has no escapes; enforces
+/// `buf`'s length as the limit.
+fn bounded_in<'b>(
+    text: JsonStr<'b>,
+    buf: &'b mut [u8],
+    claim: Claim,
+    too_large: Limit,
+) -> Result<&'b str, VerifyError> {
+    if text.decoded_len() > buf.len().min(MAX_URI_LEN) {
+        return Err(VerifyError::TooLarge(too_large));
+    }
+    match text.as_borrowed() {
+        Some(s) => Ok(s),
+        None => text
+            .decode_into(buf)
+            .map_err(|_| VerifyError::Invalid(claim)),
+    }
+}
+
 /// Unescapes a string claim into fixed storage, enforcing its limit.
 fn bounded<const N: usize>(
     text: JsonStr<'_>,
@@ -727,16 +843,23 @@ fn bounded<const N: usize>(
         return Err(VerifyError::TooLarge(too_large));
     }
     let mut out = FixedString::<N>::new();
-    let mut buf = [0u8; N];
-    let decoded = match text.as_borrowed() {
-        Some(s) => s,
-        None => text
-            .decode_into(&mut buf)
-            .map_err(|_| VerifyError::Invalid(claim))?,
-    };
-    out.push_str(decoded)
-        .map_err(|_| VerifyError::TooLarge(too_large))?;
+    match text.as_borrowed() {
+        Some(s) => out
+            .push_str(s)
+            .map_err(|_| VerifyError::TooLarge(too_large))?,
+        // Unescaped straight into the result: no second buffer of N bytes on the stack.
+        None => out = unescape(text).ok_or(VerifyError::Invalid(claim))?,
+    }
     Ok(out)
+}
+
+/// The unescaped text of `text`, if it fits in `N` bytes and is UTF-8.
+fn unescape<const N: usize>(text: JsonStr<'_>) -> Option<FixedString<N>> {
+    let mut bytes = heapless::Vec::<u8, N>::new();
+    for byte in text.bytes() {
+        bytes.push(byte).ok()?;
+    }
+    FixedString::from_utf8(bytes).ok()
 }
 
 /// A non-negative `NumericDate` (RFC 7519 section 2), by its integer part: `1700000000.5` and

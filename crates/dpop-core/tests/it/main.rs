@@ -13,6 +13,7 @@
 
 mod alloc_free;
 mod common;
+mod device;
 mod fuzz_regressions;
 mod limits;
 mod malformed;

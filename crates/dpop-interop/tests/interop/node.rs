@@ -1,14 +1,16 @@
 //! Runs `npm/interop.mjs` with `node`: a JSON array of requests on stdin, a JSON array of
 //! results on stdout.
 //!
-//! When `node` is not on the `PATH` or `npm/node_modules` is missing, [`Node::find`] prints a
-//! note to stderr and returns `None`, so the test returns early and passes, except with
-//! `CI=true`, where a missing Node.js side is a failure: CI runs `npm ci` first. (The same
-//! convention as the dpop-redis tests.)
+//! When `node` is on the `PATH` but `npm/node_modules` is missing or holds other versions than
+//! the pinned ones, the first test to need it runs `npm ci` there (once per test run). When
+//! `node` is missing, or `npm ci` fails (no `npm`, no registry), [`Node::find`] prints a note to
+//! stderr and returns `None`, so the test returns early and passes, except with `CI=true`,
+//! where a missing Node.js side is a failure. (The same convention as the dpop-redis tests.)
 
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -41,18 +43,13 @@ impl Node {
         let problem = match node {
             Err(e) => Some(format!("`node` could not be run ({e})")),
             Ok(out) if !out.status.success() => Some(format!("`node --version` failed: {out:?}")),
-            Ok(_) if !dir.join("node_modules").is_dir() => Some(format!(
-                "{} is missing (run `npm ci --no-audit --no-fund` there)",
-                dir.join("node_modules").display()
-            )),
-            Ok(_) => None,
+            Ok(_) => install_pinned(&dir).err(),
         };
         if let Some(problem) = problem {
             assert!(
                 !in_ci(),
                 "CI is set, and the Node.js side of the interop tests is not available: \
-                 {problem}. .ci/run must run `(cd crates/dpop-interop/npm && npm ci --no-audit \
-                 --no-fund)` before the tests."
+                 {problem}. CI needs Node.js 20 or newer and npm, with access to the npm registry."
             );
             // Straight to the stderr handle: libtest captures `eprintln!` of passing tests, and
             // a skip should be seen.
@@ -134,6 +131,47 @@ impl Node {
         }
         results
     }
+}
+
+/// True when `npm/node_modules` holds exactly the pinned versions.
+fn pinned_installed(dir: &Path) -> bool {
+    PINNED.iter().all(|(package, version)| {
+        let manifest = dir.join("node_modules").join(package).join("package.json");
+        let text = std::fs::read_to_string(manifest).unwrap_or_default();
+        let installed: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        installed["version"].as_str() == Some(*version)
+    })
+}
+
+/// Runs `npm ci` in `dir` unless the pinned packages are already there; once per test run (the
+/// tests run on parallel threads, and the others wait for the first). The error says why the
+/// packages could not be had.
+fn install_pinned(dir: &Path) -> Result<(), String> {
+    static OUTCOME: OnceLock<Result<(), String>> = OnceLock::new();
+    OUTCOME
+        .get_or_init(|| {
+            if pinned_installed(dir) {
+                return Ok(());
+            }
+            let note = format!("note: running `npm ci` in {}\n", dir.display());
+            let _ = std::io::stderr().write_all(note.as_bytes());
+            let out = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(dir)
+                .stdin(Stdio::null())
+                .output();
+            match out {
+                Err(e) => Err(format!("`npm` could not be run ({e})")),
+                Ok(out) if !out.status.success() => Err(format!(
+                    "`npm ci` failed in {} ({}): {}",
+                    dir.display(),
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                )),
+                Ok(_) => Ok(()),
+            }
+        })
+        .clone()
 }
 
 /// True under `CI=true`, as CI services (and `.ci/run`) set it.
