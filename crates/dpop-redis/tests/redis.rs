@@ -83,7 +83,11 @@ async fn entry_expires_at_the_absolute_time_given() {
         return;
     };
     let prefix = unique_prefix("expiry");
-    let cache = patient(&prefix).connect(&url).await.unwrap();
+    let cache = patient(&prefix)
+        .expiry_margin(0) // exact expiry times: without the default margin
+        .connect(&url)
+        .await
+        .unwrap();
     let mut raw = raw_connection(&url).await;
     let now = now();
 
@@ -150,7 +154,11 @@ async fn a_stepped_verifier_clock_neither_shortens_nor_drops_entries() {
         return;
     };
     let prefix = unique_prefix("verifier-step");
-    let cache = patient(&prefix).connect(&url).await.unwrap();
+    let cache = patient(&prefix)
+        .expiry_margin(0) // exact expiry times: without the default margin
+        .connect(&url)
+        .await
+        .unwrap();
     let mut raw = raw_connection(&url).await;
     let real = now();
 
