@@ -58,7 +58,9 @@ impl FleetServer {
             .env("FLEET_KEY_SEED", SEED.to_string())
             .env("FLEET_TOKEN", TOKEN)
             .env("FLEET_PREFIX", prefix)
-            .env("FLEET_TIMEOUT_MS", "250")
+            // Long enough that a busy machine does not turn slow replies into 503s in the
+            // exactly-once phases; the pause below is much longer still.
+            .env("FLEET_TIMEOUT_MS", "1000")
             .env(redis.0, redis.1)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -285,11 +287,11 @@ async fn two_servers_on_one_redis_accept_each_proof_once_and_fail_closed_while_i
     let steady = load.run("steady", count, Duration::from_secs(120)).await;
     assert_exactly_once(&steady, fleet.len());
 
-    // Redis paused for writes much longer than the 250 ms call timeout: every request made in
-    // the pause is refused with 503 (requests start during 1.2 s of the 4 s pause and each
-    // ends within about 250 ms; the margin covers a busy machine).
-    const PAUSE: Duration = Duration::from_secs(4);
-    assert_eq!(redis.cli(&["client", "pause", "4000", "write"]), "OK");
+    // Redis paused for writes much longer than the 1 s call timeout: every request made in
+    // the pause is refused with 503 (requests start during 1.2 s of the 5 s pause and each
+    // ends within about 1 s; the margin covers a busy machine).
+    const PAUSE: Duration = Duration::from_secs(5);
+    assert_eq!(redis.cli(&["client", "pause", "5000", "write"]), "OK");
     let pause = Instant::now();
     let paused = load
         .run("paused", usize::MAX, Duration::from_millis(1_200))
