@@ -37,6 +37,7 @@ use dpop_reqwest::tokens::TokenManager;
 use dpop_std::client::Client;
 use dpop_std::clock::{Clock as _, ManualClock, SystemClock};
 use dpop_std::keys;
+use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{Grant as ServerGrant, Server, UriPolicy};
 use dpop_std::wire::{ErrorBody, TokenResponse, TokenType};
@@ -273,14 +274,27 @@ async fn start(server: As) -> (Arc<As>, String) {
             }
         }
     };
+    let cache = Arc::new(MemoryReplayCache::with_capacity(10_000));
     let resource = Router::new()
         .route("/api", get(api))
         .layer(DpopLayer::resource(
-            Server::new(VERIFIER, policy),
-            Arc::new(MemoryReplayCache::with_capacity(10_000)),
+            Server::new(VERIFIER, policy.clone()),
+            Arc::clone(&cache),
+            resolve.clone(),
+        ));
+    // The same resource behind a server that requires nonces.
+    let nonces = StatelessNonces::new(NonceKey::new(1, [7; 32])).bind_thumbprint(true);
+    let with_nonce = Router::new()
+        .route("/nonce-api", get(api))
+        .layer(DpopLayer::resource(
+            Server::new(VERIFIER, policy).with_nonces(Arc::new(nonces)),
+            cache,
             resolve,
         ));
-    let app = tokens.merge(resource).with_state(Arc::clone(&server));
+    let app = tokens
+        .merge(resource)
+        .merge(with_nonce)
+        .with_state(Arc::clone(&server));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (server, base)
 }
@@ -729,4 +743,80 @@ async fn a_custom_grant_without_refresh_signs_in_again() {
     assert_eq!(get_api(&manager, &base).await, StatusCode::OK);
     assert_eq!(server.sign_ins(), 2);
     assert_eq!(server.refreshes(), 0);
+}
+
+#[tokio::test]
+async fn the_manager_answers_nonce_challenges() {
+    let (server, base) = start(as_with(300)).await;
+    let manager = TokenManager::builder(credentials(&base, true))
+        .http(http())
+        .build()
+        .unwrap();
+    let response = manager
+        .send(manager.http().get(format!("{base}/nonce-api")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let exchange = response
+        .extensions()
+        .get::<dpop_reqwest::Exchange>()
+        .copied();
+    assert!(exchange.unwrap().retried);
+    assert_eq!(server.resource_hits.load(Ordering::SeqCst), 1);
+}
+
+#[cfg(feature = "middleware")]
+#[tokio::test]
+async fn middleware_adds_tokens_proofs_nonces_and_retries_once() {
+    use dpop_reqwest::middleware::DpopMiddleware;
+
+    let (server, base) = start(as_with(300)).await;
+    server.revoke_next.store(true, Ordering::SeqCst);
+    let manager = TokenManager::builder(credentials(&base, true))
+        .http(http())
+        .build()
+        .unwrap();
+    let inner = http()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let client = reqwest_middleware::ClientBuilder::new(inner)
+        .with(DpopMiddleware::with_tokens(manager.clone()))
+        .build();
+    // The first token is revoked: one retry with a refreshed one.
+    let response = client.get(format!("{base}/api")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        *server.grants.lock().unwrap(),
+        ["client_credentials", "refresh_token"]
+    );
+    // A nonce challenge: answered once, with the nonce.
+    let response = client
+        .get(format!("{base}/nonce-api"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(server.resource_hits.load(Ordering::SeqCst), 2);
+    // 50 concurrent requests through the middleware: no further token request.
+    let calls: Vec<_> = (0..50)
+        .map(|_| {
+            let client = client.clone();
+            let url = format!("{base}/api");
+            tokio::spawn(async move { client.get(url).send().await.unwrap().status() })
+        })
+        .collect();
+    for call in calls {
+        assert_eq!(call.await.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(server.grants.lock().unwrap().len(), 2);
+
+    // Proofs only, no manager: the resource refuses the missing token, but the proof is there.
+    let client = reqwest_middleware::ClientBuilder::new(http().build().unwrap())
+        .with(DpopMiddleware::new(Arc::new(Client::new(
+            keys::generate(Algorithm::Es256).unwrap(),
+        ))))
+        .build();
+    let response = client.get(format!("{base}/api")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
