@@ -67,6 +67,8 @@ struct As {
     resource_hits: AtomicUsize,
     /// Also hand out a refresh token in refresh responses (rotation).
     rotate: bool,
+    /// Refresh requests get a 503 without an OAuth body.
+    refresh_down: AtomicBool,
 }
 
 impl As {
@@ -178,6 +180,9 @@ async fn token(
                 .into_response()
         }
         "refresh_token" => {
+            if server.refresh_down.load(Ordering::SeqCst) {
+                return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            }
             let presented = form.get("refresh_token").cloned().unwrap_or_default();
             let bound = server.refresh.lock().unwrap().get(&presented).copied();
             let Some(bound) = bound else {
@@ -819,4 +824,45 @@ async fn middleware_adds_tokens_proofs_nonces_and_retries_once() {
         .build();
     let response = client.get(format!("{base}/api")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn failed_refreshes_fall_back_as_documented() {
+    let (server, base) = start(as_with(300)).await;
+    let clock = Arc::new(ManualClock::new(UnixTime::from_secs(1_000_000)));
+    let manager = TokenManager::builder(credentials(&base, true))
+        .http(http())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    assert_eq!(
+        manager.access_token().await.unwrap().secret(),
+        "at-0-secret"
+    );
+
+    // An early refresh that fails (503) while the token is still valid: the old token serves.
+    server.refresh_down.store(true, Ordering::SeqCst);
+    clock.advance(250);
+    assert_eq!(
+        manager.access_token().await.unwrap().secret(),
+        "at-0-secret"
+    );
+    assert_eq!(server.refreshes(), 1);
+    // Once expired, the failure is the caller's.
+    clock.advance(50);
+    assert!(matches!(
+        manager.access_token().await,
+        Err(AuthError::UnexpectedResponse { status: 503 })
+    ));
+    assert_eq!(server.sign_ins(), 1);
+
+    // A refresh token the server no longer knows (400 invalid_grant): a new sign-in.
+    server.refresh_down.store(false, Ordering::SeqCst);
+    server.refresh.lock().unwrap().clear();
+    assert_eq!(
+        manager.access_token().await.unwrap().secret(),
+        "at-1-secret"
+    );
+    assert_eq!(server.sign_ins(), 2);
+    assert_eq!(server.refreshes(), 3);
 }
