@@ -22,6 +22,20 @@ use reqwest::{Request, RequestBuilder, Response, ResponseBuilderExt as _, Url};
 pub use dpop_std;
 pub use reqwest;
 
+#[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
+pub mod grants;
+#[cfg(all(
+    feature = "middleware",
+    any(feature = "es256", feature = "es384", feature = "es512")
+))]
+pub mod middleware;
+pub mod store;
+#[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
+pub mod tokens;
+
+#[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
+pub use tokens::TokenManager;
+
 /// The most redirects [`DpopClient::execute`] follows for one request; the response to the
 /// next one is returned with [`RedirectStop::TooMany`].
 pub const MAX_REDIRECTS: u8 = 5;

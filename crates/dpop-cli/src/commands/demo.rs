@@ -12,6 +12,7 @@
 
 mod flow;
 mod platform;
+mod signin;
 
 use std::process::ExitCode;
 

@@ -8,14 +8,16 @@ use core::time::Duration;
 use base64ct::{Base64UrlUnpadded, Encoding as _};
 use dpop_core::alg::Algorithm;
 use dpop_reqwest::reqwest::{self, RequestBuilder, StatusCode, header};
-use dpop_reqwest::{DpopClient, Exchange};
+use dpop_reqwest::{DpopClient, Exchange, TokenManager};
 use dpop_std::client::{Client, TokenSet};
 use dpop_std::keys;
 use dpop_std::wire::{TokenResponse, TokenType};
 use serde_json::Value;
+use zeroize::Zeroizing;
 
 use super::Walkthrough;
 use super::platform::{API_KEY, API_KEY_ID, ORGANIZATION, USER_ID};
+use super::signin::ApiKeySignIn;
 use crate::error::CliError;
 
 /// A response, read whole.
@@ -181,22 +183,22 @@ pub(super) async fn run(demo: &mut Walkthrough, base: &str) -> Result<(), CliErr
 
     demo.step("Sign in with a DPoP proof")?;
     demo.note(&format!("client key: ES256, jkt {jkt}"))?;
-    let mut tokens = match send(&client, signin(API_KEY), None).await {
-        Ok(reply) if reply.status == StatusCode::OK => {
-            match client.dpop().read_token_response(reply.body.as_bytes()) {
-                Ok(tokens) => Some(tokens),
-                Err(e) => {
-                    demo.outcome(false, &format!("200, but: {e}"))?;
-                    None
-                }
-            }
-        }
-        Ok(reply) => {
-            demo.outcome(false, &format!("expected 200, got {}", reply.summary()))?;
-            None
-        }
+    // The token manager signs in with the platform's API-key grant, and keeps the tokens.
+    let grant = ApiKeySignIn {
+        signin_url: signin_url.clone(),
+        refresh_url: refresh_url.clone(),
+        api_key: Zeroizing::new(API_KEY.to_owned()),
+        api_key_id: API_KEY_ID.to_owned(),
+        user_id: USER_ID.to_owned(),
+    };
+    let manager = match TokenManager::builder(grant).client(client.clone()).build() {
+        Ok(manager) => manager,
+        Err(e) => return demo.outcome(false, &format!("cannot build the token manager: {e}")),
+    };
+    let mut tokens = match manager.access_token().await {
+        Ok(_) => manager.token_info().await,
         Err(e) => {
-            demo.outcome(false, &e)?;
+            demo.outcome(false, &e.to_string())?;
             None
         }
     };
@@ -208,7 +210,12 @@ pub(super) async fn run(demo: &mut Walkthrough, base: &str) -> Result<(), CliErr
     let refresh_token = first.refresh_token().map(str::to_owned);
 
     demo.step("Protected resource with the bound token and a fresh proof (with ath)")?;
-    match send(&client, http.get(&profile_url), Some(&access_token)).await {
+    // Sent by the token manager: its token, a proof with `ath`.
+    let managed = match manager.send(http.get(&profile_url)).await {
+        Ok(response) => Reply::read(response).await,
+        Err(e) => Err(e.to_string()),
+    };
+    match managed {
         Ok(reply) if reply.status == StatusCode::OK => {
             demo.outcome(true, &format!("200 GET /profile: {}", reply.body))?;
         }
