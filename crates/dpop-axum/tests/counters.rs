@@ -16,7 +16,7 @@ use dpop_core::key::SigningKey;
 use dpop_core::proof::Verifier;
 use dpop_std::client::Client;
 use dpop_std::replay::MemoryReplayCache;
-use dpop_std::server::{Grant, Server, UriPolicy};
+use dpop_std::server::{Grant, Rejection, Server, UriPolicy};
 use dpop_std::telemetry::Counters;
 use http::{HeaderMap, Method, Request, StatusCode};
 use tower::ServiceExt as _;
@@ -72,14 +72,25 @@ fn app(resource: &Arc<Counters>, token_endpoint: &Arc<Counters>) -> Router {
         )
 }
 
-async fn send(app: &Router, method: Method, path: &str, headers: &HeaderMap) -> StatusCode {
+/// Status, and the reason of the `Rejection` the layer put in the response extensions.
+async fn send(
+    app: &Router,
+    method: Method,
+    path: &str,
+    headers: &HeaderMap,
+) -> (u16, Option<&'static str>) {
     let mut request = Request::builder()
         .method(method)
         .uri(path)
         .body(Body::empty())
         .unwrap();
     *request.headers_mut() = headers.clone();
-    app.clone().oneshot(request).await.unwrap().status()
+    let response = app.clone().oneshot(request).await.unwrap();
+    let reason = response
+        .extensions()
+        .get::<Rejection>()
+        .map(|r| r.reason().name());
+    (response.status().as_u16(), reason)
 }
 
 #[tokio::test]
@@ -92,13 +103,25 @@ async fn each_request_through_the_layer_counts_once() {
     let attempt = client
         .prepare(&Method::GET, &format!("{BASE}/me"), Some("bound"))
         .unwrap();
-    assert_eq!(send(&app, Method::GET, "/me", attempt.headers()).await, 200);
-    assert_eq!(send(&app, Method::GET, "/me", attempt.headers()).await, 401);
+    assert_eq!(
+        send(&app, Method::GET, "/me", attempt.headers()).await,
+        (200, None)
+    );
+    assert_eq!(
+        send(&app, Method::GET, "/me", attempt.headers()).await,
+        (401, Some("replayed"))
+    );
     let unknown = client
         .prepare(&Method::GET, &format!("{BASE}/me"), Some("nope"))
         .unwrap();
-    assert_eq!(send(&app, Method::GET, "/me", unknown.headers()).await, 401);
-    assert_eq!(send(&app, Method::GET, "/me", &HeaderMap::new()).await, 401);
+    assert_eq!(
+        send(&app, Method::GET, "/me", unknown.headers()).await,
+        (401, Some("invalid_token"))
+    );
+    assert_eq!(
+        send(&app, Method::GET, "/me", &HeaderMap::new()).await,
+        (401, Some("missing_credentials"))
+    );
 
     let s = resource.snapshot();
     assert_eq!((s.accepted, s.rejected, s.replays), (1, 3, 1));
@@ -114,7 +137,7 @@ async fn each_request_through_the_layer_counts_once() {
         .unwrap();
     assert_eq!(
         send(&app, Method::POST, "/token", anonymous.headers()).await,
-        401
+        (401, None)
     );
     let t = token_endpoint.snapshot();
     assert_eq!((t.accepted, t.rejected), (0, 0));
@@ -123,8 +146,14 @@ async fn each_request_through_the_layer_counts_once() {
         .unwrap();
     let mut headers = authenticated.headers().clone();
     headers.insert("x-client-secret", "s".parse().unwrap());
-    assert_eq!(send(&app, Method::POST, "/token", &headers).await, 200);
-    assert_eq!(send(&app, Method::POST, "/token", &headers).await, 400);
+    assert_eq!(
+        send(&app, Method::POST, "/token", &headers).await,
+        (200, None)
+    );
+    assert_eq!(
+        send(&app, Method::POST, "/token", &headers).await,
+        (400, Some("replayed"))
+    );
     let t = token_endpoint.snapshot();
     assert_eq!((t.accepted, t.rejected, t.replays), (1, 1, 1));
     assert_eq!(resource.snapshot().accepted, 1);
