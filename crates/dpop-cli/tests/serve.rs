@@ -615,3 +615,88 @@ fn a_bad_public_url_is_a_usage_error() {
     );
     assert!(out.stdout.is_empty());
 }
+
+/// True when jq runs; panics when it does not and `CI=true`.
+fn have_jq() -> bool {
+    let ok = Command::new("jq")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok || std::env::var("CI").as_deref() != Ok("true"),
+        "jq is required in CI"
+    );
+    if !ok {
+        eprintln!("jq not found: skipped");
+    }
+    ok
+}
+
+/// The README's walk-through block, run as written by `sh -e` with the binary under test first
+/// on `PATH`.
+#[test]
+fn the_readme_walk_through_runs_as_written() {
+    if !have_curl() || !have_jq() {
+        return;
+    }
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let marker = "<!-- serve walk-through: run by crates/dpop-cli/tests/serve.rs -->\n```sh\n";
+    let start = readme.find(marker).unwrap() + marker.len();
+    let script = &readme[start..start + readme[start..].find("```").unwrap()];
+    assert!(script.contains("dpop keygen") && script.contains("refresh_token"));
+
+    let s = Served::start("readme", &[]);
+    let bin_dir = Path::new(DPOP).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("sh")
+        .args(["-ec", script])
+        .env("PATH", path)
+        .env("URL", &s.url)
+        .env("SECRET", &s.secret)
+        .env("NO_PROXY", "*")
+        .env_remove("DPOP_ACCESS_TOKEN")
+        .current_dir(&s.dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let values: Vec<serde_json::Value> = serde_json::Deserializer::from_str(&stdout)
+        .into_iter()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(values.len(), 3, "{stdout}");
+    let jkt = s.dpop(&["thumbprint", "key.jwk"], &[]);
+    for seen in &values[..2] {
+        assert_eq!(seen["verified"], true);
+        assert_eq!(seen["client_id"], "my-app");
+        assert_eq!(seen["token_bound_to"], jkt.as_str());
+        assert_eq!(seen["proof"]["htu"], format!("{}/resource", s.url));
+    }
+    // Members in the order the README shows.
+    assert!(
+        stdout.starts_with(
+            r#"{"verified":true,"client_id":"my-app","token_type":"DPoP","token_bound_to":""#
+        ),
+        "{stdout}"
+    );
+    assert_eq!(values[2]["token_type"], "DPoP");
+    assert!(values[2]["access_token"].as_str().is_some());
+    let (code, log) = s.stop();
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        log.lines().filter(|l| l.ends_with(" 200 accepted")).count(),
+        4,
+        "{log}"
+    );
+    assert_eq!(log.lines().count(), 4, "{log}");
+}

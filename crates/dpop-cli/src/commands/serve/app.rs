@@ -27,7 +27,7 @@ use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{BearerPolicy, Grant, Rejection, Server, UriPolicy};
 use dpop_std::wire::{ErrorBody, TokenResponse, TokenType};
 use dpop_std::{Clock as _, SystemClock};
-use serde_json::json;
+use serde::Serialize;
 
 /// Lifetime of access tokens, in seconds.
 const ACCESS_TOKEN_LIFETIME: u64 = 600;
@@ -276,36 +276,60 @@ async fn token(
     out
 }
 
+/// The body of `GET /resource`, members in this order.
+#[derive(Debug, Serialize)]
+struct Verified {
+    verified: bool,
+    client_id: String,
+    token_type: String,
+    /// The access token's `cnf.jkt`.
+    token_bound_to: Option<String>,
+    proof: Option<VerifiedProof>,
+}
+
+/// What the proof said, verified.
+#[derive(Debug, Serialize)]
+struct VerifiedProof {
+    jkt: String,
+    alg: &'static str,
+    jti: String,
+    iat: u64,
+    htm: String,
+    htu: String,
+    nonce_used: bool,
+}
+
 /// `GET /resource`: what was verified, as JSON.
 async fn resource(
     method: Method,
     Extension(grant): Extension<AccessGrant>,
     dpop: Dpop,
 ) -> Response {
-    let proof = dpop.proof().map(|proof| {
-        json!({
-            "jkt": proof.thumbprint().to_string(),
-            "alg": proof.algorithm().name(),
-            "jti": proof.id(),
-            "iat": proof.issued_at().as_secs(),
-            "htm": method.as_str(),
-            "htu": proof.htu(),
-            "nonce_used": proof.nonce().is_some(),
-        })
+    let proof = dpop.proof().map(|proof| VerifiedProof {
+        jkt: proof.thumbprint().to_string(),
+        alg: proof.algorithm().name(),
+        jti: proof.id().to_owned(),
+        iat: proof.issued_at().as_secs(),
+        htm: method.as_str().to_owned(),
+        htu: proof.htu().to_owned(),
+        nonce_used: proof.nonce().is_some(),
     });
-    let body = json!({
-        "verified": true,
-        "client_id": grant.client_id,
-        "token_type": dpop.token_type().to_string(),
-        "token_bound_to": grant.jkt.map(|jkt| jkt.to_string()),
-        "proof": proof,
-    });
+    let body = Verified {
+        verified: true,
+        client_id: grant.client_id,
+        token_type: dpop.token_type().to_string(),
+        token_bound_to: grant.jkt.map(|jkt| jkt.to_string()),
+        proof,
+    };
+    let Ok(body) = serde_json::to_string(&body) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
     (
         [
             (CONTENT_TYPE, "application/json"),
             (CACHE_CONTROL, "no-store"),
         ],
-        body.to_string(),
+        body,
     )
         .into_response()
 }
