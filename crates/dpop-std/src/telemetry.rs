@@ -433,7 +433,7 @@ mod event {
             (None, Some(proof)) => header_thumbprint(proof),
             (None, None) => None,
         }
-        .map(|t| Base64UrlUnpadded::encode_string(t.as_bytes()));
+        .map(|t| t.to_string());
         if let Some(proof) = facts.verified {
             claimed.htu = Some(bounded(proof.htu()));
             claimed.iat = i64::try_from(proof.issued_at().as_secs()).ok();
