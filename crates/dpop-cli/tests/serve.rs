@@ -367,6 +367,28 @@ fn the_readme_walk_through_token_resource_refresh() {
     assert_eq!(r.json()["error"], "invalid_client");
     assert!(r.header("www-authenticate").unwrap().starts_with("Basic"));
 
+    // The decision counters: the handler's invalid_client is not a DPoP decision.
+    let r = curl(&s.dir, &[&format!("{}/counters", s.url)]);
+    assert_eq!(r.status, 200);
+    let counters = r.json();
+    let token = &counters["token"];
+    assert_eq!(
+        (token["accepted"].as_u64(), token["rejected"].as_u64()),
+        (Some(2), Some(2)),
+        "{counters}"
+    );
+    assert_eq!(token["replays"], 1);
+    assert_eq!(token["rejected_by_reason"]["refresh_token_key_mismatch"], 1);
+    assert_eq!(token["replay_cache_len"], 2);
+    let resource = &counters["resource"];
+    assert_eq!(
+        (resource["accepted"].as_u64(), resource["rejected"].as_u64()),
+        (Some(2), Some(1)),
+        "{counters}"
+    );
+    assert_eq!(resource["rejected_by_reason"]["missing_ath"], 1);
+    assert_eq!(resource["replay_cache_len"], 2);
+
     let secret = s.secret.clone();
     let (code, log) = s.stop();
     assert_eq!(code, Some(0), "{log}");
@@ -380,6 +402,7 @@ fn the_readme_walk_through_token_resource_refresh() {
         "POST /token 200 accepted",
         "POST /token 400 rejected reason=refresh_token_key_mismatch",
         "POST /token 401 rejected reason=invalid_client",
+        "GET /counters 200 accepted",
     ];
     assert_eq!(lines.len(), expected.len(), "{log}");
     for (line, want) in lines.iter().zip(expected) {

@@ -6,6 +6,7 @@
 //!   with `--bearer` and a request without a proof. Responses per RFC 6749 section 5.
 //! - `GET /resource`: JSON describing exactly what was verified (key, proof claims, token
 //!   binding, nonce).
+//! - `GET /counters`: dpop-std's decision counters of both endpoints, as JSON.
 //!
 //! One line per request on stderr: method, path, status, the decision and the reason's stable
 //! name. The first line on stdout is `listening on http://127.0.0.1:PORT` (`--port 0` picks a
@@ -105,6 +106,7 @@ fn print_banner(base: &str, secret: &str, args: &ServeArgs) -> Result<(), CliErr
 public URL: {base}
 token endpoint: {base}/token
 resource: {base}/resource
+counters: {base}/counters
 client secret: {secret}
 (any client id; client_secret_basic or client_secret_post; {policy})
 

@@ -25,9 +25,11 @@ use dpop_core::thumbprint::Thumbprint;
 use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{BearerPolicy, Grant, Rejection, Server, UriPolicy};
+use dpop_std::telemetry::Counters;
 use dpop_std::wire::{ErrorBody, TokenResponse, TokenType};
 use dpop_std::{Clock as _, SystemClock};
 use serde::Serialize;
+use serde_json::json;
 
 /// Lifetime of access tokens, in seconds.
 const ACCESS_TOKEN_LIFETIME: u64 = 600;
@@ -73,6 +75,30 @@ struct RefreshGrant {
     jkt: Option<Thumbprint>,
 }
 
+/// The decision counters of both endpoints and their replay caches, for `GET /counters`.
+struct Stats {
+    token: Arc<Counters>,
+    resource: Arc<Counters>,
+    token_cache: Arc<MemoryReplayCache>,
+    resource_cache: Arc<MemoryReplayCache>,
+}
+
+/// `GET /counters`: `{"token": snapshot, "resource": snapshot}` (dpop-std's `Snapshot`).
+async fn counters(State(stats): State<Arc<Stats>>) -> Response {
+    let body = json!({
+        "token": stats.token.snapshot_with_cache(&stats.token_cache),
+        "resource": stats.resource.snapshot_with_cache(&stats.resource_cache),
+    });
+    (
+        [
+            (CONTENT_TYPE, "application/json"),
+            (CACHE_CONTROL, "no-store"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
+}
+
 /// Why a request failed outside DPoP (client authentication, grant), for the access log.
 #[derive(Clone, Copy, Debug)]
 struct Outcome(&'static str);
@@ -96,8 +122,18 @@ pub(crate) fn router(config: &Config) -> Result<(Router, String), String> {
     } else {
         BearerPolicy::Refuse
     };
-    let mut token_server = Server::new(VERIFIER, base.clone()).with_bearer(bearer);
-    let mut resource_server = Server::new(VERIFIER, base).with_bearer(bearer);
+    let stats = Arc::new(Stats {
+        token: Arc::new(Counters::new()),
+        resource: Arc::new(Counters::new()),
+        token_cache: Arc::new(MemoryReplayCache::with_capacity(100_000)),
+        resource_cache: Arc::new(MemoryReplayCache::with_capacity(100_000)),
+    });
+    let mut token_server = Server::new(VERIFIER, base.clone())
+        .with_bearer(bearer)
+        .with_counters(Arc::clone(&stats.token));
+    let mut resource_server = Server::new(VERIFIER, base)
+        .with_bearer(bearer)
+        .with_counters(Arc::clone(&stats.resource));
     if config.nonce {
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).map_err(|e| format!("the OS RNG failed: {e}"))?;
@@ -110,7 +146,7 @@ pub(crate) fn router(config: &Config) -> Result<(Router, String), String> {
         .route("/token", post(token))
         .layer(DpopLayer::token_endpoint(
             token_server,
-            Arc::new(MemoryReplayCache::with_capacity(100_000)),
+            Arc::clone(&stats.token_cache),
         ));
     let resolve = {
         let issuer = Arc::clone(&issuer);
@@ -120,12 +156,16 @@ pub(crate) fn router(config: &Config) -> Result<(Router, String), String> {
         .route("/resource", get(resource).post(resource))
         .layer(DpopLayer::resource(
             resource_server,
-            Arc::new(MemoryReplayCache::with_capacity(100_000)),
+            Arc::clone(&stats.resource_cache),
             resolve,
         ));
+    let counters = Router::new()
+        .route("/counters", get(counters))
+        .with_state(stats);
     let router = tokens
         .merge(resource)
         .with_state(issuer)
+        .merge(counters)
         .layer(middleware::from_fn(access_log));
     Ok((router, secret))
 }
