@@ -468,3 +468,39 @@ mod event {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(i: usize) -> &'static str {
+        Box::leak(format!("reason_{i}").into_boxed_str())
+    }
+
+    #[test]
+    fn every_slot_takes_one_name_and_the_rest_is_other() {
+        let counters = Counters::new();
+        let names: Vec<_> = (0..=REASON_SLOTS).map(name).collect();
+        for (i, n) in names.iter().enumerate() {
+            for _ in 0..=i {
+                match counters.slot(n) {
+                    Some(slot) => slot.count.fetch_add(1, Ordering::Relaxed),
+                    None => counters.other.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }
+        let snapshot = counters.snapshot();
+        assert_eq!(snapshot.rejected_by_reason().len(), REASON_SLOTS);
+        for (i, n) in names.iter().take(REASON_SLOTS).enumerate() {
+            assert_eq!(snapshot.rejected_for(n), i as u64 + 1, "{n}");
+        }
+        // The table is full: the last name has no slot and is counted apart.
+        assert_eq!(snapshot.rejected_for(names[REASON_SLOTS]), 0);
+        assert_eq!(snapshot.other_reasons, REASON_SLOTS as u64 + 1);
+        let sorted = snapshot
+            .rejected_by_reason()
+            .windows(2)
+            .all(|w| w[0].name < w[1].name);
+        assert!(sorted);
+    }
+}
