@@ -442,9 +442,13 @@ impl<S: Send + Sync> FromRequestParts<S> for DpopToken {
     }
 }
 
-/// dpop-std's response, as an axum response.
+/// dpop-std's response, as an axum response. The [`Rejection`] rides along in the response
+/// extensions, so that an access-log middleware outside the layer can log its reason
+/// (`response.extensions().get::<Rejection>()`).
 fn respond(rejection: Rejection) -> Response {
-    rejection.into_response().map(Body::from)
+    let mut response = rejection.clone().into_response().map(Body::from);
+    response.extensions_mut().insert(rejection);
+    response
 }
 
 /// The verified and consumed DPoP request, from the request extensions: the extractor for

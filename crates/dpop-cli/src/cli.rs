@@ -51,6 +51,9 @@ pub(crate) enum Command {
     /// Walk through keys, proofs and verification on the console.
     #[cfg(feature = "demo")]
     Demo,
+    /// Run a strict local DPoP token endpoint and resource on 127.0.0.1, for trying clients.
+    #[cfg(feature = "serve")]
+    Serve(crate::commands::serve::ServeArgs),
 }
 
 /// How to pass an access token without showing it to other users of the machine.

@@ -6,5 +6,7 @@ pub(crate) mod demo;
 pub(crate) mod inspect;
 pub(crate) mod keygen;
 pub(crate) mod proof;
+#[cfg(feature = "serve")]
+pub(crate) mod serve;
 pub(crate) mod thumbprint;
 pub(crate) mod verify;

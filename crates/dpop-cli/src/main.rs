@@ -31,6 +31,8 @@ fn main() -> ExitCode {
         Command::Inspect(args) => commands::inspect::run(&args),
         #[cfg(feature = "demo")]
         Command::Demo => commands::demo::run(),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => commands::serve::run(&args),
     };
     result.unwrap_or_else(|e: CliError| e.report())
 }

@@ -8,6 +8,7 @@ pub mod keys;
 pub mod nonce;
 pub mod replay;
 pub mod server;
+pub mod telemetry;
 pub mod wire;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -80,6 +80,7 @@ use http::{Method, Request, Response, StatusCode, Uri};
 use crate::clock::{Clock, SystemClock};
 use crate::nonce::{NonceRequest, NonceSource};
 use crate::replay::{ReplayCache, ReplayError, ReplayKey, expiry_for};
+use crate::telemetry::{Facts, Telemetry};
 use crate::wire::{Confirmation, ErrorBody, TokenType};
 
 /// The request header carrying the proof (RFC 9449 section 4.1), lower-case.
@@ -475,6 +476,7 @@ pub struct Server<'a> {
     nonces: Option<Arc<dyn NonceSource>>,
     clock: Arc<dyn Clock>,
     challenge: Arc<ChallengeParams>,
+    pub(crate) telemetry: Telemetry,
 }
 
 /// What every challenge of one server carries.
@@ -519,6 +521,7 @@ impl<'a> Server<'a> {
                 realm: None,
                 bearer: false,
             }),
+            telemetry: Telemetry::default(),
         }
     }
 
@@ -655,9 +658,12 @@ impl<'a> Server<'a> {
         match (binding, accepted.proof()) {
             (Some(_), None) => return Err(self.reject(Endpoint::Token, Reason::MissingProof)),
             (Some((required, mismatch)), Some(proof)) if !required.ct_eq(&proof.thumbprint) => {
-                let mut rejection = self.reject(Endpoint::Token, mismatch);
-                rejection.expected_htu = Some(proof.htu.clone());
-                return Err(rejection);
+                let facts = Facts {
+                    verified: Some(proof),
+                    ..Facts::default()
+                };
+                let htu = Some(proof.htu.clone());
+                return Err(self.reject_with(Endpoint::Token, mismatch, facts, htu));
             }
             _ => {}
         }
@@ -763,6 +769,7 @@ impl<'a> Server<'a> {
         accepted: &Accepted,
     ) -> Result<(), Rejection> {
         let Some(proof) = &accepted.proof else {
+            self.telemetry.accepted();
             return Ok(());
         };
         cache
@@ -774,10 +781,15 @@ impl<'a> Server<'a> {
             )
             .await
             .map_err(|e| {
-                let mut rejection = self.reject(accepted.endpoint, Reason::Replay(e));
-                rejection.expected_htu = Some(proof.htu.clone());
-                rejection
-            })
+                let facts = Facts {
+                    verified: Some(proof),
+                    ..Facts::default()
+                };
+                let htu = Some(proof.htu.clone());
+                self.reject_with(accepted.endpoint, Reason::Replay(e), facts, htu)
+            })?;
+        self.telemetry.accepted();
+        Ok(())
     }
 
     /// The bare challenge of a resource (401, `WWW-Authenticate: DPoP algs="..."`, no error),
@@ -807,13 +819,26 @@ impl<'a> Server<'a> {
     }
 
     fn reject(&self, endpoint: Endpoint, reason: Reason) -> Rejection {
-        Rejection {
+        self.reject_with(endpoint, reason, Facts::default(), None)
+    }
+
+    /// Every rejection is made here: counted, and logged with the `tracing` feature.
+    fn reject_with(
+        &self,
+        endpoint: Endpoint,
+        reason: Reason,
+        facts: Facts<'_>,
+        expected_htu: Option<String>,
+    ) -> Rejection {
+        let rejection = Rejection {
             reason,
             endpoint,
             nonce: None,
-            expected_htu: None,
+            expected_htu,
             challenge: Arc::clone(&self.challenge),
-        }
+        };
+        self.telemetry.rejected(&rejection, facts, self.clock.now());
+        rejection
     }
 
     fn verify_proof(
@@ -852,7 +877,12 @@ impl<'a> Server<'a> {
         match self.verifier.verify(proof, &expected, now) {
             Ok(verified) => Ok(self.accept(endpoint, &verified, &htu, now)),
             Err(error) => {
-                let mut rejection = self.reject(endpoint, Reason::Proof(error));
+                let facts = Facts {
+                    unverified: Some(proof),
+                    ..Facts::default()
+                };
+                let mut rejection =
+                    self.reject_with(endpoint, Reason::Proof(error), facts, Some(htu.clone()));
                 if error.is_nonce_error()
                     && let Some(nonces) = &self.nonces
                 {
@@ -861,7 +891,6 @@ impl<'a> Server<'a> {
                     let thumbprint = header_thumbprint(proof);
                     rejection.nonce = issue_nonce(nonces.as_ref(), thumbprint.as_ref(), &htu, now);
                 }
-                rejection.expected_htu = Some(htu);
                 Err(rejection)
             }
         }
@@ -1880,7 +1909,7 @@ fn normalize_path(path: &str) -> Result<String, UriError> {
 }
 
 /// The thumbprint of the `jwk` in a proof's header, for binding a fresh nonce.
-fn header_thumbprint(proof: &str) -> Option<Thumbprint> {
+pub(crate) fn header_thumbprint(proof: &str) -> Option<Thumbprint> {
     let header = proof.split('.').next()?;
     let mut buf = vec![0u8; header.len()];
     let json = Base64UrlUnpadded::decode(header, &mut buf).ok()?;
