@@ -8,12 +8,12 @@
 //! (RFC 3986 §6.2.2) and scheme-based (RFC 3986 §6.2.3) normalization before comparing, to avoid
 //! false negatives.
 //!
-//! [`canonicalize`] is the **one** canonicalization used on both sides: proof creation puts its
+//! [`canonicalize_uri`] is the **one** canonicalization used on both sides: proof creation puts its
 //! output in the claim, and verification compares the canonical forms of the claim and of the
-//! request URI ([`TargetUri::canonical_eq`], which calls [`canonicalize`] too). Having a single
+//! request URI ([`TargetUri::canonical_eq`], which calls [`canonicalize_uri`] too). Having a single
 //! function means a URI that one side accepts, and its normal form, cannot differ between the two
 //! sides. The canonical form is `scheme "://" host [ ":" port ] path`, at most [`MAX_URI_LEN`]
-//! bytes long, and is itself accepted unchanged by [`canonicalize`] and
+//! bytes long, and is itself accepted unchanged by [`canonicalize_uri`] and
 //! [`TargetUri::parse_claim`].
 //!
 //! # Accepted input
@@ -33,7 +33,7 @@
 //!   written percent-encoded in the canonical form (step 3 below), so `/auth0|1` and
 //!   `/auth0%7C1` are the same path, on the creating and the verifying side alike;
 //! - every percent-escape is `%` followed by two hex digits (§2.1);
-//! - the query and fragment, when [`TargetUri::parse`] or [`canonicalize`] allow them, are only
+//! - the query and fragment, when [`TargetUri::parse`] or [`canonicalize_uri`] allow them, are only
 //!   checked for the characters forbidden everywhere (below). They never reach the canonical form,
 //!   and request targets seen by servers often carry characters such as `{`, `}` or `|` in the
 //!   query; rejecting those would refuse requests without making any comparison stricter.
@@ -282,18 +282,18 @@ impl core::error::Error for UriError {}
 /// # Examples
 ///
 /// ```
-/// use dpop_core::htu::{canonicalize, TargetUri};
+/// use dpop_core::{TargetUri, canonicalize_uri};
 ///
-/// let mut buf = [0u8; dpop_core::htu::MAX_URI_LEN];
-/// let htu = canonicalize("HTTPS://Example.COM:443/a/./b/../%7ec?q=1#frag", &mut buf)?;
+/// let mut buf = [0u8; dpop_core::consts::MAX_URI_LEN];
+/// let htu = canonicalize_uri("HTTPS://Example.COM:443/a/./b/../%7ec?q=1#frag", &mut buf)?;
 /// assert_eq!(htu, "https://example.com/a/~c");
 ///
 /// // The same function sits behind `TargetUri`.
 /// let uri = TargetUri::parse("https://example.com/a/~c")?;
 /// assert_eq!(uri.canonical_len(), htu.len());
-/// # Ok::<(), dpop_core::htu::UriError>(())
+/// # Ok::<(), dpop_core::UriError>(())
 /// ```
-pub fn canonicalize<'b>(uri: &str, out: &'b mut [u8]) -> Result<&'b str, UriError> {
+pub fn canonicalize_uri<'b>(uri: &str, out: &'b mut [u8]) -> Result<&'b str, UriError> {
     let parts = analyze(uri, false)?;
     write_canonical_parts(&parts, out)
 }
@@ -317,7 +317,7 @@ impl<'a> TargetUri<'a> {
     /// Validates a request URL; its query and fragment are allowed and ignored.
     ///
     /// Use this for the URI of the HTTP request being served (or about to be sent). The
-    /// validation is exactly that of [`canonicalize`].
+    /// validation is exactly that of [`canonicalize_uri`].
     ///
     /// # Errors
     ///
@@ -327,7 +327,7 @@ impl<'a> TargetUri<'a> {
     /// # Examples
     ///
     /// ```
-    /// use dpop_core::htu::{canonicalize, TargetUri};
+    /// use dpop_core::{TargetUri, canonicalize_uri};
     ///
     /// let request = TargetUri::parse("https://API.example.com:443/v1/items?page=2")?;
     /// let claim = TargetUri::parse_claim("https://api.example.com/v1/items")?;
@@ -339,7 +339,7 @@ impl<'a> TargetUri<'a> {
     ///
     /// let mut buf = [0u8; 64];
     /// assert_eq!(request.write_canonical(&mut buf)?, "https://api.example.com/v1/items");
-    /// # Ok::<(), dpop_core::htu::UriError>(())
+    /// # Ok::<(), dpop_core::UriError>(())
     /// ```
     pub fn parse(uri: &'a str) -> Result<Self, UriError> {
         Self::new(uri, false)
@@ -349,7 +349,7 @@ impl<'a> TargetUri<'a> {
     ///
     /// RFC 9449 §4.2 defines `htu` without them, so a claim that has one, even an empty `?` or
     /// `#`, was not produced by a conforming client and is rejected rather than truncated.
-    /// Otherwise the validation is exactly that of [`canonicalize`].
+    /// Otherwise the validation is exactly that of [`canonicalize_uri`].
     ///
     /// # Errors
     ///
@@ -374,7 +374,7 @@ impl<'a> TargetUri<'a> {
         self.raw
     }
 
-    /// Writes the canonical form into `out` and returns it, using [`canonicalize`].
+    /// Writes the canonical form into `out` and returns it, using [`canonicalize_uri`].
     ///
     /// # Errors
     ///
@@ -382,7 +382,7 @@ impl<'a> TargetUri<'a> {
     /// [`canonical_len`](Self::canonical_len); a buffer of [`MAX_URI_LEN`] bytes is always
     /// enough. No other error is possible, since the URI was validated when parsed.
     pub fn write_canonical<'b>(&self, out: &'b mut [u8]) -> Result<&'b str, UriError> {
-        canonicalize(self.raw, out)
+        canonicalize_uri(self.raw, out)
     }
 
     /// The length in bytes of the canonical form; never more than [`MAX_URI_LEN`].
@@ -1338,7 +1338,7 @@ mod tests {
 
     fn canon(uri: &str) -> Result<String, UriError> {
         let mut buf = [0u8; MAX_URI_LEN];
-        canonicalize(uri, &mut buf).map(ToString::to_string)
+        canonicalize_uri(uri, &mut buf).map(ToString::to_string)
     }
 
     fn eq(a: &str, b: &str) -> bool {
@@ -1375,9 +1375,12 @@ mod tests {
         assert!(parsed.canonical_eq(&reparsed));
         // A buffer of exactly the canonical length is enough, one byte less is not.
         let mut exact = std::vec![0u8; canonical.len()];
-        assert_eq!(canonicalize(uri, &mut exact), Ok(canonical.as_str()));
+        assert_eq!(canonicalize_uri(uri, &mut exact), Ok(canonical.as_str()));
         let mut short = std::vec![0u8; canonical.len() - 1];
-        assert_eq!(canonicalize(uri, &mut short), Err(UriError::BufferTooSmall));
+        assert_eq!(
+            canonicalize_uri(uri, &mut short),
+            Err(UriError::BufferTooSmall)
+        );
         assert_eq!(
             parsed.write_canonical(&mut short),
             Err(UriError::BufferTooSmall)

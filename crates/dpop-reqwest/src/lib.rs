@@ -10,7 +10,7 @@ extern crate alloc;
 use alloc::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use dpop_core::htu::TargetUri;
+use dpop_core::TargetUri;
 use dpop_std::client::{Attempt, Client, ClientError, MAX_ERROR_BODY, NoRetry, Outcome};
 use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, TRANSFER_ENCODING};
 use http::{HeaderMap, Method, StatusCode};

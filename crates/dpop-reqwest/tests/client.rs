@@ -18,12 +18,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method as AxumMethod, StatusCode as AxumStatus, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
-use dpop_core::claims::HttpMethod;
-use dpop_core::error::VerifyError;
-use dpop_core::htu::TargetUri;
-use dpop_core::key::SigningKey;
-use dpop_core::proof::{Expected, Verifier};
+use dpop_core::{
+    Algorithm, Expected, HttpMethod, SigningKey, TargetUri, Verifier, VerifyError,
+    crypto::rustcrypto::ALL_VERIFIERS,
+};
 use dpop_reqwest::{DpopClient, Exchange, MAX_REDIRECTS, RedirectStop};
 use dpop_std::client::{Client, NoRetry};
 use dpop_std::clock::{Clock as _, SystemClock};
@@ -137,7 +135,7 @@ impl Server {
         if let Some(nonce) = nonce {
             expected = expected.with_nonce(nonce);
         }
-        Verifier::new(ALL_COMPILED_IN)
+        Verifier::new(ALL_VERIFIERS)
             .verify(proof, &expected, SystemClock::default().now())
             .map(|_| ())
     }

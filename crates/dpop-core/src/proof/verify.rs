@@ -38,9 +38,10 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{MAX_PROOF_LEN, TYPE};
-use crate::alg::{Algorithm, MAX_SIGNATURE_LEN, VerifyAlgorithm};
+use crate::alg::Algorithm;
 use crate::base64url;
 use crate::claims::{AccessTokenHash, HttpMethod, MAX_JTI_LEN, MAX_NONCE_LEN};
+use crate::crypto::{MAX_SIGNATURE_LEN, VerifyAlgorithm};
 use crate::error::{Claim, Limit, Malformed, VerifyError};
 use crate::htu::{MAX_URI_LEN, TargetUri};
 use crate::json::{self, JsonError, JsonStr, Object, Value};
@@ -103,7 +104,7 @@ impl Limits {
     /// the `htu` claim (its unescaped text and the two canonical forms compared).
     ///
     /// ```
-    /// use dpop_core::proof::Limits;
+    /// use dpop_core::Limits;
     /// assert_eq!(Limits::DEFAULT.scratch_len(), 12_291);
     /// assert_eq!(Limits::DEVICE.scratch_len(), 3_075);
     /// ```
@@ -160,9 +161,8 @@ impl Default for Limits {
 /// The verification policy: which algorithms, how old, how much clock skew, which limits.
 ///
 /// ```
-/// use dpop_core::alg::{ES256, ES384};
-/// use dpop_core::proof::Verifier;
-/// static VERIFIER: Verifier<'static> = Verifier::new(&[ES256, ES384]).with_max_age(120);
+/// use dpop_core::{Verifier, crypto::rustcrypto::{ES256_VERIFIER, ES384_VERIFIER}};
+/// static VERIFIER: Verifier<'static> = Verifier::new(&[ES256_VERIFIER, ES384_VERIFIER]).with_max_age(120);
 /// assert_eq!(VERIFIER.max_age(), 120);
 /// ```
 #[derive(Clone, Copy, Debug)]
@@ -264,20 +264,17 @@ impl<'a> Verifier<'a> {
     /// do not matter; decoded proof data is left in it).
     ///
     /// ```
-    /// # use dpop_core::alg::ES256;
-    /// # use dpop_core::claims::HttpMethod;
-    /// # use dpop_core::htu::TargetUri;
-    /// # use dpop_core::proof::{Expected, Limits, Verifier};
-    /// # use dpop_core::time::UnixTime;
+    /// # use dpop_core::crypto::rustcrypto;
+    /// # use dpop_core::{Expected, HttpMethod, Limits, TargetUri, UnixTime, Verifier};
     /// const LIMITS: Limits = Limits::DEVICE;
-    /// let verifier = Verifier::new(&[ES256]).with_limits(LIMITS);
+    /// let verifier = Verifier::new(&[rustcrypto::ES256_VERIFIER]).with_limits(LIMITS);
     /// let mut scratch = [0u8; LIMITS.scratch_len()];
     /// # let uri = TargetUri::parse("https://api.example.com/")?;
     /// # let expected = Expected::new(HttpMethod::GET, uri);
     /// # let (proof, now) = ("e30.e30.AA", UnixTime::from_secs(0));
     /// let result = verifier.verify_with_scratch(proof, &expected, now, &mut scratch);
     /// # assert!(result.is_err());
-    /// # Ok::<(), dpop_core::htu::UriError>(())
+    /// # Ok::<(), dpop_core::UriError>(())
     /// ```
     ///
     /// # Errors
@@ -507,13 +504,11 @@ impl<'a> Verifier<'a> {
 /// What one request expects of its proof.
 ///
 /// ```
-/// use dpop_core::claims::HttpMethod;
-/// use dpop_core::htu::TargetUri;
-/// use dpop_core::proof::Expected;
+/// use dpop_core::{Expected, HttpMethod, TargetUri};
 /// let uri = TargetUri::parse("https://resource.example.org/protectedresource")?;
 /// let expected = Expected::new(HttpMethod::GET, uri).with_access_token("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU");
 /// # let _ = expected;
-/// # Ok::<(), dpop_core::htu::UriError>(())
+/// # Ok::<(), dpop_core::UriError>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Expected<'a> {
