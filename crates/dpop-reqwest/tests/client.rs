@@ -369,6 +369,42 @@ async fn requests_without_a_proof_are_typed_errors() {
     assert!(matches!(error, dpop_reqwest::Error::Proof(_)), "{error}");
 }
 
+/// Each message of an error chain is printed once: no error's text repeats its source's.
+fn assert_chain_prints_each_message_once(error: &dyn std::error::Error) {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if let Some(source) = e.source() {
+            let inner = source.to_string();
+            assert!(
+                !text.contains(&inner),
+                "{text:?} repeats its source {inner:?}"
+            );
+        }
+        current = e.source();
+    }
+}
+
+#[tokio::test]
+async fn errors_do_not_print_their_source_twice() {
+    let client = client();
+    let http = client
+        .send(client.http().get("http://127.0.0.1:9/x"), Some("token"))
+        .await
+        .unwrap_err();
+    assert!(matches!(http, dpop_reqwest::Error::Http(_)), "{http}");
+    assert!(std::error::Error::source(&http).is_some());
+    assert_chain_prints_each_message_once(&http);
+    let proof = client
+        .send(
+            client.http().get("http://127.0.0.1:9/x"),
+            Some("not a token"),
+        )
+        .await
+        .unwrap_err();
+    assert_chain_prints_each_message_once(&proof);
+}
+
 // ---------------------------------------------------------------------------------- redirects
 
 #[tokio::test]

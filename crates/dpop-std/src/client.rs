@@ -573,8 +573,8 @@ impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidMethod => f.write_str("invalid HTTP method"),
-            Self::InvalidUrl(e) => write!(f, "invalid request URL: {e}"),
-            Self::Proof(e) => write!(f, "cannot create the DPoP proof: {e}"),
+            Self::InvalidUrl(_) => f.write_str("invalid request URL"),
+            Self::Proof(_) => f.write_str("cannot create the DPoP proof"),
             Self::RetryNotAllowed => f.write_str("this request may not be retried"),
         }
     }
