@@ -14,7 +14,8 @@ use crate::crypto::ProofSigner;
 use crate::curve::Curve;
 use crate::error::{BufferTooSmall, JwkError, JwkMember, KeyError, SignError};
 use crate::json;
-use crate::jwk::{PublicJwk, Writer, decode_field};
+use crate::jwk::{PublicJwk, decode_field};
+use crate::writer::Writer;
 
 #[cfg(feature = "es256")]
 use crate::crypto::rustcrypto::es256;

@@ -24,6 +24,7 @@ mod key;
 mod proof;
 mod thumbprint;
 mod time;
+mod writer;
 
 // The paved path: every type a caller names, at the crate root and nowhere else.
 pub use alg::Algorithm;
