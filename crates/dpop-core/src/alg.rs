@@ -61,7 +61,7 @@ impl Algorithm {
         self.curve().coordinate_len() * 2
     }
 
-    /// The checks every [`VerifyAlgorithm`] backend makes before any arithmetic: the key is on
+    /// The checks every [`VerifyAlgorithm`](crate::crypto::VerifyAlgorithm) backend makes before any arithmetic: the key is on
     /// this algorithm's curve and the signature is exactly the raw `r||s` length (so DER never
     /// reaches a backend).
     ///

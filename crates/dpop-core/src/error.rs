@@ -231,7 +231,7 @@ pub enum VerifyError {
     /// The header has a `crit` parameter; no extension is understood (RFC 7515 section 4.1.11).
     CriticalHeader,
     /// The server's configuration is wrong, not the proof: the expected nonce
-    /// ([`Expected::with_nonce`](crate::proof::Expected::with_nonce)) is empty, which no proof
+    /// ([`Expected::with_nonce`](crate::Expected::with_nonce)) is empty, which no proof
     /// may match. A server answers it as an internal error, not to the client
     /// ([`is_configuration_error`](Self::is_configuration_error)).
     EmptyExpectedNonce,
@@ -549,7 +549,7 @@ impl core::error::Error for JwkError {}
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CreateError {
-    /// The output buffer is too small; [`NewProof::max_len`](crate::proof::NewProof::max_len)
+    /// The output buffer is too small; [`NewProof::max_len`](crate::NewProof::max_len)
     /// gives a size that always fits.
     BufferTooSmall,
     /// The access token is empty or not printable ASCII (RFC 6750 `b64token`).

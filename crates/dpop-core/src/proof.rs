@@ -9,7 +9,7 @@ pub(crate) mod verify;
 /// The `typ` header value of every DPoP proof (RFC 9449 section 4.2).
 pub const TYPE: &str = "dpop+jwt";
 
-/// Hard upper bound of [`Limits::proof`]: the largest proof any verifier accepts. Decoding uses
+/// Hard upper bound of [`Limits::proof`](crate::Limits::proof): the largest proof any verifier accepts. Decoding uses
 /// a stack buffer of this size, so no verification allocates.
 pub const MAX_PROOF_LEN: usize = 8192;
 
