@@ -25,6 +25,12 @@ pub const USE_DPOP_NONCE: &str = "use_dpop_nonce";
 /// every one of them converts into this with `From`. [`name`](Self::name) and `Display` forward
 /// to the inner error, so the stable names stay what they were.
 ///
+/// Every error is small, `Copy` and allocation-free. Every variant has a stable snake_case
+/// [`name`](VerifyError::name) for logs and tooling, and [`VerifyError::error_code`] maps a
+/// verification failure to the RFC 9449 error code a server sends (`invalid_dpop_proof` or
+/// `use_dpop_nonce`, RFC 9449 sections 7.1 and 8). `Display` never includes proof contents, so
+/// error text is safe to log and to send back.
+///
 /// ```
 /// use dpop_core::{Error, HttpMethod, ProofId, TargetUri};
 ///
