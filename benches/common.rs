@@ -22,13 +22,10 @@ use base64ct::{Base64UrlUnpadded, Encoding as _};
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{Criterion, Throughput};
 use dpop_aws_lc_rs::AwsLcSigningKey;
-use dpop_core::alg::{Algorithm, ProofSigner};
-use dpop_core::claims::{HttpMethod, ProofId};
-use dpop_core::htu::TargetUri;
-use dpop_core::key::SigningKey;
-use dpop_core::proof::NewProof;
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm, HttpMethod, NewProof, ProofId, SigningKey, TargetUri, Thumbprint, UnixTime,
+    crypto::ProofSigner,
+};
 use rustix::time::{ClockId, clock_gettime};
 
 /// The verifier's `now` and every fixture proof's `iat`.

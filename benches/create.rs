@@ -25,8 +25,7 @@ use aws_lc_rs::signature::{
     ECDSA_P521_SHA512_FIXED_SIGNING, EcdsaKeyPair,
 };
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion};
-use dpop_core::alg::{Algorithm, ProofSigner};
-use dpop_core::time::UnixTime;
+use dpop_core::{Algorithm, UnixTime, crypto::ProofSigner};
 
 use common::{CpuTime, Fixture, NOW, Paired, fixture, new_proof, scalar};
 

@@ -26,9 +26,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion};
-use dpop_core::alg::Algorithm;
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::{Algorithm, Thumbprint, UnixTime};
 use dpop_std::clock::{Clock, ManualClock, SystemClock};
 use dpop_std::nonce::{NonceKey, NonceRequest, NonceSource, StatelessNonces};
 use dpop_std::replay::{MemoryReplayCache, ReplayKey};

@@ -14,7 +14,7 @@ mod common;
 use std::hint::black_box;
 
 use criterion::BenchmarkId;
-use dpop_core::alg::Algorithm;
+use dpop_core::Algorithm;
 
 fn main() {
     let mut c = common::criterion();

@@ -39,13 +39,11 @@ use aws_lc_rs::signature::{
     EcdsaVerificationAlgorithm, ParsedPublicKey, UnparsedPublicKey,
 };
 use criterion::{BenchmarkId, Criterion};
-use dpop_aws_lc_rs::{AWS_LC_ES256, AWS_LC_ES384, AWS_LC_ES512, CachedAwsLcVerifier};
-use dpop_core::alg::{Algorithm, ES256, ES384, ES512, VerifyAlgorithm};
-use dpop_core::claims::HttpMethod;
-use dpop_core::htu::TargetUri;
-use dpop_core::proof::{Expected, Verifier};
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_aws_lc_rs::CachedAwsLcVerifier;
+use dpop_core::{
+    Algorithm, Expected, HttpMethod, TargetUri, Thumbprint, UnixTime, Verifier,
+    crypto::{VerifyAlgorithm, rustcrypto},
+};
 use dpop_std::ManualClock;
 use dpop_std::nonce::{NonceKey, NonceRequest, NonceSource, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
@@ -83,8 +81,8 @@ fn index(alg: Algorithm) -> usize {
 fn backends(alg: Algorithm) -> [(&'static str, &'static dyn VerifyAlgorithm); 3] {
     let i = index(alg);
     [
-        ("rustcrypto", [ES256, ES384, ES512][i]),
-        ("aws-lc-rs", [AWS_LC_ES256, AWS_LC_ES384, AWS_LC_ES512][i]),
+        ("rustcrypto", rustcrypto::ALL_VERIFIERS[i]),
+        ("aws-lc-rs", dpop_aws_lc_rs::ALL_VERIFIERS[i]),
         ("aws-lc-rs-cached", &CACHED[i]),
     ]
 }

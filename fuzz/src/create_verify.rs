@@ -8,12 +8,10 @@
 //! verify, and the verified values must be the ones put in.
 
 use arbitrary::{Arbitrary, Unstructured};
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
-use dpop_core::claims::{HttpMethod, ProofId, is_valid_nonce};
-use dpop_core::error::CreateError;
-use dpop_core::htu::{MAX_URI_LEN, TargetUri};
-use dpop_core::proof::{Expected, NewProof, Verifier};
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm, CreateError, Expected, HttpMethod, NewProof, ProofId, TargetUri, UnixTime, Verifier,
+    consts::MAX_URI_LEN, crypto::rustcrypto::ALL_VERIFIERS, is_valid_nonce,
+};
 
 use crate::fixtures::key;
 
@@ -240,7 +238,7 @@ pub fn created(data: &[u8]) -> Option<Algorithm> {
         expected = expected.with_bound_key(&jkt);
     }
 
-    let verifier = Verifier::new(ALL_COMPILED_IN);
+    let verifier = Verifier::new(ALL_VERIFIERS);
     let window = verifier.max_age() + verifier.leeway();
     let now = issued_at
         .saturating_add(u64::from(input.age) % (window + 1))

@@ -5,14 +5,10 @@
 
 use std::sync::OnceLock;
 
-use dpop_core::alg::Algorithm;
-use dpop_core::claims::{HttpMethod, ProofId};
-use dpop_core::htu::TargetUri;
-use dpop_core::jwk::PublicJwk;
-use dpop_core::key::SigningKey;
-use dpop_core::proof::{Expected, NewProof};
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm, Expected, HttpMethod, NewProof, ProofId, PublicJwk, SigningKey, TargetUri,
+    Thumbprint, UnixTime,
+};
 
 /// The RFC 9449 examples, as transcribed for dpop-core's own tests.
 pub const RFC9449_VECTORS: &str =

@@ -6,7 +6,7 @@
 //! length. For the pair: `canonical_eq` is reflexive and symmetric, and holds exactly when the
 //! canonical forms are equal.
 
-use dpop_core::htu::{MAX_URI_LEN, TargetUri, UriError, canonicalize};
+use dpop_core::{TargetUri, UriError, canonicalize_uri, consts::MAX_URI_LEN};
 
 /// The target.
 pub fn run(data: &[u8]) {
@@ -26,7 +26,7 @@ pub fn run(data: &[u8]) {
 /// Checks one URI; returns its canonical form when it has one.
 fn check_one(uri: &str) -> Option<String> {
     let mut buf = [0u8; MAX_URI_LEN];
-    let canonical = canonicalize(uri, &mut buf).map(str::to_owned);
+    let canonical = canonicalize_uri(uri, &mut buf).map(str::to_owned);
     let parsed = TargetUri::parse(uri);
     let claim = TargetUri::parse_claim(uri);
 
@@ -77,7 +77,11 @@ fn check_one(uri: &str) -> Option<String> {
         "non-printable canonical form"
     );
     let mut again = [0u8; MAX_URI_LEN];
-    assert_eq!(canonicalize(&c, &mut again), Ok(c.as_str()), "idempotent");
+    assert_eq!(
+        canonicalize_uri(&c, &mut again),
+        Ok(c.as_str()),
+        "idempotent"
+    );
     let as_claim = TargetUri::parse_claim(&c).expect("the canonical form is a valid claim");
     let request = TargetUri::parse(uri).unwrap();
     assert!(request.canonical_eq(&request), "canonical_eq is reflexive");
@@ -93,13 +97,13 @@ fn check_one(uri: &str) -> Option<String> {
     // Exact-size buffers work; one byte less is BufferTooSmall, never a panic.
     let mut exact = vec![0u8; c.len()];
     assert_eq!(
-        canonicalize(uri, &mut exact),
+        canonicalize_uri(uri, &mut exact),
         Ok(c.as_str()),
         "exact buffer"
     );
     if let Some(n) = c.len().checked_sub(1) {
         assert_eq!(
-            canonicalize(uri, &mut exact[..n]),
+            canonicalize_uri(uri, &mut exact[..n]),
             Err(UriError::BufferTooSmall),
             "short buffer"
         );

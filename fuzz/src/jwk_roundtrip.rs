@@ -6,7 +6,7 @@
 //! panic; and serde_json reads the same `kty`, `crv`, `x` and `y` from the input.
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
-use dpop_core::jwk::{MAX_JSON_LEN, PublicJwk};
+use dpop_core::{PublicJwk, consts::MAX_JWK_JSON_LEN};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -17,14 +17,14 @@ pub fn run(data: &[u8]) {
     let Ok(jwk) = PublicJwk::from_json(data) else {
         return;
     };
-    let mut buf = [0u8; MAX_JSON_LEN];
+    let mut buf = [0u8; MAX_JWK_JSON_LEN];
     let json = jwk
         .write_json(&mut buf)
-        .expect("MAX_JSON_LEN fits any key")
+        .expect("MAX_JWK_JSON_LEN fits any key")
         .to_owned();
     let again = PublicJwk::from_json(json.as_bytes()).expect("own output parses");
     assert_eq!(again, jwk, "round trip changes the key");
-    let mut buf2 = [0u8; MAX_JSON_LEN];
+    let mut buf2 = [0u8; MAX_JWK_JSON_LEN];
     assert_eq!(again.write_json(&mut buf2).unwrap(), json, "serialization");
     assert_eq!(again.thumbprint(), jwk.thumbprint(), "thumbprint");
     let digest: [u8; 32] = Sha256::digest(json.as_bytes()).into();

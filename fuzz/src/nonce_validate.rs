@@ -16,10 +16,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use arbitrary::{Arbitrary, Unstructured};
-use dpop_core::claims::{HttpMethod, is_valid_nonce};
-use dpop_core::proof::{NonceContext, NonceValidator};
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::{HttpMethod, NonceContext, NonceValidator, Thumbprint, UnixTime, is_valid_nonce};
 use dpop_std::nonce::{NONCE_LEN, NonceKey, NonceRequest, NonceSource, StatelessNonces};
 
 /// Makes the secrets of each run unique. Nonces are stateless: one issued in an earlier run

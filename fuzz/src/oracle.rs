@@ -3,11 +3,10 @@
 //! compared with what that second reader sees.
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
-use dpop_core::claims::{AccessTokenHash, MAX_JTI_LEN};
-use dpop_core::htu::{MAX_URI_LEN, canonicalize};
-use dpop_core::jwk::PublicJwk;
-use dpop_core::proof::{VerifiedProof, Verifier};
-use dpop_core::thumbprint::Thumbprint;
+use dpop_core::{
+    AccessTokenHash, PublicJwk, Thumbprint, VerifiedProof, Verifier, canonicalize_uri,
+    consts::{MAX_JTI_LEN, MAX_URI_LEN},
+};
 use serde_json::{Map, Value};
 
 use crate::fixtures::Context;
@@ -106,8 +105,8 @@ pub fn check_verified(
         "an htu with a query or fragment is invalid: {htu:?}"
     );
     let (mut a, mut b) = ([0u8; MAX_URI_LEN], [0u8; MAX_URI_LEN]);
-    let claimed = canonicalize(htu, &mut a).expect("htu canonicalizes");
-    let requested = canonicalize(ctx.uri, &mut b).expect("request URI canonicalizes");
+    let claimed = canonicalize_uri(htu, &mut a).expect("htu canonicalizes");
+    let requested = canonicalize_uri(ctx.uri, &mut b).expect("request URI canonicalizes");
     assert_eq!(claimed, requested, "htu matches the request URI");
     assert_eq!(verified.uri().as_str(), ctx.uri, "uri");
 

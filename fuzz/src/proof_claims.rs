@@ -20,11 +20,9 @@
 use std::cell::RefCell;
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
-use dpop_core::alg::{Algorithm, VerifyAlgorithm};
-use dpop_core::error::InvalidSignature;
-use dpop_core::jwk::PublicJwk;
-use dpop_core::proof::{Limits, Verifier};
-use dpop_core::thumbprint::Thumbprint;
+use dpop_core::{
+    Algorithm, InvalidSignature, Limits, PublicJwk, Thumbprint, Verifier, crypto::VerifyAlgorithm,
+};
 
 use crate::fixtures::{CONTEXTS, key, rfc_jwk};
 use crate::oracle::check_verified;

@@ -7,9 +7,7 @@
 //! and `(r, n - s)` both verify, which is why replay detection keys on `jti`.) An accepted proof
 //! is then re-read independently ([`crate::oracle::check_verified`]).
 
-use dpop_core::alg::ALL_COMPILED_IN;
-use dpop_core::error::{Claim, Limit, VerifyError};
-use dpop_core::proof::Verifier;
+use dpop_core::{Claim, Limit, Verifier, VerifyError, crypto::rustcrypto::ALL_VERIFIERS};
 
 use crate::fixtures::{CONTEXTS, known_proofs, signing_input};
 use crate::oracle::check_verified;
@@ -24,7 +22,7 @@ pub fn accepted(data: &[u8]) -> bool {
     let mut accepted = false;
     // Invalid UTF-8 is mapped to U+FFFD, so such inputs still exercise the verifier.
     let proof = String::from_utf8_lossy(data);
-    let verifier = Verifier::new(ALL_COMPILED_IN);
+    let verifier = Verifier::new(ALL_VERIFIERS);
     for ctx in &CONTEXTS {
         match verifier.verify(&proof, &ctx.expected(None), ctx.now()) {
             Ok(verified) => {

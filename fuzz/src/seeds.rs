@@ -8,13 +8,9 @@
 //! ```
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
-use dpop_core::alg::Algorithm;
-use dpop_core::jwk::MAX_JSON_LEN;
+use dpop_core::{Algorithm, consts::MAX_JWK_JSON_LEN};
 
-use dpop_core::claims::{HttpMethod, ProofId};
-use dpop_core::htu::TargetUri;
-use dpop_core::proof::NewProof;
-use dpop_core::time::UnixTime;
+use dpop_core::{HttpMethod, NewProof, ProofId, TargetUri, UnixTime};
 
 use crate::fixtures::{
     CONTEXTS, GENERATED_CONTEXT, NOW, RFC_TOKEN, key, known_proofs, rfc_jwk_json,
@@ -107,7 +103,7 @@ pub fn all() -> Vec<Seed> {
     // jwk_roundtrip: the RFC key, each fixed key, and one with extra and escaped members.
     add("jwk_roundtrip", "rfc9449", rfc_jwk_json().into_bytes());
     for alg in Algorithm::ALL {
-        let mut buf = [0u8; MAX_JSON_LEN];
+        let mut buf = [0u8; MAX_JWK_JSON_LEN];
         let json = key(alg).public_jwk().write_json(&mut buf).unwrap();
         add(
             "jwk_roundtrip",

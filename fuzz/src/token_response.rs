@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use dpop_core::alg::Algorithm;
+use dpop_core::Algorithm;
 use dpop_std::client::{Client, TokenError};
 use dpop_std::wire::{Confirmation, ErrorBody, TokenResponse, TokenType};
 

@@ -11,11 +11,10 @@
 
 use std::sync::Arc;
 
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
-use dpop_core::claims::{HttpMethod, is_valid_nonce};
-use dpop_core::htu::TargetUri;
-use dpop_core::proof::{Expected, Verifier};
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm, Expected, HttpMethod, TargetUri, UnixTime, Verifier,
+    crypto::rustcrypto::ALL_VERIFIERS, is_valid_nonce,
+};
 use dpop_std::ManualClock;
 use dpop_std::client::{Client, DEFAULT_MAX_CLOCK_OFFSET, DPOP_NONCE, Outcome};
 use http::{Method, StatusCode};
@@ -91,8 +90,7 @@ pub fn run(data: &[u8]) {
     let expected = Expected::new(HttpMethod::GET, uri)
         .with_nonce(&nonce)
         .with_access_token(RFC_TOKEN);
-    if let Err(e) =
-        Verifier::new(ALL_COMPILED_IN).verify(retry.proof(), &expected, retry.issued_at())
+    if let Err(e) = Verifier::new(ALL_VERIFIERS).verify(retry.proof(), &expected, retry.issued_at())
     {
         panic!("the retry's proof does not verify: {e:?}");
     }

@@ -109,11 +109,11 @@ fn seeds_reach_acceptance() {
         };
         assert!(ok, "seed {}/{} is not accepted", seed.target, seed.name);
     }
-    let mut buf = [0u8; dpop_core::htu::MAX_URI_LEN];
+    let mut buf = [0u8; dpop_core::consts::MAX_URI_LEN];
     assert!(seeds::htu_table_inputs().len() > 50, "htu table not found");
     assert!(
         seeds::htu_table_inputs()
             .iter()
-            .any(|uri| dpop_core::htu::canonicalize(uri, &mut buf).is_ok())
+            .any(|uri| dpop_core::canonicalize_uri(uri, &mut buf).is_ok())
     );
 }

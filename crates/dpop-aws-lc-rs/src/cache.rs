@@ -17,9 +17,7 @@ use std::hash::RandomState;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use aws_lc_rs::signature::ParsedPublicKey;
-use dpop_core::alg::{Algorithm, VerifyAlgorithm};
-use dpop_core::error::InvalidSignature;
-use dpop_core::jwk::PublicJwk;
+use dpop_core::{Algorithm, InvalidSignature, PublicJwk, crypto::VerifyAlgorithm};
 
 use crate::verify::{parse_key, verify_parsed};
 
@@ -33,7 +31,7 @@ pub const CAPACITY: usize = SHARDS * WAYS;
 /// The aws-lc-rs verifier for one algorithm, remembering the parsed form of the last
 /// [`CAPACITY`] public keys it verified with.
 ///
-/// It verifies exactly as [`AWS_LC_ES256`](crate::AWS_LC_ES256) and its siblings do (same
+/// It verifies exactly as [`ES256_VERIFIER`](crate::ES256_VERIFIER) and its siblings do (same
 /// checks, same results); only the key parse is skipped on a cache hit. The cache is keyed by
 /// curve and both coordinates, compared in full, so a hit is always the same key. The shard is
 /// picked by a hash keyed with a random secret drawn when the cache is first used, so clients
@@ -45,13 +43,12 @@ pub const CAPACITY: usize = SHARDS * WAYS;
 ///
 /// ```
 /// use dpop_aws_lc_rs::CachedAwsLcVerifier;
-/// use dpop_core::alg::Algorithm;
-/// use dpop_core::proof::Verifier;
+/// use dpop_core::{Algorithm, Verifier};
 ///
-/// static ES256: CachedAwsLcVerifier = CachedAwsLcVerifier::new(Algorithm::Es256);
-/// static VERIFIER: Verifier<'static> = Verifier::new(&[&ES256]);
+/// static CACHED_ES256: CachedAwsLcVerifier = CachedAwsLcVerifier::new(Algorithm::Es256);
+/// static VERIFIER: Verifier<'static> = Verifier::new(&[&CACHED_ES256]);
 /// assert_eq!(VERIFIER.accepted().len(), 1);
-/// assert!(ES256.is_empty());
+/// assert!(CACHED_ES256.is_empty());
 /// ```
 pub struct CachedAwsLcVerifier {
     algorithm: Algorithm,
@@ -211,8 +208,7 @@ impl Shard {
 
 #[cfg(test)]
 mod tests {
-    use dpop_core::alg::Curve;
-    use dpop_core::key::SigningKey;
+    use dpop_core::{Curve, SigningKey};
 
     use super::*;
 

@@ -11,13 +11,16 @@ mod cache;
 mod sign;
 mod verify;
 
-use dpop_core::alg::VerifyAlgorithm;
+use dpop_core::crypto::VerifyAlgorithm;
 
 pub use cache::{CAPACITY, CachedAwsLcVerifier, SHARDS, WAYS};
 pub use sign::AwsLcSigningKey;
-pub use verify::{AWS_LC_ES256, AWS_LC_ES384, AWS_LC_ES512, AwsLcEs256, AwsLcEs384, AwsLcEs512};
+pub use verify::{
+    AwsLcEs256, AwsLcEs384, AwsLcEs512, ES256_VERIFIER, ES384_VERIFIER, ES512_VERIFIER,
+};
 
 /// The aws-lc-rs verifiers for every algorithm, for
-/// [`Verifier::new`](dpop_core::proof::Verifier::new). A server that wants fewer lists them
+/// [`Verifier::new`](dpop_core::Verifier::new). A server that wants fewer lists them
 /// itself.
-pub const ALL: &[&dyn VerifyAlgorithm] = &[AWS_LC_ES256, AWS_LC_ES384, AWS_LC_ES512];
+pub const ALL_VERIFIERS: &[&dyn VerifyAlgorithm] =
+    &[ES256_VERIFIER, ES384_VERIFIER, ES512_VERIFIER];

@@ -8,10 +8,9 @@ use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING,
     ECDSA_P521_SHA512_FIXED_SIGNING, EcdsaKeyPair, EcdsaSigningAlgorithm, KeyPair,
 };
-use dpop_core::alg::{Algorithm, Curve, ProofSigner};
-use dpop_core::error::{KeyError, SignError};
-use dpop_core::jwk::PublicJwk;
-use dpop_core::key::SigningKey;
+use dpop_core::{
+    Algorithm, Curve, KeyError, PublicJwk, SignError, SigningKey, crypto::ProofSigner,
+};
 
 use crate::verify::{MAX_POINT_LEN, parameters, sec1_uncompressed};
 
@@ -19,23 +18,22 @@ use crate::verify::{MAX_POINT_LEN, parameters, sec1_uncompressed};
 ///
 /// Signatures use AWS-LC's random nonces, so signing the same input twice gives two different
 /// (both valid) signatures, unlike dpop-core's deterministic RFC 6979
-/// [`SigningKey`](dpop_core::key::SigningKey). The secret lives in AWS-LC's `EVP_PKEY`, which
+/// [`SigningKey`](dpop_core::SigningKey). The secret lives in AWS-LC's `EVP_PKEY`, which
 /// clears it when the key is dropped. `Debug` shows only the algorithm and the public thumbprint.
 ///
 /// ```
-/// use dpop_aws_lc_rs::{AWS_LC_ES256, AwsLcSigningKey};
-/// use dpop_core::alg::{Algorithm, ProofSigner};
-/// use dpop_core::claims::{HttpMethod, ProofId};
-/// use dpop_core::htu::TargetUri;
-/// use dpop_core::proof::{Expected, NewProof, Verifier};
-/// use dpop_core::time::UnixTime;
+/// use dpop_aws_lc_rs::{ES256_VERIFIER, AwsLcSigningKey};
+/// use dpop_core::{
+///     Algorithm, Expected, HttpMethod, NewProof, ProofId, TargetUri, UnixTime, Verifier,
+///     crypto::ProofSigner,
+/// };
 ///
 /// let key = AwsLcSigningKey::from_bytes(Algorithm::Es256, &[7u8; 32])?;
 /// let uri = TargetUri::parse("https://api.example.com/items")?;
 /// let now = UnixTime::from_secs(1_700_000_000);
 /// let mut buf = [0u8; 1024];
 /// let jws = NewProof::new(HttpMethod::GET, uri, ProofId::new("id-1")?, now).encode(&key, &mut buf)?;
-/// let verified = Verifier::new(&[AWS_LC_ES256]).verify(jws, &Expected::new(HttpMethod::GET, uri), now)?;
+/// let verified = Verifier::new(&[ES256_VERIFIER]).verify(jws, &Expected::new(HttpMethod::GET, uri), now)?;
 /// assert_eq!(verified.thumbprint(), &key.public_jwk().thumbprint());
 /// assert!(!format!("{key:?}").contains("0707"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())

@@ -1,5 +1,5 @@
 //! Verification with aws-lc-rs: the [`VerifyAlgorithm`] unit types and the constants
-//! [`AWS_LC_ES256`], [`AWS_LC_ES384`] and [`AWS_LC_ES512`].
+//! [`ES256_VERIFIER`], [`ES384_VERIFIER`] and [`ES512_VERIFIER`].
 //!
 //! Each verification builds the SEC1 uncompressed point `04 || x || y` of the JWK on the stack,
 //! parses it with `ParsedPublicKey::new` (about 1 µs for P-256, which includes AWS-LC's own
@@ -12,9 +12,7 @@ use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED, ECDSA_P384_SHA384_FIXED, ECDSA_P521_SHA512_FIXED,
     EcdsaVerificationAlgorithm, ParsedPublicKey,
 };
-use dpop_core::alg::{Algorithm, VerifyAlgorithm};
-use dpop_core::error::InvalidSignature;
-use dpop_core::jwk::PublicJwk;
+use dpop_core::{Algorithm, InvalidSignature, PublicJwk, crypto::VerifyAlgorithm};
 
 /// Longest SEC1 uncompressed point: `04 || x || y` for P-521.
 pub(crate) const MAX_POINT_LEN: usize = 1 + 2 * 66;
@@ -120,9 +118,9 @@ macro_rules! aws_lc_verifier {
     };
 }
 
-aws_lc_verifier!(Es256, AwsLcEs256, AWS_LC_ES256, "P-256 with SHA-256");
-aws_lc_verifier!(Es384, AwsLcEs384, AWS_LC_ES384, "P-384 with SHA-384");
-aws_lc_verifier!(Es512, AwsLcEs512, AWS_LC_ES512, "P-521 with SHA-512");
+aws_lc_verifier!(Es256, AwsLcEs256, ES256_VERIFIER, "P-256 with SHA-256");
+aws_lc_verifier!(Es384, AwsLcEs384, ES384_VERIFIER, "P-384 with SHA-384");
+aws_lc_verifier!(Es512, AwsLcEs512, ES512_VERIFIER, "P-521 with SHA-512");
 
 #[cfg(test)]
 mod tests {

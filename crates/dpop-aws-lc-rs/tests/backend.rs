@@ -20,25 +20,24 @@
 )]
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
-use dpop_aws_lc_rs::{
-    AWS_LC_ES256, AWS_LC_ES384, AWS_LC_ES512, AwsLcSigningKey, CachedAwsLcVerifier,
+use dpop_aws_lc_rs::{AwsLcSigningKey, CachedAwsLcVerifier};
+use dpop_core::{
+    Algorithm, Curve,
+    crypto::rustcrypto,
+    crypto::{ProofSigner, VerifyAlgorithm},
 };
-use dpop_core::alg::{Algorithm, Curve, ES256, ES384, ES512, ProofSigner, VerifyAlgorithm};
-use dpop_core::claims::{HttpMethod, ProofId};
-use dpop_core::error::{Claim, InvalidSignature, JwkError, VerifyError};
-use dpop_core::htu::TargetUri;
-use dpop_core::jwk::{MAX_JSON_LEN, PublicJwk};
-use dpop_core::key::SigningKey;
-use dpop_core::proof::{Expected, NewProof, Verifier};
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Claim, Expected, HttpMethod, InvalidSignature, JwkError, NewProof, ProofId, PublicJwk,
+    Verifier, VerifyError, consts::MAX_JWK_JSON_LEN,
+};
+use dpop_core::{SigningKey, TargetUri, Thumbprint, UnixTime};
 
 static CACHED_ES256: CachedAwsLcVerifier = CachedAwsLcVerifier::new(Algorithm::Es256);
 static CACHED_ES384: CachedAwsLcVerifier = CachedAwsLcVerifier::new(Algorithm::Es384);
 static CACHED_ES512: CachedAwsLcVerifier = CachedAwsLcVerifier::new(Algorithm::Es512);
 
-const RUST_CRYPTO: &[&dyn VerifyAlgorithm] = &[ES256, ES384, ES512];
-const AWS_LC: &[&dyn VerifyAlgorithm] = dpop_aws_lc_rs::ALL;
+const RUST_CRYPTO: &[&dyn VerifyAlgorithm] = rustcrypto::ALL_VERIFIERS;
+const AWS_LC: &[&dyn VerifyAlgorithm] = dpop_aws_lc_rs::ALL_VERIFIERS;
 const CACHED: &[&dyn VerifyAlgorithm] = &[&CACHED_ES256, &CACHED_ES384, &CACHED_ES512];
 
 /// Every backend under test, by name.
@@ -97,7 +96,7 @@ fn sign_raw(signer: &dyn ProofSigner, header: &str, payload: &str) -> String {
 }
 
 fn jwk_json(jwk: &PublicJwk) -> String {
-    let mut buf = [0u8; MAX_JSON_LEN];
+    let mut buf = [0u8; MAX_JWK_JSON_LEN];
     jwk.write_json(&mut buf).unwrap().to_string()
 }
 
@@ -606,7 +605,11 @@ mod wycheproof_p1363 {
         assert_eq!(valid + invalid + acceptable, set.number_of_tests);
     }
 
-    const AWS_LC_ALL: [&dyn VerifyAlgorithm; 3] = [AWS_LC_ES256, AWS_LC_ES384, AWS_LC_ES512];
+    const AWS_LC_ALL: [&dyn VerifyAlgorithm; 3] = [
+        dpop_aws_lc_rs::ES256_VERIFIER,
+        dpop_aws_lc_rs::ES384_VERIFIER,
+        dpop_aws_lc_rs::ES512_VERIFIER,
+    ];
 
     fn alg_index(alg: Algorithm) -> usize {
         Algorithm::ALL.iter().position(|a| *a == alg).unwrap()

@@ -15,7 +15,7 @@ use alloc::sync::Arc;
 use axum::body::Body;
 use axum::extract::FromRequestParts;
 use axum::response::{IntoResponse, Response};
-use dpop_core::thumbprint::Thumbprint;
+use dpop_core::Thumbprint;
 use dpop_std::replay::ReplayCache;
 use dpop_std::server::{
     Accepted, AcceptedProof, Grant, Rejection, Server, TokenBinding, TokenRequest,

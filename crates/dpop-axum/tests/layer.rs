@@ -16,10 +16,7 @@ use axum::extract::Extension;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use dpop_axum::{Dpop, DpopLayer, DpopToken, TokenStatus, resolve_async};
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
-use dpop_core::key::SigningKey;
-use dpop_core::proof::Verifier;
-use dpop_core::thumbprint::Thumbprint;
+use dpop_core::{Algorithm, SigningKey, Thumbprint, Verifier, crypto::rustcrypto::ALL_VERIFIERS};
 use dpop_std::client::{Attempt, Client, Outcome};
 use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
@@ -27,7 +24,7 @@ use dpop_std::server::{BearerPolicy, Grant, Server, UriPolicy};
 use http::{HeaderMap, Method, Request, StatusCode};
 use tower::ServiceExt as _;
 
-static VERIFIER: Verifier<'static> = Verifier::new(ALL_COMPILED_IN);
+static VERIFIER: Verifier<'static> = Verifier::new(ALL_VERIFIERS);
 const BASE: &str = "http://api.test";
 
 fn key(byte: u8) -> SigningKey {

@@ -14,10 +14,7 @@ use std::process::ExitCode;
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::{Args, CommandFactory as _, Parser, Subcommand};
-use dpop_core::alg::Algorithm;
-use dpop_core::claims::{self, HttpMethod, ProofId};
-use dpop_core::htu::TargetUri;
-use dpop_core::thumbprint::Thumbprint;
+use dpop_core::{Algorithm, HttpMethod, ProofId, TargetUri, Thumbprint};
 
 use crate::error::USAGE;
 
@@ -160,10 +157,10 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_name = "UNIX")]
     pub(crate) now: Option<u64>,
     /// Oldest acceptable proof, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = dpop_core::proof::verify::DEFAULT_MAX_AGE)]
+    #[arg(long, value_name = "SECS", default_value_t = dpop_core::consts::DEFAULT_MAX_AGE)]
     pub(crate) max_age: u64,
     /// Tolerated clock difference, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = dpop_core::proof::verify::DEFAULT_LEEWAY)]
+    #[arg(long, value_name = "SECS", default_value_t = dpop_core::consts::DEFAULT_LEEWAY)]
     pub(crate) leeway: u64,
     /// The compact proof; stdin when - or absent.
     #[arg(value_name = "PROOF|-")]
@@ -307,18 +304,18 @@ fn parse_jti(text: &str) -> Result<String, String> {
     ProofId::new(text).map(|_| text.to_owned()).map_err(|_| {
         format!(
             "must be 1 to {} bytes without control characters",
-            claims::MAX_JTI_LEN
+            dpop_core::consts::MAX_JTI_LEN
         )
     })
 }
 
 fn parse_nonce(text: &str) -> Result<String, String> {
-    if claims::is_valid_nonce(text) {
+    if dpop_core::is_valid_nonce(text) {
         Ok(text.to_owned())
     } else {
         Err(format!(
             "must be 1 to {} printable ASCII characters other than space, '\"' and '\\'",
-            claims::MAX_NONCE_LEN
+            dpop_core::consts::MAX_NONCE_LEN
         ))
     }
 }

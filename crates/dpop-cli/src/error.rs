@@ -3,7 +3,7 @@
 use core::fmt;
 use std::io::Write as _;
 
-use dpop_core::error::{JwkError, KeyError};
+use dpop_core::{JwkError, KeyError};
 use std::process::ExitCode;
 
 /// Exit status of a usage error (clap's default, kept for errors found after parsing).

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use dpop_core::time::UnixTime;
+use dpop_core::UnixTime;
 use zeroize::Zeroizing;
 
 use crate::error::CliError;

@@ -7,8 +7,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use dpop_core::jwk::MAX_JSON_LEN;
-use dpop_core::key::SigningKey;
+use dpop_core::{SigningKey, consts::MAX_JWK_JSON_LEN};
 use serde_json::Value;
 
 /// The public key of the RFC 9449 examples.
@@ -138,10 +137,10 @@ fn verify_report(out: &Output) -> Value {
 
 fn public_json(private: &str) -> String {
     let key = SigningKey::from_jwk(private.trim().as_bytes()).expect("a private JWK");
-    let mut buf = [0u8; MAX_JSON_LEN];
+    let mut buf = [0u8; MAX_JWK_JSON_LEN];
     key.public_jwk()
         .write_json(&mut buf)
-        .expect("MAX_JSON_LEN fits")
+        .expect("MAX_JWK_JSON_LEN fits")
         .to_owned()
 }
 

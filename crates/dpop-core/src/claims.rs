@@ -37,10 +37,10 @@ impl<'a> HttpMethod<'a> {
     /// `get` is a different method from `GET` (RFC 9110 section 9.1).
     ///
     /// ```
-    /// use dpop_core::claims::HttpMethod;
+    /// use dpop_core::HttpMethod;
     /// assert_eq!(HttpMethod::parse("PATCH")?.as_str(), "PATCH");
     /// assert!(HttpMethod::parse("GET /").is_err());
-    /// # Ok::<(), dpop_core::claims::InvalidClaimValue>(())
+    /// # Ok::<(), dpop_core::InvalidClaimValue>(())
     /// ```
     ///
     /// # Errors
@@ -94,7 +94,7 @@ impl<'a> ProofId<'a> {
     /// Draws 128 random bits from `rng` and writes them as base64url into `buf`.
     ///
     /// ```
-    /// use dpop_core::claims::ProofId;
+    /// use dpop_core::ProofId;
     /// # struct Fixed; impl rand_core::TryRng for Fixed { type Error = core::convert::Infallible;
     /// # fn try_next_u32(&mut self) -> Result<u32, Self::Error> { Ok(7) }
     /// # fn try_next_u64(&mut self) -> Result<u64, Self::Error> { Ok(7) }
@@ -103,7 +103,7 @@ impl<'a> ProofId<'a> {
     /// let mut buf = [0u8; ProofId::RANDOM_LEN];
     /// let jti = ProofId::random(&mut Fixed, &mut buf)?;
     /// assert_eq!(jti.as_str().len(), 22);
-    /// # Ok::<(), dpop_core::error::CreateError>(())
+    /// # Ok::<(), dpop_core::CreateError>(())
     /// ```
     ///
     /// # Errors
@@ -145,7 +145,7 @@ sha256_value!(
     /// The `ath` claim: SHA-256 of the ASCII access token (RFC 9449 section 4.2).
     ///
     /// ```
-    /// use dpop_core::claims::AccessTokenHash;
+    /// use dpop_core::AccessTokenHash;
     /// let ath = AccessTokenHash::of("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU");
     /// assert_eq!(ath.to_string(), "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo");
     /// ```

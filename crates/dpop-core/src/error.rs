@@ -7,13 +7,140 @@
 
 use core::fmt;
 
+use crate::claims::{InvalidAccessTokenHash, InvalidClaimValue};
 use crate::htu::UriError;
+use crate::proof::verify::InvalidReplayKey;
+use crate::thumbprint::InvalidThumbprint;
 use crate::time::UnixTime;
 
 /// The RFC 9449 error code for a rejected proof.
 pub const INVALID_DPOP_PROOF: &str = "invalid_dpop_proof";
 /// The RFC 9449 error code asking the client to retry with the server's nonce (section 8).
 pub const USE_DPOP_NONCE: &str = "use_dpop_nonce";
+
+/// Any dpop-core error: the one type to `?` into when a caller does not need to tell the
+/// operations apart (as `http::Error` is for the `http` crate).
+///
+/// Each operation keeps its own precise error ([`VerifyError`], [`CreateError`], ...), and
+/// every one of them converts into this with `From`. [`name`](Self::name) and `Display` forward
+/// to the inner error, so the stable names stay what they were.
+///
+/// Every error is small, `Copy` and allocation-free. Every variant has a stable snake_case
+/// [`name`](VerifyError::name) for logs and tooling, and [`VerifyError::error_code`] maps a
+/// verification failure to the RFC 9449 error code a server sends (`invalid_dpop_proof` or
+/// `use_dpop_nonce`, RFC 9449 sections 7.1 and 8). `Display` never includes proof contents, so
+/// error text is safe to log and to send back.
+///
+/// ```
+/// use dpop_core::{Error, HttpMethod, ProofId, TargetUri};
+///
+/// fn parse() -> Result<(), Error> {
+///     let _uri = TargetUri::parse("https://api.example.com/r")?; // UriError
+///     let _method = HttpMethod::parse("GET")?;                   // InvalidClaimValue
+///     let _id = ProofId::new("")?;                               // InvalidClaimValue
+///     Ok(())
+/// }
+/// let err = parse().unwrap_err();
+/// assert_eq!(err, Error::ClaimValue(dpop_core::InvalidClaimValue));
+/// assert_eq!(err.name(), "invalid_claim_value");
+/// ```
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// A proof was rejected.
+    Verify(VerifyError),
+    /// A proof could not be created.
+    Create(CreateError),
+    /// A public JWK was rejected.
+    Jwk(JwkError),
+    /// A private key was rejected.
+    Key(KeyError),
+    /// A target URI was rejected.
+    Uri(UriError),
+    /// A claim value (method, proof id) does not have the required syntax.
+    ClaimValue(InvalidClaimValue),
+    /// A thumbprint text is not a base64url SHA-256 value.
+    Thumbprint(InvalidThumbprint),
+    /// An access-token hash text is not a base64url SHA-256 value.
+    AccessTokenHash(InvalidAccessTokenHash),
+    /// A replay key text is not a base64url SHA-256 value.
+    ReplayKey(InvalidReplayKey),
+    /// A signature did not verify.
+    Signature(InvalidSignature),
+    /// A signer failed.
+    Sign(SignError),
+    /// An output buffer is too small.
+    BufferTooSmall(BufferTooSmall),
+}
+
+impl Error {
+    /// The stable snake_case name of the inner error (for the enums, their variant's name).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Verify(e) => e.name(),
+            Self::Create(e) => e.name(),
+            Self::Jwk(e) => e.name(),
+            Self::Key(e) => e.name(),
+            Self::Uri(e) => e.name(),
+            Self::ClaimValue(_) => "invalid_claim_value",
+            Self::Thumbprint(_) => "invalid_thumbprint",
+            Self::AccessTokenHash(_) => "invalid_access_token_hash",
+            Self::ReplayKey(_) => "invalid_replay_key",
+            Self::Signature(_) => "invalid_signature",
+            Self::Sign(_) => "sign_error",
+            Self::BufferTooSmall(_) => "buffer_too_small",
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Verify(e) => e.fmt(f),
+            Self::Create(e) => e.fmt(f),
+            Self::Jwk(e) => e.fmt(f),
+            Self::Key(e) => e.fmt(f),
+            Self::Uri(e) => e.fmt(f),
+            Self::ClaimValue(e) => e.fmt(f),
+            Self::Thumbprint(e) => e.fmt(f),
+            Self::AccessTokenHash(e) => e.fmt(f),
+            Self::ReplayKey(e) => e.fmt(f),
+            Self::Signature(e) => e.fmt(f),
+            Self::Sign(e) => e.fmt(f),
+            Self::BufferTooSmall(e) => e.fmt(f),
+        }
+    }
+}
+
+/// The inner error is this error's own text (Display forwards), so `source()` is `None`: a
+/// report that walks the chain prints each message once.
+impl core::error::Error for Error {}
+
+macro_rules! into_umbrella {
+    ($($ty:ty => $variant:ident),* $(,)?) => {$(
+        impl From<$ty> for Error {
+            fn from(e: $ty) -> Self {
+                Self::$variant(e)
+            }
+        }
+    )*};
+}
+
+into_umbrella!(
+    VerifyError => Verify,
+    CreateError => Create,
+    JwkError => Jwk,
+    KeyError => Key,
+    UriError => Uri,
+    InvalidClaimValue => ClaimValue,
+    InvalidThumbprint => Thumbprint,
+    InvalidAccessTokenHash => AccessTokenHash,
+    InvalidReplayKey => ReplayKey,
+    InvalidSignature => Signature,
+    SignError => Sign,
+    BufferTooSmall => BufferTooSmall,
+);
 
 /// A JWS header parameter or JWT claim of a DPoP proof (RFC 9449 section 4.2).
 #[non_exhaustive]
@@ -110,7 +237,7 @@ pub enum VerifyError {
     /// The header has a `crit` parameter; no extension is understood (RFC 7515 section 4.1.11).
     CriticalHeader,
     /// The server's configuration is wrong, not the proof: the expected nonce
-    /// ([`Expected::with_nonce`](crate::proof::Expected::with_nonce)) is empty, which no proof
+    /// ([`Expected::with_nonce`](crate::Expected::with_nonce)) is empty, which no proof
     /// may match. A server answers it as an internal error, not to the client
     /// ([`is_configuration_error`](Self::is_configuration_error)).
     EmptyExpectedNonce,
@@ -166,7 +293,7 @@ impl VerifyError {
     /// [`INVALID_DPOP_PROOF`].
     ///
     /// ```
-    /// use dpop_core::error::VerifyError;
+    /// use dpop_core::VerifyError;
     /// assert_eq!(VerifyError::NonceRequired.error_code(), "use_dpop_nonce");
     /// assert_eq!(VerifyError::InvalidSignature.error_code(), "invalid_dpop_proof");
     /// ```
@@ -428,7 +555,7 @@ impl core::error::Error for JwkError {}
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CreateError {
-    /// The output buffer is too small; [`NewProof::max_len`](crate::proof::NewProof::max_len)
+    /// The output buffer is too small; [`NewProof::max_len`](crate::NewProof::max_len)
     /// gives a size that always fits.
     BufferTooSmall,
     /// The access token is empty or not printable ASCII (RFC 6750 `b64token`).
@@ -695,5 +822,53 @@ mod tests {
             s.contains("100") && s.contains("500") && s.contains("140"),
             "{s}"
         );
+    }
+
+    /// Every per-operation error converts into the umbrella, which keeps it (so a caller can
+    /// still match the precise error) and forwards `name` and `Display` to it.
+    #[test]
+    fn every_error_converts_into_the_umbrella_and_keeps_its_name_and_text() {
+        use crate::claims::{InvalidAccessTokenHash, InvalidClaimValue};
+        use crate::proof::verify::InvalidReplayKey;
+        use crate::thumbprint::InvalidThumbprint;
+
+        let cases: [(Error, &str); 11] = [
+            (
+                VerifyError::BoundKeyMismatch.into(),
+                VerifyError::BoundKeyMismatch.name(),
+            ),
+            (CreateError::Signing.into(), CreateError::Signing.name()),
+            (JwkError::NotOnCurve.into(), JwkError::NotOnCurve.name()),
+            (
+                KeyError::InvalidScalar.into(),
+                KeyError::InvalidScalar.name(),
+            ),
+            (UriError::NotAbsolute.into(), UriError::NotAbsolute.name()),
+            (InvalidClaimValue.into(), "invalid_claim_value"),
+            (InvalidThumbprint.into(), "invalid_thumbprint"),
+            (InvalidAccessTokenHash.into(), "invalid_access_token_hash"),
+            (InvalidReplayKey.into(), "invalid_replay_key"),
+            (InvalidSignature.into(), "invalid_signature"),
+            (SignError.into(), "sign_error"),
+        ];
+        let mut names = HashSet::new();
+        for (err, name) in cases {
+            assert_eq!(err.name(), name);
+            assert!(names.insert(name), "duplicate name {name}");
+        }
+        assert_eq!(Error::from(BufferTooSmall).name(), "buffer_too_small");
+        assert_eq!(
+            Error::from(VerifyError::BoundKeyMismatch).to_string(),
+            VerifyError::BoundKeyMismatch.to_string()
+        );
+        assert_eq!(
+            Error::from(UriError::NotAbsolute).to_string(),
+            UriError::NotAbsolute.to_string()
+        );
+        assert_eq!(
+            Error::from(VerifyError::BoundKeyMismatch),
+            Error::Verify(VerifyError::BoundKeyMismatch)
+        );
+        assert!(core::error::Error::source(&Error::from(SignError)).is_none());
     }
 }

@@ -1,179 +1,5 @@
-//! The HTTP target URI of a proof: the `htu` claim (RFC 9449 §4.2, §4.3).
-//!
-//! Section numbers (§) refer to RFC 3986 unless another RFC is named.
-//!
-//! `htu` is the HTTP target URI of the request "without query and fragment parts" (RFC 9449
-//! §4.2), and the verifier checks that it matches the URI of the request it received, "ignoring
-//! any query and fragment parts" (§4.3, check 9). §4.3 also asks servers to apply syntax-based
-//! (RFC 3986 §6.2.2) and scheme-based (RFC 3986 §6.2.3) normalization before comparing, to avoid
-//! false negatives.
-//!
-//! [`canonicalize`] is the **one** canonicalization used on both sides: proof creation puts its
-//! output in the claim, and verification compares the canonical forms of the claim and of the
-//! request URI ([`TargetUri::canonical_eq`], which calls [`canonicalize`] too). Having a single
-//! function means a URI that one side accepts, and its normal form, cannot differ between the two
-//! sides. The canonical form is `scheme "://" host [ ":" port ] path`, at most [`MAX_URI_LEN`]
-//! bytes long, and is itself accepted unchanged by [`canonicalize`] and
-//! [`TargetUri::parse_claim`].
-//!
-//! # Accepted input
-//!
-//! Only absolute `http` and `https` URIs with an authority (RFC 3986 §3, §4.3; RFC 9110 §4.2.1,
-//! §4.2.2): `scheme "://" host [ ":" port ] path [ "?" query ] [ "#" fragment ]`, where
-//!
-//! - the scheme is `http` or `https`, in any case (RFC 3986 §3.1: schemes are case-insensitive);
-//! - the host is a reg-name (`unreserved / pct-encoded / sub-delims`, §3.2.2) or an IPv6
-//!   literal `[...]` that parses as an IPv6 address (§3.2.2). `IPvFuture` (`[v1.x]`) and zone
-//!   identifiers (RFC 6874, `[fe80::1%25eth0]`) are rejected: neither names a host that a proof
-//!   can meaningfully be bound to. An IPv4 address is accepted as the reg-name it also is;
-//! - the port is decimal digits (§3.2.3) with a value of at most 65535;
-//! - the path is `*( pchar / "/" )` (§3.3) and is empty or starts with `/`; it may also hold
-//!   `|`, `^`, `[`, `]`, `{`, `}` and the backtick, which are not pchar but which WHATWG URL
-//!   parsing (browsers, Node.js `fetch`, the `url` crate) leaves unencoded in a path. They are
-//!   written percent-encoded in the canonical form (step 3 below), so `/auth0|1` and
-//!   `/auth0%7C1` are the same path, on the creating and the verifying side alike;
-//! - every percent-escape is `%` followed by two hex digits (§2.1);
-//! - the query and fragment, when [`TargetUri::parse`] or [`canonicalize`] allow them, are only
-//!   checked for the characters forbidden everywhere (below). They never reach the canonical form,
-//!   and request targets seen by servers often carry characters such as `{`, `}` or `|` in the
-//!   query; rejecting those would refuse requests without making any comparison stricter.
-//!
-//! Rejected everywhere, query and fragment included: any byte outside printable ASCII
-//! `0x21..=0x7E` (non-ASCII, whitespace, control characters, DEL), since RFC 3986 §2 has no such
-//! characters and lenient parsers handle them in incompatible ways. Internationalized host names
-//! must therefore be sent in their A-label (`xn--`) form. Also rejected: userinfo (RFC 9110
-//! §4.2.4 deprecates it and asks recipients to treat it as an error), an empty host (RFC 9110
-//! §4.2.1 and §4.2.2 require recipients to reject it), and input longer than [`MAX_URI_LEN`].
-//!
-//! # Normalization
-//!
-//! Applied in this order, each rule from RFC 3986:
-//!
-//! 1. The query and fragment are dropped (RFC 9449 §4.2); a claim that has one is rejected by
-//!    [`TargetUri::parse_claim`] instead.
-//! 2. Scheme and host are lower-cased (§6.2.2.1; §3.1 and §3.2.2 make them case-insensitive),
-//!    an IPv6 literal included. Its text is otherwise kept as written: `[::1]` and `[0::1]` stay
-//!    different, because RFC 3986 defines no normalization of IPv6 text.
-//! 3. Percent-escapes of unreserved characters (`ALPHA DIGIT - . _ ~`) are decoded in host and
-//!    path (§2.3, §6.2.2.2); letters decoded in the host are then lower-cased. Every other escape
-//!    stays encoded, with upper-case hex digits (§2.1, §6.2.2.1): `%2f` becomes `%2F`. The
-//!    unencoded WHATWG characters of the path are encoded: `|` becomes `%7C`.
-//! 4. The port is read as a decimal number. The scheme's default port (80 for `http`, 443 for
-//!    `https`) and an empty port are dropped (§3.2.3, §6.2.3; RFC 9110 §4.2.3). Any other port
-//!    is written back as that number in decimal, which removes leading zeros only
-//!    (`:08443` becomes `:8443`, `:0443` on `https` is dropped, `:000` becomes `:0`).
-//! 5. An empty path becomes `/` (§6.2.3; RFC 9110 §4.2.3).
-//! 6. Dot segments are removed as in §5.2.4 (§6.2.2.3), after step 3: a segment that decodes to
-//!    `.` or `..` is a dot segment (`/a/%2E%2E/b` becomes `/b`). `..` at the root is dropped, and a
-//!    path ending in a dot segment keeps a trailing slash (`/a/b/..` becomes `/a/`).
-//!
-//! Deliberately **not** normalized, so these stay different: a trailing slash (`/a` and `/a/`),
-//! the case of the path (`/A` and `/a`), an encoded slash (`%2F` and `/`), empty segments (`/a//b`
-//! and `/a/b`), a trailing dot in the host, a different port (`:8443` and no port), `http` and
-//! `https`. These can name different resources on real servers (RFC 3986 §6.2.2.1 and §6.2.3
-//! leave them alone), and being strict here only ever causes a false negative, never a proof
-//! accepted for another resource.
-//!
-//! # Table
-//!
-//! The exact behaviour on typical and edge-case input. The unit tests run this table, and fail if
-//! it and the test table differ.
-//!
-//! | Input | Canonical form | Rule |
-//! |---|---|---|
-//! | `https://example.com/a` | `https://example.com/a` | already canonical |
-//! | `HTTPS://Example.COM/a` | `https://example.com/a` | scheme, host lower-cased (§6.2.2.1) |
-//! | `HtTp://EXAMPLE.com` | `http://example.com/` | scheme, host lower-cased; empty path |
-//! | `https://example.com:443/a` | `https://example.com/a` | default port dropped (§6.2.3) |
-//! | `http://example.com:80/a` | `http://example.com/a` | default port dropped (§6.2.3) |
-//! | `https://example.com:80/a` | `https://example.com:80/a` | 80 is not the https default |
-//! | `http://example.com:443/a` | `http://example.com:443/a` | 443 is not the http default |
-//! | `https://h:80/` | `https://h:80/` | 80 is not the https default |
-//! | `https://example.com:8443/a` | `https://example.com:8443/a` | other port kept (§3.2.3) |
-//! | `https://example.com:08443/a` | `https://example.com:8443/a` | port is a decimal number |
-//! | `https://example.com:0443/a` | `https://example.com/a` | port is a decimal number |
-//! | `https://example.com:65535/` | `https://example.com:65535/` | largest port |
-//! | `http://h:/x` | `http://h/x` | empty port dropped (§3.2.3, §6.2.3) |
-//! | `https://example.com` | `https://example.com/` | empty path becomes `/` (§6.2.3) |
-//! | `https://example.com?q=1` | `https://example.com/` | query dropped; empty path |
-//! | `https://example.com/a?q=1#f` | `https://example.com/a` | query, fragment dropped |
-//! | `https://example.com/a#f?g` | `https://example.com/a` | fragment dropped |
-//! | `https://example.com/a?` | `https://example.com/a` | empty query dropped |
-//! | `https://example.com/a?x={y}` | `https://example.com/a` | query not validated |
-//! | `https://example.com/%7euser` | `https://example.com/~user` | unreserved decoded (§6.2.2.2) |
-//! | `https://example.com/%41%2d%5F` | `https://example.com/A-_` | unreserved decoded (§6.2.2.2) |
-//! | `https://ex%41mple.com/` | `https://example.com/` | decoded in host, lower-cased |
-//! | `https://example.com/a%2fb` | `https://example.com/a%2Fb` | hex upper-cased (§6.2.2.1) |
-//! | `https://example.com/caf%c3%a9` | `https://example.com/caf%C3%A9` | hex upper-cased |
-//! | `https://xn--caf-dma.example/` | `https://xn--caf-dma.example/` | IDN as A-label |
-//! | `https://example.com/a/./b/../c` | `https://example.com/a/c` | dot segments (§5.2.4) |
-//! | `https://example.com/a/%2E%2E/b` | `https://example.com/b` | decoded, then dot segments |
-//! | `https://example.com/a/.%2e/b` | `https://example.com/b` | decoded, then dot segments |
-//! | `https://example.com/a/b/..` | `https://example.com/a/` | final dot segment (§5.2.4) |
-//! | `https://example.com/a/.` | `https://example.com/a/` | final dot segment (§5.2.4) |
-//! | `https://example.com/../a` | `https://example.com/a` | `..` at the root (§5.2.4) |
-//! | `https://example.com/a/...` | `https://example.com/a/...` | not a dot segment |
-//! | `https://example.com/a/` | `https://example.com/a/` | trailing slash kept |
-//! | `https://example.com/A` | `https://example.com/A` | path case kept |
-//! | `https://example.com/a//b` | `https://example.com/a//b` | empty segment kept |
-//! | `https://example.com/a;p=1/@b:c/$!*` | `https://example.com/a;p=1/@b:c/$!*` | pchar (§3.3) |
-//! | `https://example.com/users/auth0\|123` | `https://example.com/users/auth0%7C123` | left unencoded by WHATWG URL; encoded |
-//! | `https://example.com/users/auth0%7c123` | `https://example.com/users/auth0%7C123` | the same path, hex upper-cased |
-//! | `https://example.com/a^b` | `https://example.com/a%5Eb` | left unencoded by WHATWG URL; encoded |
-//! | `https://example.com/[x]` | `https://example.com/%5Bx%5D` | left unencoded by WHATWG URL; encoded |
-//! | `https://example.com/{id}` | `https://example.com/%7Bid%7D` | left unencoded by WHATWG URL; encoded |
-//! | `` https://example.com/a`b `` | `https://example.com/a%60b` | left unencoded by WHATWG URL; encoded |
-//! | `http://[::1]:8080/x` | `http://[::1]:8080/x` | IPv6 literal (§3.2.2) |
-//! | `http://[::FFFF:1.2.3.4]/` | `http://[::ffff:1.2.3.4]/` | IPv6 lower-cased (§6.2.2.1) |
-//! | `https://[2001:DB8::1]:443` | `https://[2001:db8::1]/` | IPv6; default port; empty path |
-//! | `http://127.0.0.1:8080/` | `http://127.0.0.1:8080/` | IPv4 as reg-name (§3.2.2) |
-//! | `ftp://example.com/` | rejected: `unsupported_scheme` | only http, https |
-//! | `wss://example.com/` | rejected: `unsupported_scheme` | only http, https |
-//! | `urn:example:a` | rejected: `unsupported_scheme` | only http, https |
-//! | `/path` | rejected: `not_absolute` | relative reference (§4.2) |
-//! | `//example.com/x` | rejected: `not_absolute` | network-path reference (§4.2) |
-//! | `example.com/x` | rejected: `not_absolute` | relative reference (§4.2) |
-//! | `https:/example.com/x` | rejected: `not_absolute` | no `//` authority (§3.2) |
-//! | `https:example.com` | rejected: `not_absolute` | no `//` authority (§3.2) |
-//! | `https://user@example.com/` | rejected: `user_info` | RFC 9110 §4.2.4 |
-//! | `https://u:p@example.com/` | rejected: `user_info` | RFC 9110 §4.2.4 |
-//! | `https:///x` | rejected: `empty_host` | RFC 9110 §4.2.2 |
-//! | `https://:443/x` | rejected: `empty_host` | RFC 9110 §4.2.2 |
-//! | `https://example.com/%` | rejected: `invalid_percent_encoding` | `%` HEXDIG HEXDIG (§2.1) |
-//! | `https://example.com/%G1` | rejected: `invalid_percent_encoding` | `%` HEXDIG HEXDIG (§2.1) |
-//! | `https://example.com/%2` | rejected: `invalid_percent_encoding` | `%` HEXDIG HEXDIG (§2.1) |
-//! | `https://ex%zample.com/` | rejected: `invalid_percent_encoding` | `%` HEXDIG HEXDIG (§2.1) |
-//! | `https://example.com/a b` | rejected: `invalid_character` | no whitespace (§2) |
-//! | `https://example.com/a?b c` | rejected: `invalid_character` | no whitespace, even in query |
-//! | `https://exämple.com/` | rejected: `invalid_character` | ASCII only (§2) |
-//! | `https://example.com/ä` | rejected: `invalid_character` | ASCII only (§2) |
-//! | `https://example.com/a\b` | rejected: `invalid_character` | not a pchar (§3.3) |
-//! | `https://example.com/a"b` | rejected: `invalid_character` | not a pchar (§3.3) |
-//! | `https://exa<mple.com/` | rejected: `invalid_character` | not in reg-name (§3.2.2) |
-//! | `https://exa]mple.com/` | rejected: `invalid_character` | not in reg-name (§3.2.2) |
-//! | `https://ex\|ample.com/` | rejected: `invalid_character` | not in reg-name (§3.2.2) |
-//! | `https://example.com:65536/` | rejected: `invalid_port` | port > 65535 |
-//! | `https://example.com:8a/` | rejected: `invalid_port` | port is digits (§3.2.3) |
-//! | `https://example.com:-1/` | rejected: `invalid_port` | port is digits (§3.2.3) |
-//! | `https://example.com:1:2/` | rejected: `invalid_port` | port is digits (§3.2.3) |
-//! | `https://[::1]:8a/` | rejected: `invalid_port` | port is digits (§3.2.3) |
-//! | `https://[::1/` | rejected: `invalid_host` | unterminated IP literal |
-//! | `https://[::1]x/` | rejected: `invalid_host` | junk after IP literal |
-//! | `https://[]/` | rejected: `invalid_host` | not an IPv6 address |
-//! | `https://[1.2.3.4]/` | rejected: `invalid_host` | not an IPv6 address |
-//! | `https://[1::2::3]/` | rejected: `invalid_host` | not an IPv6 address |
-//! | `https://[v1.x]/` | rejected: `invalid_host` | no `IPvFuture` (§3.2.2) |
-//! | `https://[fe80::1%25eth0]/` | rejected: `invalid_host` | zone identifier (RFC 6874) |
-//!
-//! When an input breaks several rules, the error reported is the first of: `too_long`;
-//! `invalid_character` for a byte outside printable ASCII; `not_absolute` or
-//! `unsupported_scheme`; the authority's errors, `user_info` first; the path's errors;
-//! `query_or_fragment`. Input errors always take precedence over `buffer_too_small`.
-//!
-//! Further rejections not in the table: control characters and tabs (`invalid_character`), input
-//! longer than [`MAX_URI_LEN`] or whose canonical form would be (`too_long`), a claim with a query
-//! or fragment (`query_or_fragment`), and an output buffer shorter than the canonical form
-//! (`buffer_too_small`).
+//! `htu` canonicalization (RFC 3986 section 6.2); the rules are documented on
+//! [`canonicalize_uri`], its one public entry point.
 
 use core::fmt;
 use core::net::Ipv6Addr;
@@ -266,12 +92,189 @@ impl core::error::Error for UriError {}
 /// Writes the canonical `htu` of `uri` into `out` and returns it.
 ///
 /// This is the one canonicalization of this crate, used for creating proofs and for verifying
-/// them (see the [module documentation](self) for the rules and the full table of cases). The
+/// them (see the rules and the full table of cases below). The
 /// result is `scheme://host[:port]/path` without query or fragment; the query and fragment of
 /// `uri`, if any, are dropped. The result is at most [`MAX_URI_LEN`] bytes long, so a buffer of
 /// that size is always enough; [`TargetUri::canonical_len`] gives the exact length.
 ///
 /// Applying it to its own output returns the same text.
+///
+/// The HTTP target URI of a proof: the `htu` claim (RFC 9449 §4.2, §4.3).
+///
+/// Section numbers (§) refer to RFC 3986 unless another RFC is named.
+///
+/// `htu` is the HTTP target URI of the request "without query and fragment parts" (RFC 9449
+/// §4.2), and the verifier checks that it matches the URI of the request it received, "ignoring
+/// any query and fragment parts" (§4.3, check 9). §4.3 also asks servers to apply syntax-based
+/// (RFC 3986 §6.2.2) and scheme-based (RFC 3986 §6.2.3) normalization before comparing, to avoid
+/// false negatives.
+///
+/// [`canonicalize_uri`] is the **one** canonicalization used on both sides: proof creation puts its
+/// output in the claim, and verification compares the canonical forms of the claim and of the
+/// request URI ([`TargetUri::canonical_eq`], which calls [`canonicalize_uri`] too). Having a single
+/// function means a URI that one side accepts, and its normal form, cannot differ between the two
+/// sides. The canonical form is `scheme "://" host [ ":" port ] path`, at most [`MAX_URI_LEN`]
+/// bytes long, and is itself accepted unchanged by [`canonicalize_uri`] and
+/// [`TargetUri::parse_claim`].
+///
+/// # Accepted input
+///
+/// Only absolute `http` and `https` URIs with an authority (RFC 3986 §3, §4.3; RFC 9110 §4.2.1,
+/// §4.2.2): `scheme "://" host [ ":" port ] path [ "?" query ] [ "#" fragment ]`, where
+///
+/// - the scheme is `http` or `https`, in any case (RFC 3986 §3.1: schemes are case-insensitive);
+/// - the host is a reg-name (`unreserved / pct-encoded / sub-delims`, §3.2.2) or an IPv6
+///   literal `[...]` that parses as an IPv6 address (§3.2.2). `IPvFuture` (`[v1.x]`) and zone
+///   identifiers (RFC 6874, `[fe80::1%25eth0]`) are rejected: neither names a host that a proof
+///   can meaningfully be bound to. An IPv4 address is accepted as the reg-name it also is;
+/// - the port is decimal digits (§3.2.3) with a value of at most 65535;
+/// - the path is `*( pchar / "/" )` (§3.3) and is empty or starts with `/`; it may also hold
+///   `|`, `^`, `[`, `]`, `{`, `}` and the backtick, which are not pchar but which WHATWG URL
+///   parsing (browsers, Node.js `fetch`, the `url` crate) leaves unencoded in a path. They are
+///   written percent-encoded in the canonical form (step 3 below), so `/auth0|1` and
+///   `/auth0%7C1` are the same path, on the creating and the verifying side alike;
+/// - every percent-escape is `%` followed by two hex digits (§2.1);
+/// - the query and fragment, when [`TargetUri::parse`] or [`canonicalize_uri`] allow them, are only
+///   checked for the characters forbidden everywhere (below). They never reach the canonical form,
+///   and request targets seen by servers often carry characters such as `{`, `}` or `|` in the
+///   query; rejecting those would refuse requests without making any comparison stricter.
+///
+/// Rejected everywhere, query and fragment included: any byte outside printable ASCII
+/// `0x21..=0x7E` (non-ASCII, whitespace, control characters, DEL), since RFC 3986 §2 has no such
+/// characters and lenient parsers handle them in incompatible ways. Internationalized host names
+/// must therefore be sent in their A-label (`xn--`) form. Also rejected: userinfo (RFC 9110
+/// §4.2.4 deprecates it and asks recipients to treat it as an error), an empty host (RFC 9110
+/// §4.2.1 and §4.2.2 require recipients to reject it), and input longer than [`MAX_URI_LEN`].
+///
+/// # Normalization
+///
+/// Applied in this order, each rule from RFC 3986:
+///
+/// 1. The query and fragment are dropped (RFC 9449 §4.2); a claim that has one is rejected by
+///    [`TargetUri::parse_claim`] instead.
+/// 2. Scheme and host are lower-cased (§6.2.2.1; §3.1 and §3.2.2 make them case-insensitive),
+///    an IPv6 literal included. Its text is otherwise kept as written: `[::1]` and `[0::1]` stay
+///    different, because RFC 3986 defines no normalization of IPv6 text.
+/// 3. Percent-escapes of unreserved characters (`ALPHA DIGIT - . _ ~`) are decoded in host and
+///    path (§2.3, §6.2.2.2); letters decoded in the host are then lower-cased. Every other escape
+///    stays encoded, with upper-case hex digits (§2.1, §6.2.2.1): `%2f` becomes `%2F`. The
+///    unencoded WHATWG characters of the path are encoded: `|` becomes `%7C`.
+/// 4. The port is read as a decimal number. The scheme's default port (80 for `http`, 443 for
+///    `https`) and an empty port are dropped (§3.2.3, §6.2.3; RFC 9110 §4.2.3). Any other port
+///    is written back as that number in decimal, which removes leading zeros only
+///    (`:08443` becomes `:8443`, `:0443` on `https` is dropped, `:000` becomes `:0`).
+/// 5. An empty path becomes `/` (§6.2.3; RFC 9110 §4.2.3).
+/// 6. Dot segments are removed as in §5.2.4 (§6.2.2.3), after step 3: a segment that decodes to
+///    `.` or `..` is a dot segment (`/a/%2E%2E/b` becomes `/b`). `..` at the root is dropped, and a
+///    path ending in a dot segment keeps a trailing slash (`/a/b/..` becomes `/a/`).
+///
+/// Deliberately **not** normalized, so these stay different: a trailing slash (`/a` and `/a/`),
+/// the case of the path (`/A` and `/a`), an encoded slash (`%2F` and `/`), empty segments (`/a//b`
+/// and `/a/b`), a trailing dot in the host, a different port (`:8443` and no port), `http` and
+/// `https`. These can name different resources on real servers (RFC 3986 §6.2.2.1 and §6.2.3
+/// leave them alone), and being strict here only ever causes a false negative, never a proof
+/// accepted for another resource.
+///
+/// # Table
+///
+/// The exact behaviour on typical and edge-case input. The unit tests run this table, and fail if
+/// it and the test table differ.
+///
+/// | Input | Canonical form | Rule |
+/// |---|---|---|
+/// | `https://example.com/a` | `https://example.com/a` | already canonical |
+/// | `HTTPS://Example.COM/a` | `https://example.com/a` | scheme, host lower-cased (§6.2.2.1) |
+/// | `HtTp://EXAMPLE.com` | `http://example.com/` | scheme, host lower-cased; empty path |
+/// | `https://example.com:443/a` | `https://example.com/a` | default port dropped (§6.2.3) |
+/// | `http://example.com:80/a` | `http://example.com/a` | default port dropped (§6.2.3) |
+/// | `https://example.com:80/a` | `https://example.com:80/a` | 80 is not the https default |
+/// | `http://example.com:443/a` | `http://example.com:443/a` | 443 is not the http default |
+/// | `https://h:80/` | `https://h:80/` | 80 is not the https default |
+/// | `https://example.com:8443/a` | `https://example.com:8443/a` | other port kept (§3.2.3) |
+/// | `https://example.com:08443/a` | `https://example.com:8443/a` | port is a decimal number |
+/// | `https://example.com:0443/a` | `https://example.com/a` | port is a decimal number |
+/// | `https://example.com:65535/` | `https://example.com:65535/` | largest port |
+/// | `http://h:/x` | `http://h/x` | empty port dropped (§3.2.3, §6.2.3) |
+/// | `https://example.com` | `https://example.com/` | empty path becomes `/` (§6.2.3) |
+/// | `https://example.com?q=1` | `https://example.com/` | query dropped; empty path |
+/// | `https://example.com/a?q=1#f` | `https://example.com/a` | query, fragment dropped |
+/// | `https://example.com/a#f?g` | `https://example.com/a` | fragment dropped |
+/// | `https://example.com/a?` | `https://example.com/a` | empty query dropped |
+/// | `https://example.com/a?x={y}` | `https://example.com/a` | query not validated |
+/// | `https://example.com/%7euser` | `https://example.com/~user` | unreserved decoded (§6.2.2.2) |
+/// | `https://example.com/%41%2d%5F` | `https://example.com/A-_` | unreserved decoded (§6.2.2.2) |
+/// | `https://ex%41mple.com/` | `https://example.com/` | decoded in host, lower-cased |
+/// | `https://example.com/a%2fb` | `https://example.com/a%2Fb` | hex upper-cased (§6.2.2.1) |
+/// | `https://example.com/caf%c3%a9` | `https://example.com/caf%C3%A9` | hex upper-cased |
+/// | `https://xn--caf-dma.example/` | `https://xn--caf-dma.example/` | IDN as A-label |
+/// | `https://example.com/a/./b/../c` | `https://example.com/a/c` | dot segments (§5.2.4) |
+/// | `https://example.com/a/%2E%2E/b` | `https://example.com/b` | decoded, then dot segments |
+/// | `https://example.com/a/.%2e/b` | `https://example.com/b` | decoded, then dot segments |
+/// | `https://example.com/a/b/..` | `https://example.com/a/` | final dot segment (§5.2.4) |
+/// | `https://example.com/a/.` | `https://example.com/a/` | final dot segment (§5.2.4) |
+/// | `https://example.com/../a` | `https://example.com/a` | `..` at the root (§5.2.4) |
+/// | `https://example.com/a/...` | `https://example.com/a/...` | not a dot segment |
+/// | `https://example.com/a/` | `https://example.com/a/` | trailing slash kept |
+/// | `https://example.com/A` | `https://example.com/A` | path case kept |
+/// | `https://example.com/a//b` | `https://example.com/a//b` | empty segment kept |
+/// | `https://example.com/a;p=1/@b:c/$!*` | `https://example.com/a;p=1/@b:c/$!*` | pchar (§3.3) |
+/// | `https://example.com/users/auth0\|123` | `https://example.com/users/auth0%7C123` | left unencoded by WHATWG URL; encoded |
+/// | `https://example.com/users/auth0%7c123` | `https://example.com/users/auth0%7C123` | the same path, hex upper-cased |
+/// | `https://example.com/a^b` | `https://example.com/a%5Eb` | left unencoded by WHATWG URL; encoded |
+/// | `https://example.com/[x]` | `https://example.com/%5Bx%5D` | left unencoded by WHATWG URL; encoded |
+/// | `https://example.com/{id}` | `https://example.com/%7Bid%7D` | left unencoded by WHATWG URL; encoded |
+/// | `` https://example.com/a`b `` | `https://example.com/a%60b` | left unencoded by WHATWG URL; encoded |
+/// | `http://[::1]:8080/x` | `http://[::1]:8080/x` | IPv6 literal (§3.2.2) |
+/// | `http://[::FFFF:1.2.3.4]/` | `http://[::ffff:1.2.3.4]/` | IPv6 lower-cased (§6.2.2.1) |
+/// | `https://[2001:DB8::1]:443` | `https://[2001:db8::1]/` | IPv6; default port; empty path |
+/// | `http://127.0.0.1:8080/` | `http://127.0.0.1:8080/` | IPv4 as reg-name (§3.2.2) |
+/// | `ftp://example.com/` | rejected: `unsupported_scheme` | only http, https |
+/// | `wss://example.com/` | rejected: `unsupported_scheme` | only http, https |
+/// | `urn:example:a` | rejected: `unsupported_scheme` | only http, https |
+/// | `/path` | rejected: `not_absolute` | relative reference (§4.2) |
+/// | `//example.com/x` | rejected: `not_absolute` | network-path reference (§4.2) |
+/// | `example.com/x` | rejected: `not_absolute` | relative reference (§4.2) |
+/// | `https:/example.com/x` | rejected: `not_absolute` | no `//` authority (§3.2) |
+/// | `https:example.com` | rejected: `not_absolute` | no `//` authority (§3.2) |
+/// | `https://user@example.com/` | rejected: `user_info` | RFC 9110 §4.2.4 |
+/// | `https://u:p@example.com/` | rejected: `user_info` | RFC 9110 §4.2.4 |
+/// | `https:///x` | rejected: `empty_host` | RFC 9110 §4.2.2 |
+/// | `https://:443/x` | rejected: `empty_host` | RFC 9110 §4.2.2 |
+/// | `https://example.com/%` | rejected: `invalid_percent_encoding` | `%` HEXDIG HEXDIG (§2.1) |
+/// | `https://example.com/%G1` | rejected: `invalid_percent_encoding` | `%` HEXDIG HEXDIG (§2.1) |
+/// | `https://example.com/%2` | rejected: `invalid_percent_encoding` | `%` HEXDIG HEXDIG (§2.1) |
+/// | `https://ex%zample.com/` | rejected: `invalid_percent_encoding` | `%` HEXDIG HEXDIG (§2.1) |
+/// | `https://example.com/a b` | rejected: `invalid_character` | no whitespace (§2) |
+/// | `https://example.com/a?b c` | rejected: `invalid_character` | no whitespace, even in query |
+/// | `https://exämple.com/` | rejected: `invalid_character` | ASCII only (§2) |
+/// | `https://example.com/ä` | rejected: `invalid_character` | ASCII only (§2) |
+/// | `https://example.com/a\b` | rejected: `invalid_character` | not a pchar (§3.3) |
+/// | `https://example.com/a"b` | rejected: `invalid_character` | not a pchar (§3.3) |
+/// | `https://exa<mple.com/` | rejected: `invalid_character` | not in reg-name (§3.2.2) |
+/// | `https://exa]mple.com/` | rejected: `invalid_character` | not in reg-name (§3.2.2) |
+/// | `https://ex\|ample.com/` | rejected: `invalid_character` | not in reg-name (§3.2.2) |
+/// | `https://example.com:65536/` | rejected: `invalid_port` | port > 65535 |
+/// | `https://example.com:8a/` | rejected: `invalid_port` | port is digits (§3.2.3) |
+/// | `https://example.com:-1/` | rejected: `invalid_port` | port is digits (§3.2.3) |
+/// | `https://example.com:1:2/` | rejected: `invalid_port` | port is digits (§3.2.3) |
+/// | `https://[::1]:8a/` | rejected: `invalid_port` | port is digits (§3.2.3) |
+/// | `https://[::1/` | rejected: `invalid_host` | unterminated IP literal |
+/// | `https://[::1]x/` | rejected: `invalid_host` | junk after IP literal |
+/// | `https://[]/` | rejected: `invalid_host` | not an IPv6 address |
+/// | `https://[1.2.3.4]/` | rejected: `invalid_host` | not an IPv6 address |
+/// | `https://[1::2::3]/` | rejected: `invalid_host` | not an IPv6 address |
+/// | `https://[v1.x]/` | rejected: `invalid_host` | no `IPvFuture` (§3.2.2) |
+/// | `https://[fe80::1%25eth0]/` | rejected: `invalid_host` | zone identifier (RFC 6874) |
+///
+/// When an input breaks several rules, the error reported is the first of: `too_long`;
+/// `invalid_character` for a byte outside printable ASCII; `not_absolute` or
+/// `unsupported_scheme`; the authority's errors, `user_info` first; the path's errors;
+/// `query_or_fragment`. Input errors always take precedence over `buffer_too_small`.
+///
+/// Further rejections not in the table: control characters and tabs (`invalid_character`), input
+/// longer than [`MAX_URI_LEN`] or whose canonical form would be (`too_long`), a claim with a query
+/// or fragment (`query_or_fragment`), and an output buffer shorter than the canonical form
+/// (`buffer_too_small`).
 ///
 /// # Errors
 ///
@@ -282,18 +285,18 @@ impl core::error::Error for UriError {}
 /// # Examples
 ///
 /// ```
-/// use dpop_core::htu::{canonicalize, TargetUri};
+/// use dpop_core::{TargetUri, canonicalize_uri};
 ///
-/// let mut buf = [0u8; dpop_core::htu::MAX_URI_LEN];
-/// let htu = canonicalize("HTTPS://Example.COM:443/a/./b/../%7ec?q=1#frag", &mut buf)?;
+/// let mut buf = [0u8; dpop_core::consts::MAX_URI_LEN];
+/// let htu = canonicalize_uri("HTTPS://Example.COM:443/a/./b/../%7ec?q=1#frag", &mut buf)?;
 /// assert_eq!(htu, "https://example.com/a/~c");
 ///
 /// // The same function sits behind `TargetUri`.
 /// let uri = TargetUri::parse("https://example.com/a/~c")?;
 /// assert_eq!(uri.canonical_len(), htu.len());
-/// # Ok::<(), dpop_core::htu::UriError>(())
+/// # Ok::<(), dpop_core::UriError>(())
 /// ```
-pub fn canonicalize<'b>(uri: &str, out: &'b mut [u8]) -> Result<&'b str, UriError> {
+pub fn canonicalize_uri<'b>(uri: &str, out: &'b mut [u8]) -> Result<&'b str, UriError> {
     let parts = analyze(uri, false)?;
     write_canonical_parts(&parts, out)
 }
@@ -317,17 +320,17 @@ impl<'a> TargetUri<'a> {
     /// Validates a request URL; its query and fragment are allowed and ignored.
     ///
     /// Use this for the URI of the HTTP request being served (or about to be sent). The
-    /// validation is exactly that of [`canonicalize`].
+    /// validation is exactly that of [`canonicalize_uri`].
     ///
     /// # Errors
     ///
     /// Any [`UriError`] except [`UriError::QueryOrFragment`] and [`UriError::BufferTooSmall`],
-    /// when `uri` is not an acceptable HTTP(S) URI (see the [module documentation](self)).
+    /// when `uri` is not an acceptable HTTP(S) URI (see [`canonicalize_uri`]).
     ///
     /// # Examples
     ///
     /// ```
-    /// use dpop_core::htu::{canonicalize, TargetUri};
+    /// use dpop_core::{TargetUri, canonicalize_uri};
     ///
     /// let request = TargetUri::parse("https://API.example.com:443/v1/items?page=2")?;
     /// let claim = TargetUri::parse_claim("https://api.example.com/v1/items")?;
@@ -339,7 +342,7 @@ impl<'a> TargetUri<'a> {
     ///
     /// let mut buf = [0u8; 64];
     /// assert_eq!(request.write_canonical(&mut buf)?, "https://api.example.com/v1/items");
-    /// # Ok::<(), dpop_core::htu::UriError>(())
+    /// # Ok::<(), dpop_core::UriError>(())
     /// ```
     pub fn parse(uri: &'a str) -> Result<Self, UriError> {
         Self::new(uri, false)
@@ -349,7 +352,7 @@ impl<'a> TargetUri<'a> {
     ///
     /// RFC 9449 §4.2 defines `htu` without them, so a claim that has one, even an empty `?` or
     /// `#`, was not produced by a conforming client and is rejected rather than truncated.
-    /// Otherwise the validation is exactly that of [`canonicalize`].
+    /// Otherwise the validation is exactly that of [`canonicalize_uri`].
     ///
     /// # Errors
     ///
@@ -374,7 +377,7 @@ impl<'a> TargetUri<'a> {
         self.raw
     }
 
-    /// Writes the canonical form into `out` and returns it, using [`canonicalize`].
+    /// Writes the canonical form into `out` and returns it, using [`canonicalize_uri`].
     ///
     /// # Errors
     ///
@@ -382,7 +385,7 @@ impl<'a> TargetUri<'a> {
     /// [`canonical_len`](Self::canonical_len); a buffer of [`MAX_URI_LEN`] bytes is always
     /// enough. No other error is possible, since the URI was validated when parsed.
     pub fn write_canonical<'b>(&self, out: &'b mut [u8]) -> Result<&'b str, UriError> {
-        canonicalize(self.raw, out)
+        canonicalize_uri(self.raw, out)
     }
 
     /// The length in bytes of the canonical form; never more than [`MAX_URI_LEN`].
@@ -1338,7 +1341,7 @@ mod tests {
 
     fn canon(uri: &str) -> Result<String, UriError> {
         let mut buf = [0u8; MAX_URI_LEN];
-        canonicalize(uri, &mut buf).map(ToString::to_string)
+        canonicalize_uri(uri, &mut buf).map(ToString::to_string)
     }
 
     fn eq(a: &str, b: &str) -> bool {
@@ -1375,9 +1378,12 @@ mod tests {
         assert!(parsed.canonical_eq(&reparsed));
         // A buffer of exactly the canonical length is enough, one byte less is not.
         let mut exact = std::vec![0u8; canonical.len()];
-        assert_eq!(canonicalize(uri, &mut exact), Ok(canonical.as_str()));
+        assert_eq!(canonicalize_uri(uri, &mut exact), Ok(canonical.as_str()));
         let mut short = std::vec![0u8; canonical.len() - 1];
-        assert_eq!(canonicalize(uri, &mut short), Err(UriError::BufferTooSmall));
+        assert_eq!(
+            canonicalize_uri(uri, &mut short),
+            Err(UriError::BufferTooSmall)
+        );
         assert_eq!(
             parsed.write_canonical(&mut short),
             Err(UriError::BufferTooSmall)

@@ -14,11 +14,13 @@ use core::fmt;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroize as _;
 
-use crate::alg::{Algorithm, Curve};
+use crate::alg::Algorithm;
 use crate::base64url;
+use crate::curve::Curve;
 use crate::error::{BufferTooSmall, JwkError, JwkMember};
 use crate::json::{self, JsonStr, Object, Value};
 use crate::thumbprint::Thumbprint;
+use crate::writer::Writer;
 
 /// Largest coordinate (P-521).
 const MAX_COORDINATE_LEN: usize = 66;
@@ -27,7 +29,7 @@ const MAX_COORDINATE_LEN: usize = 66;
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
 
 /// Longest canonical serialization: `{"crv":"P-521","kty":"EC","x":"<88>","y":"<88>"}`.
-pub const MAX_JSON_LEN: usize = 216;
+pub const MAX_JWK_JSON_LEN: usize = 216;
 
 /// A public EC key: a curve and a point on it. Only parsing and key generation make one, so a
 /// `PublicJwk` is always a valid point.
@@ -42,12 +44,12 @@ impl PublicJwk {
     /// Parses a public JWK from its JSON text.
     ///
     /// ```
-    /// use dpop_core::jwk::PublicJwk;
+    /// use dpop_core::PublicJwk;
     /// let jwk = PublicJwk::from_json(br#"{"kty":"EC","crv":"P-256",
     ///     "x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs",
     ///     "y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"}"#)?;
     /// assert_eq!(jwk.thumbprint().to_string(), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
-    /// # Ok::<(), dpop_core::error::JwkError>(())
+    /// # Ok::<(), dpop_core::JwkError>(())
     /// ```
     ///
     /// # Errors
@@ -159,11 +161,11 @@ impl PublicJwk {
     /// The RFC 7638 SHA-256 thumbprint (`jkt`).
     #[must_use]
     pub fn thumbprint(&self) -> Thumbprint {
-        let mut buf = [0u8; MAX_JSON_LEN];
+        let mut buf = [0u8; MAX_JWK_JSON_LEN];
         let mut hasher = Sha256::new();
         match self.write_json(&mut buf) {
             Ok(json) => hasher.update(json.as_bytes()),
-            // Unreachable: MAX_JSON_LEN is the longest canonical form (tested for every
+            // Unreachable: MAX_JWK_JSON_LEN is the longest canonical form (tested for every
             // curve). Hash the parts directly rather than ever hashing a truncated text.
             Err(BufferTooSmall) => {
                 hasher.update(b"{\"crv\":\"");
@@ -179,7 +181,7 @@ impl PublicJwk {
     }
 
     /// Writes the canonical JSON form, which is also the RFC 7638 thumbprint input: exactly
-    /// `crv`, `kty`, `x`, `y` in that order, no whitespace. At most [`MAX_JSON_LEN`] bytes.
+    /// `crv`, `kty`, `x`, `y` in that order, no whitespace. At most [`MAX_JWK_JSON_LEN`] bytes.
     ///
     /// # Errors
     ///
@@ -199,7 +201,7 @@ impl PublicJwk {
 
 impl fmt::Debug for PublicJwk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut buf = [0u8; MAX_JSON_LEN];
+        let mut buf = [0u8; MAX_JWK_JSON_LEN];
         match self.write_json(&mut buf) {
             Ok(json) => write!(f, "PublicJwk({json})"),
             Err(_) => f.write_str("PublicJwk"),
@@ -293,52 +295,12 @@ fn decode_into(
 
 #[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
 fn check_point(curve: Curve, x: &[u8], y: &[u8]) -> Result<(), JwkError> {
-    crate::alg::check_point(curve, x, y)
+    crate::crypto::rustcrypto::check_point(curve, x, y)
 }
 
 #[cfg(not(any(feature = "es256", feature = "es384", feature = "es512")))]
 fn check_point(_: Curve, _: &[u8], _: &[u8]) -> Result<(), JwkError> {
     Err(JwkError::UnsupportedCurve)
-}
-
-/// Appends bytes to a caller buffer, failing instead of truncating.
-pub(crate) struct Writer<'b> {
-    out: &'b mut [u8],
-    len: usize,
-}
-
-impl<'b> Writer<'b> {
-    /// A writer at the start of `out`.
-    pub(crate) fn new(out: &'b mut [u8]) -> Self {
-        Self { out, len: 0 }
-    }
-
-    /// Appends `bytes`.
-    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<(), BufferTooSmall> {
-        let end = self.len.checked_add(bytes.len()).ok_or(BufferTooSmall)?;
-        self.out
-            .get_mut(self.len..end)
-            .ok_or(BufferTooSmall)?
-            .copy_from_slice(bytes);
-        self.len = end;
-        Ok(())
-    }
-
-    /// Appends the unpadded base64url encoding of `bytes`.
-    pub(crate) fn base64url(&mut self, bytes: &[u8]) -> Result<(), BufferTooSmall> {
-        let rest = self.out.get_mut(self.len..).ok_or(BufferTooSmall)?;
-        let n = base64url::encode(bytes, rest)
-            .map_err(|_| BufferTooSmall)?
-            .len();
-        self.len += n;
-        Ok(())
-    }
-
-    /// The written text.
-    pub(crate) fn finish(self) -> Result<&'b str, BufferTooSmall> {
-        let bytes = self.out.get(..self.len).ok_or(BufferTooSmall)?;
-        core::str::from_utf8(bytes).map_err(|_| BufferTooSmall)
-    }
 }
 
 #[cfg(test)]
@@ -402,7 +364,7 @@ mod tests {
             jwk.thumbprint().to_string(),
             "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"
         );
-        let mut buf = [0u8; MAX_JSON_LEN];
+        let mut buf = [0u8; MAX_JWK_JSON_LEN];
         assert_eq!(
             jwk.write_json(&mut buf).unwrap(),
             r#"{"crv":"P-256","kty":"EC","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA"}"#
@@ -537,7 +499,7 @@ mod tests {
     #[test]
     fn round_trip_is_stable() {
         let jwk = PublicJwk::from_json(RFC9449_KEY.as_bytes()).unwrap();
-        let mut buf = [0u8; MAX_JSON_LEN];
+        let mut buf = [0u8; MAX_JWK_JSON_LEN];
         let text = jwk.write_json(&mut buf).unwrap().to_string();
         let again = PublicJwk::from_json(text.as_bytes()).unwrap();
         assert_eq!(again, jwk);

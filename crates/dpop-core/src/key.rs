@@ -9,17 +9,20 @@ use core::fmt;
 
 use zeroize::Zeroize;
 
-use crate::alg::{Algorithm, Curve, ProofSigner};
+use crate::alg::Algorithm;
+use crate::crypto::ProofSigner;
+use crate::curve::Curve;
 use crate::error::{BufferTooSmall, JwkError, JwkMember, KeyError, SignError};
 use crate::json;
-use crate::jwk::{PublicJwk, Writer, decode_field};
+use crate::jwk::{PublicJwk, decode_field};
+use crate::writer::Writer;
 
 #[cfg(feature = "es256")]
-use crate::alg::es256;
+use crate::crypto::rustcrypto::es256;
 #[cfg(feature = "es384")]
-use crate::alg::es384;
+use crate::crypto::rustcrypto::es384;
 #[cfg(feature = "es512")]
-use crate::alg::es512;
+use crate::crypto::rustcrypto::es512;
 
 /// Longest private JWK text [`SigningKey::write_private_jwk`] writes (P-521).
 pub const MAX_PRIVATE_JWK_LEN: usize = 320;
@@ -27,12 +30,11 @@ pub const MAX_PRIVATE_JWK_LEN: usize = 320;
 /// A private EC key that signs DPoP proofs.
 ///
 /// ```
-/// use dpop_core::alg::{Algorithm, ProofSigner};
-/// use dpop_core::key::SigningKey;
+/// use dpop_core::{Algorithm, SigningKey, crypto::ProofSigner};
 /// let key = SigningKey::from_bytes(Algorithm::Es256, &[1u8; 32])?;
 /// assert_eq!(key.algorithm(), Algorithm::Es256);
 /// assert!(!format!("{key:?}").contains("0101"));
-/// # Ok::<(), dpop_core::error::KeyError>(())
+/// # Ok::<(), dpop_core::KeyError>(())
 /// ```
 pub struct SigningKey {
     inner: Inner,
@@ -316,7 +318,7 @@ mod tests {
             let again = SigningKey::from_jwk(json.as_bytes()).unwrap();
             assert_eq!(again.public_jwk(), key.public_jwk());
             // the public part alone is not a signing key
-            let mut pbuf = [0u8; crate::jwk::MAX_JSON_LEN];
+            let mut pbuf = [0u8; crate::jwk::MAX_JWK_JSON_LEN];
             let public = key.public_jwk().write_json(&mut pbuf).unwrap();
             assert_eq!(
                 SigningKey::from_jwk(public.as_bytes()).unwrap_err(),

@@ -9,19 +9,58 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
-pub mod alg;
+mod alg;
 mod base64url;
-pub mod claims;
-pub mod error;
-pub mod htu;
+mod claims;
+pub mod crypto;
+mod curve;
+mod error;
+mod htu;
 mod json;
-pub mod jwk;
+mod jwk;
 mod jws;
 #[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
-pub mod key;
-pub mod proof;
-pub mod thumbprint;
-pub mod time;
+mod key;
+mod proof;
+mod thumbprint;
+mod time;
+mod writer;
+
+// The paved path: every type a caller names, at the crate root and nowhere else.
+pub use alg::Algorithm;
+pub use claims::{AccessTokenHash, HttpMethod, InvalidAccessTokenHash, InvalidClaimValue, ProofId};
+pub use curve::Curve;
+pub use error::{
+    BufferTooSmall, Claim, CreateError, Error, InvalidSignature, JwkError, JwkMember, KeyError,
+    Limit, Malformed, SignError, VerifyError,
+};
+pub use htu::{TargetUri, UriError};
+pub use jwk::PublicJwk;
+#[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
+pub use key::SigningKey;
+pub use proof::create::NewProof;
+pub use proof::verify::{
+    Expected, InvalidReplayKey, Limits, NonceContext, NonceStatus, NonceValidator, ReplayKey,
+    VerifiedProof, Verifier,
+};
+pub use thumbprint::{InvalidThumbprint, Thumbprint};
+pub use time::UnixTime;
+
+/// Sizes, defaults and wire strings: the bounds a caller sizes buffers with.
+pub mod consts {
+    pub use crate::claims::{MAX_JTI_LEN, MAX_METHOD_LEN, MAX_NONCE_LEN};
+    pub use crate::crypto::MAX_SIGNATURE_LEN;
+    pub use crate::error::{INVALID_DPOP_PROOF, USE_DPOP_NONCE};
+    pub use crate::htu::MAX_URI_LEN;
+    pub use crate::jwk::MAX_JWK_JSON_LEN;
+    #[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
+    pub use crate::key::MAX_PRIVATE_JWK_LEN;
+    pub use crate::proof::verify::{DEFAULT_LEEWAY, DEFAULT_MAX_AGE, NONCE_IAT_BOUND};
+    pub use crate::proof::{MAX_PROOF_LEN, TYPE};
+}
+
+pub use claims::is_valid_nonce;
+pub use htu::canonicalize_uri;
 
 /// Internals exposed to the fuzz targets only (feature `__fuzzing-internals`); not a public API.
 #[cfg(feature = "__fuzzing-internals")]

@@ -3,31 +3,26 @@
 //! A proof is a compact JWS whose header carries `typ: dpop+jwt`, `alg` and the public `jwk`, and
 //! whose payload carries `jti`, `htm`, `htu`, `iat`, and when applicable `ath` and `nonce`.
 
-pub mod create;
-pub mod verify;
-
-pub use create::NewProof;
-pub use verify::{
-    Expected, Limits, NONCE_IAT_BOUND, NonceContext, NonceStatus, NonceValidator, ReplayKey,
-    VerifiedProof, Verifier,
-};
+pub(crate) mod create;
+pub(crate) mod verify;
 
 /// The `typ` header value of every DPoP proof (RFC 9449 section 4.2).
 pub const TYPE: &str = "dpop+jwt";
 
-/// Hard upper bound of [`Limits::proof`]: the largest proof any verifier accepts. Decoding uses
+/// Hard upper bound of [`Limits::proof`](crate::Limits::proof): the largest proof any verifier accepts. Decoding uses
 /// a stack buffer of this size, so no verification allocates.
 pub const MAX_PROOF_LEN: usize = 8192;
 
 #[cfg(test)]
 mod tests {
-    use crate::alg::{ALL_COMPILED_IN, Algorithm};
+    use crate::alg::Algorithm;
     use crate::claims::{HttpMethod, ProofId};
+    use crate::crypto::rustcrypto::COMPILED_IN as ALL_COMPILED_IN;
     use crate::htu::TargetUri;
     use crate::key::SigningKey;
     use crate::time::UnixTime;
 
-    use super::{Expected, NewProof, Verifier};
+    use crate::{Expected, NewProof, Verifier};
 
     /// Whatever subset of algorithms is compiled in, each creates and verifies proofs into
     /// caller buffers (this runs in the per-feature CI builds, with and without `alloc`).

@@ -112,10 +112,10 @@ sha256_value!(
     /// An RFC 7638 JWK SHA-256 thumbprint: the `jkt` of RFC 9449 (`cnf.jkt`, `dpop_jkt`).
     ///
     /// ```
-    /// use dpop_core::thumbprint::Thumbprint;
+    /// use dpop_core::Thumbprint;
     /// let jkt: Thumbprint = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".parse()?;
     /// assert_eq!(jkt.to_string(), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
-    /// # Ok::<(), dpop_core::thumbprint::InvalidThumbprint>(())
+    /// # Ok::<(), dpop_core::InvalidThumbprint>(())
     /// ```
     Thumbprint,
     InvalidThumbprint

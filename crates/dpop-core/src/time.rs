@@ -17,7 +17,7 @@ impl UnixTime {
     /// A time `secs` seconds after the epoch.
     ///
     /// ```
-    /// use dpop_core::time::UnixTime;
+    /// use dpop_core::UnixTime;
     /// assert_eq!(UnixTime::from_secs(1_562_262_616).as_secs(), 1_562_262_616);
     /// ```
     #[must_use]

@@ -1,7 +1,7 @@
 //! The proof the verify-only build checks: one the create build made (same key, request and
 //! time; ECDSA signing is deterministic, RFC 6979), kept here as text.
 
-use dpop_core::alg::Algorithm;
+use dpop_core::Algorithm;
 
 use super::{PROOF_BUF, Proof};
 

@@ -7,12 +7,21 @@
 
 use core::fmt;
 
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
-use dpop_core::claims::{HttpMethod, ProofId};
-use dpop_core::htu::TargetUri;
-use dpop_core::key::SigningKey;
-use dpop_core::proof::{Expected, Limits, NewProof, Verifier};
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm, Expected, HttpMethod, Limits, NewProof, ProofId, SigningKey, TargetUri, UnixTime,
+    Verifier,
+    crypto::{VerifyAlgorithm, rustcrypto},
+};
+
+/// The algorithms this build accepts, named one by one: ES256 always, ES384 and ES512 with
+/// their features.
+const ACCEPTED: &[&dyn VerifyAlgorithm] = &[
+    rustcrypto::ES256_VERIFIER,
+    #[cfg(feature = "es384")]
+    rustcrypto::ES384_VERIFIER,
+    #[cfg(feature = "es512")]
+    rustcrypto::ES512_VERIFIER,
+];
 
 /// A random source given as a function that fills a buffer (a hardware TRNG driver, say) and
 /// returns false when it fails.
@@ -79,7 +88,7 @@ pub fn verify_on_device(proof: &str, uri: &str, now: u64, scratch: &mut [u8]) ->
     let Ok(uri) = TargetUri::parse(uri) else {
         return false;
     };
-    Verifier::new(ALL_COMPILED_IN)
+    Verifier::new(ACCEPTED)
         .with_limits(Limits::DEVICE)
         .verify_with_scratch(
             proof,

@@ -15,9 +15,7 @@
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::{debug, hprintln};
-use dpop_core::alg::Algorithm;
-use dpop_core::htu::TargetUri;
-use dpop_core::time::UnixTime;
+use dpop_core::{Algorithm, TargetUri, UnixTime};
 
 /// The request every proof is for.
 const URI: &str = "https://api.example.com/v1/items?page=2";
@@ -134,12 +132,7 @@ impl Proof {
 
 #[cfg(feature = "create")]
 mod create {
-    use dpop_core::alg::Algorithm;
-    use dpop_core::claims::{HttpMethod, ProofId};
-    use dpop_core::htu::TargetUri;
-    use dpop_core::key::SigningKey;
-    use dpop_core::proof::NewProof;
-    use dpop_core::time::UnixTime;
+    use dpop_core::{Algorithm, HttpMethod, NewProof, ProofId, SigningKey, TargetUri, UnixTime};
 
     use super::{ACCESS_TOKEN, Proof};
 
@@ -175,19 +168,28 @@ mod create {
 
 #[cfg(feature = "verify")]
 mod verify {
-    use dpop_core::alg::Algorithm;
-    use dpop_core::claims::HttpMethod;
-    use dpop_core::htu::TargetUri;
-    use dpop_core::proof::{Expected, Limits, Verifier};
-    use dpop_core::time::UnixTime;
+    use dpop_core::{
+        Algorithm, Expected, HttpMethod, Limits, TargetUri, UnixTime, Verifier,
+        crypto::{VerifyAlgorithm, rustcrypto},
+    };
 
     use super::ACCESS_TOKEN;
+
+    /// The algorithms this build accepts, named one by one: ES256 always, ES384 and ES512 with
+    /// their features.
+    const ACCEPTED: &[&dyn VerifyAlgorithm] = &[
+        rustcrypto::ES256_VERIFIER,
+        #[cfg(feature = "es384")]
+        rustcrypto::ES384_VERIFIER,
+        #[cfg(feature = "es512")]
+        rustcrypto::ES512_VERIFIER,
+    ];
 
     /// Verifies `proof` for the firmware's request, and checks that the same proof fails for
     /// another method; true when both outcomes are right.
     pub(crate) fn check(alg: Algorithm, proof: &str, uri: TargetUri<'_>, now: UnixTime) -> bool {
         const LIMITS: Limits = Limits::DEVICE;
-        let verifier = Verifier::new(dpop_core::alg::ALL_COMPILED_IN).with_limits(LIMITS);
+        let verifier = Verifier::new(ACCEPTED).with_limits(LIMITS);
         let mut scratch = [0u8; LIMITS.scratch_len()];
         let expected = Expected::new(HttpMethod::GET, uri).with_access_token(ACCESS_TOKEN);
         let accepted = verifier
@@ -204,7 +206,7 @@ mod verify {
     #[cfg(feature = "default-limits")]
     pub(crate) fn check_default(proof: &str, uri: TargetUri<'_>, now: UnixTime) -> bool {
         let expected = Expected::new(HttpMethod::GET, uri).with_access_token(ACCESS_TOKEN);
-        Verifier::new(dpop_core::alg::ALL_COMPILED_IN)
+        Verifier::new(ACCEPTED)
             .verify(proof, &expected, now)
             .is_ok()
     }

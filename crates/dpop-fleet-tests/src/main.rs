@@ -18,9 +18,7 @@ use axum::Router;
 use axum::routing::get;
 use dpop_aws_lc_rs::{AwsLcSigningKey, CachedAwsLcVerifier};
 use dpop_axum::{DpopLayer, TokenStatus};
-use dpop_core::alg::Algorithm;
-use dpop_core::proof::Verifier;
-use dpop_core::thumbprint::Thumbprint;
+use dpop_core::{Algorithm, Thumbprint, Verifier};
 use dpop_redis::RedisReplayCache;
 use dpop_std::replay::ReplayCache;
 use dpop_std::server::{Server, UriPolicy};
@@ -28,8 +26,8 @@ use dpop_std::server::{Server, UriPolicy};
 /// The public base URL the proofs' `htu` names.
 const PUBLIC_BASE: &str = "https://fleet.example";
 
-static ES256: CachedAwsLcVerifier = CachedAwsLcVerifier::new(Algorithm::Es256);
-static VERIFIER: Verifier<'static> = Verifier::new(&[&ES256]);
+static CACHED_ES256: CachedAwsLcVerifier = CachedAwsLcVerifier::new(Algorithm::Es256);
+static VERIFIER: Verifier<'static> = Verifier::new(&[&CACHED_ES256]);
 
 type Error = Box<dyn core::error::Error + Send + Sync>;
 

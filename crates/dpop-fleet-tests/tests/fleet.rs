@@ -24,11 +24,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use dpop_aws_lc_rs::AwsLcSigningKey;
-use dpop_core::alg::Algorithm;
-use dpop_core::claims::{HttpMethod, ProofId};
-use dpop_core::htu::TargetUri;
-use dpop_core::proof::NewProof;
-use dpop_core::time::UnixTime;
+use dpop_core::{Algorithm, HttpMethod, NewProof, ProofId, TargetUri, UnixTime};
 use tokio::sync::Mutex;
 
 use servers::{RedisProcess, random_u64, shared_cluster_urls};

@@ -5,8 +5,7 @@ use core::fmt;
 use core::future::Future;
 use core::time::Duration;
 
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::{Thumbprint, UnixTime};
 use dpop_std::replay::{ReplayCache, ReplayError, ReplayKey};
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncConnectionConfig, Client, RedisError, Value};
@@ -28,7 +27,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Redis server's clock; the verifiers already tolerate clocks that far apart, so entries are
 /// kept at least that long past their expiry, and a Redis whose clock runs up to a leeway ahead
 /// cannot drop an entry while its proof can still pass verification.
-pub const DEFAULT_EXPIRY_MARGIN: u64 = dpop_core::proof::verify::DEFAULT_LEEWAY;
+pub const DEFAULT_EXPIRY_MARGIN: u64 = dpop_core::consts::DEFAULT_LEEWAY;
 
 /// The longest pause between two reconnection attempts, so that requests succeed again about a
 /// second after Redis comes back (the `redis` crate's backoff otherwise grows to 6.4 s).
@@ -280,7 +279,7 @@ impl RedisReplayCacheBuilder {
 
     /// Sets the expiry margin to `verifier`'s leeway: the clock difference the deployment
     /// already tolerates.
-    pub const fn expiry_margin_for(self, verifier: &dpop_core::proof::Verifier<'_>) -> Self {
+    pub const fn expiry_margin_for(self, verifier: &dpop_core::Verifier<'_>) -> Self {
         self.expiry_margin(verifier.leeway())
     }
 
@@ -527,7 +526,7 @@ mod tests {
             assert_eq!(kept_until_the_end(0, skew), skew == 0, "skew {skew}");
         }
         assert!(!kept_until_the_end(default, 61));
-        let verifier = dpop_core::proof::Verifier::new(&[]).with_leeway(90);
+        let verifier = dpop_core::Verifier::new(&[]).with_leeway(90);
         assert_eq!(
             RedisReplayCacheBuilder::new()
                 .expiry_margin_for(&verifier)

@@ -24,8 +24,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::{Thumbprint, UnixTime};
 use dpop_redis::{ConnectErrorKind, RedisReplayCache};
 use dpop_std::replay::{ReplayCache, ReplayError, ReplayKey};
 use redis::cluster_async::ClusterConnection;

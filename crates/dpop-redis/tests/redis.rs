@@ -24,8 +24,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::{Thumbprint, UnixTime};
 use dpop_redis::{ConnectErrorKind, RedisReplayCache};
 use dpop_std::replay::{ReplayCache, ReplayError, ReplayKey};
 use redis::aio::MultiplexedConnection;
@@ -208,11 +207,10 @@ async fn a_stepped_verifier_clock_neither_shortens_nor_drops_entries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn key_is_the_prefix_and_hex_digest_and_never_contains_the_jti() {
-    use dpop_core::alg::{Algorithm, ES256};
-    use dpop_core::claims::{HttpMethod, ProofId};
-    use dpop_core::htu::TargetUri;
-    use dpop_core::key::SigningKey;
-    use dpop_core::proof::{Expected, NewProof, Verifier};
+    use dpop_core::{
+        Algorithm, Expected, HttpMethod, NewProof, ProofId, SigningKey, TargetUri, Verifier,
+        crypto::rustcrypto::ES256_VERIFIER,
+    };
 
     let Some(url) = shared_redis_url() else {
         return;
@@ -230,7 +228,7 @@ async fn key_is_the_prefix_and_hex_digest_and_never_contains_the_jti() {
     let jws = NewProof::new(HttpMethod::GET, uri, ProofId::new(jti).unwrap(), now)
         .encode(&signer, &mut buf)
         .unwrap();
-    let verifier = Verifier::new(&[ES256]);
+    let verifier = Verifier::new(&[ES256_VERIFIER]);
     let proof = verifier
         .verify(jws, &Expected::new(HttpMethod::GET, uri), now)
         .unwrap();

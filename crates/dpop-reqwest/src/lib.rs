@@ -10,7 +10,7 @@ extern crate alloc;
 use alloc::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use dpop_core::htu::TargetUri;
+use dpop_core::TargetUri;
 use dpop_std::client::{Attempt, Client, ClientError, MAX_ERROR_BODY, NoRetry, Outcome};
 use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, TRANSFER_ENCODING};
 use http::{HeaderMap, Method, StatusCode};
@@ -536,17 +536,20 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Http(e) => write!(f, "http request failed: {e}"),
+            Self::Http(_) => f.write_str("http request failed"),
             Self::Proof(e) => fmt::Display::fmt(e, f),
         }
     }
 }
 
+/// Each message of the chain is printed once: `Http` names the failed step and its source is
+/// the reqwest error; `Proof` is transparent (its text is the client error's, and its source
+/// that error's source).
 impl core::error::Error for Error {
     fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
         match self {
             Self::Http(e) => Some(e),
-            Self::Proof(e) => Some(e),
+            Self::Proof(e) => e.source(),
         }
     }
 }

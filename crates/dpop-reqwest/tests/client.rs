@@ -18,12 +18,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method as AxumMethod, StatusCode as AxumStatus, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
-use dpop_core::claims::HttpMethod;
-use dpop_core::error::VerifyError;
-use dpop_core::htu::TargetUri;
-use dpop_core::key::SigningKey;
-use dpop_core::proof::{Expected, Verifier};
+use dpop_core::{
+    Algorithm, Expected, HttpMethod, SigningKey, TargetUri, Verifier, VerifyError,
+    crypto::rustcrypto::ALL_VERIFIERS,
+};
 use dpop_reqwest::{DpopClient, Exchange, MAX_REDIRECTS, RedirectStop};
 use dpop_std::client::{Client, NoRetry};
 use dpop_std::clock::{Clock as _, SystemClock};
@@ -137,7 +135,7 @@ impl Server {
         if let Some(nonce) = nonce {
             expected = expected.with_nonce(nonce);
         }
-        Verifier::new(ALL_COMPILED_IN)
+        Verifier::new(ALL_VERIFIERS)
             .verify(proof, &expected, SystemClock::default().now())
             .map(|_| ())
     }
@@ -369,6 +367,42 @@ async fn requests_without_a_proof_are_typed_errors() {
         .await
         .unwrap_err();
     assert!(matches!(error, dpop_reqwest::Error::Proof(_)), "{error}");
+}
+
+/// Each message of an error chain is printed once: no error's text repeats its source's.
+fn assert_chain_prints_each_message_once(error: &dyn std::error::Error) {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if let Some(source) = e.source() {
+            let inner = source.to_string();
+            assert!(
+                !text.contains(&inner),
+                "{text:?} repeats its source {inner:?}"
+            );
+        }
+        current = e.source();
+    }
+}
+
+#[tokio::test]
+async fn errors_do_not_print_their_source_twice() {
+    let client = client();
+    let http = client
+        .send(client.http().get("http://127.0.0.1:9/x"), Some("token"))
+        .await
+        .unwrap_err();
+    assert!(matches!(http, dpop_reqwest::Error::Http(_)), "{http}");
+    assert!(std::error::Error::source(&http).is_some());
+    assert_chain_prints_each_message_once(&http);
+    let proof = client
+        .send(
+            client.http().get("http://127.0.0.1:9/x"),
+            Some("not a token"),
+        )
+        .await
+        .unwrap_err();
+    assert_chain_prints_each_message_once(&proof);
 }
 
 // ---------------------------------------------------------------------------------- redirects

@@ -2,7 +2,7 @@
 //! and the token responses of a DPoP client (RFC 9449 sections 4, 5, 7 and 8).
 //!
 //! A [`Client`] holds one signing key (any [`ProofSigner`]: an in-memory
-//! [`SigningKey`](dpop_core::key::SigningKey), or a key in an HSM or KMS), the OS CSPRNG for
+//! [`SigningKey`](dpop_core::SigningKey), or a key in an HSM or KMS), the OS CSPRNG for
 //! `jti`, and per-origin state: the last `DPoP-Nonce` each server sent and the clock offset
 //! learned from it. It never does I/O, so it works with any HTTP client:
 //!
@@ -19,7 +19,7 @@
 //!    sent, so a server that keeps rejecting cannot drive the client into a loop.
 //!
 //! ```
-//! use dpop_core::alg::Algorithm;
+//! use dpop_core::Algorithm;
 //! use dpop_std::client::{Client, Outcome};
 //! use dpop_std::keys;
 //! use http::{HeaderMap, HeaderValue, Method, StatusCode};
@@ -78,13 +78,12 @@ use alloc::collections::VecDeque;
 use alloc::sync::Arc;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use dpop_core::alg::ProofSigner;
-use dpop_core::claims::{HttpMethod, ProofId, is_valid_nonce};
-use dpop_core::error::{CreateError, USE_DPOP_NONCE};
-use dpop_core::htu::{self, MAX_URI_LEN, TargetUri, UriError};
-use dpop_core::proof::NewProof;
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    CreateError, HttpMethod, NewProof, ProofId, TargetUri, Thumbprint, UnixTime, UriError,
+    consts::{MAX_URI_LEN, USE_DPOP_NONCE},
+    crypto::ProofSigner,
+    is_valid_nonce,
+};
 use http::header::{
     AGE, AUTHORIZATION, DATE, HeaderMap, HeaderName, HeaderValue, WWW_AUTHENTICATE,
 };
@@ -574,8 +573,8 @@ impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::InvalidMethod => f.write_str("invalid HTTP method"),
-            Self::InvalidUrl(e) => write!(f, "invalid request URL: {e}"),
-            Self::Proof(e) => write!(f, "cannot create the DPoP proof: {e}"),
+            Self::InvalidUrl(_) => f.write_str("invalid request URL"),
+            Self::Proof(_) => f.write_str("cannot create the DPoP proof"),
             Self::RetryNotAllowed => f.write_str("this request may not be retried"),
         }
     }
@@ -798,7 +797,7 @@ impl From<TokenBindingError> for TokenError {
 /// case, default port dropped).
 fn origin_of(url: &str) -> Result<String, ClientError> {
     let mut buf = [0u8; MAX_URI_LEN];
-    let canonical = htu::canonicalize(url, &mut buf).map_err(ClientError::InvalidUrl)?;
+    let canonical = dpop_core::canonicalize_uri(url, &mut buf).map_err(ClientError::InvalidUrl)?;
     let after_scheme = canonical.find("://").map_or(0, |i| i + 3);
     let end = canonical
         .get(after_scheme..)

@@ -5,7 +5,7 @@ use core::time::Duration;
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use dpop_core::time::UnixTime;
+use dpop_core::UnixTime;
 
 /// A source of the current time.
 pub trait Clock: Send + Sync {
@@ -49,11 +49,11 @@ impl Clock for SystemClock {
 /// ```
 /// use core::time::Duration;
 /// use dpop_std::clock::{Clock, ManualClock};
-/// let clock = ManualClock::new(dpop_core::time::UnixTime::from_secs(100));
+/// let clock = ManualClock::new(dpop_core::UnixTime::from_secs(100));
 /// clock.advance(5);
 /// assert_eq!(clock.now().as_secs(), 105);
 /// assert_eq!(clock.monotonic(), Duration::from_secs(5));
-/// clock.set(dpop_core::time::UnixTime::from_secs(4_000)); // a step: no time passed
+/// clock.set(dpop_core::UnixTime::from_secs(4_000)); // a step: no time passed
 /// assert_eq!(clock.monotonic(), Duration::from_secs(5));
 /// ```
 #[derive(Debug, Default)]

@@ -1,12 +1,12 @@
 //! Client keys: generated with the OS CSPRNG, saved and loaded as a private JWK file or as
-//! PKCS#8 PEM, or held outside the process behind [`ProofSigner`](dpop_core::alg::ProofSigner).
+//! PKCS#8 PEM, or held outside the process behind [`ProofSigner`](dpop_core::crypto::ProofSigner).
 //!
 //! Files are created with mode 0600 (on Unix) and never overwritten: writing to a path that
 //! exists, a symbolic link included, fails with [`KeyFileError::AlreadyExists`]. Key text is kept
 //! in buffers that are wiped when dropped, and no error or `Debug` output contains key material.
 //!
 //! ```no_run
-//! use dpop_core::alg::Algorithm;
+//! use dpop_core::Algorithm;
 //! use dpop_std::keys;
 //!
 //! let key = keys::generate(Algorithm::Es256)?;
@@ -18,7 +18,7 @@
 //!
 //! # Keys outside the process (HSM, KMS)
 //!
-//! The client signs through dpop-core's [`ProofSigner`](dpop_core::alg::ProofSigner) trait:
+//! The client signs through dpop-core's [`ProofSigner`](dpop_core::crypto::ProofSigner) trait:
 //! an algorithm, the public JWK, and `try_sign` over the signing input, returning the raw
 //! `r||s` signature (64, 96 or 132 bytes; RFC 7518 section 3.4). A key in an HSM, a KMS or a
 //! platform keystore plugs in by implementing it; the private key never enters the process.
@@ -27,9 +27,7 @@
 //! return, to `r||s`.
 //!
 //! ```
-//! use dpop_core::alg::{Algorithm, ProofSigner};
-//! use dpop_core::error::SignError;
-//! use dpop_core::jwk::PublicJwk;
+//! use dpop_core::{Algorithm, PublicJwk, SignError, crypto::ProofSigner};
 //! use dpop_std::client::Client;
 //!
 //! /// A signer whose key lives elsewhere; `remote_sign` stands for the HSM or KMS call.
@@ -55,8 +53,8 @@
 //! }
 //!
 //! # // A stand-in for the remote service, so that the example runs.
-//! # static KEY: std::sync::LazyLock<dpop_core::key::SigningKey> = std::sync::LazyLock::new(|| {
-//! #     dpop_core::key::SigningKey::from_bytes(Algorithm::Es256, &[7; 32]).unwrap()
+//! # static KEY: std::sync::LazyLock<dpop_core::SigningKey> = std::sync::LazyLock::new(|| {
+//! #     dpop_core::SigningKey::from_bytes(Algorithm::Es256, &[7; 32]).unwrap()
 //! # });
 //! # fn remote_sign(_key_id: &str, message: &[u8]) -> Result<Vec<u8>, ()> {
 //! #     let mut sig = [0u8; 64];
@@ -78,9 +76,7 @@ use std::io::{ErrorKind, Read, Write as _};
 use std::path::Path;
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
-use dpop_core::alg::Algorithm;
-use dpop_core::error::KeyError;
-use dpop_core::key::{MAX_PRIVATE_JWK_LEN, SigningKey};
+use dpop_core::{Algorithm, KeyError, SigningKey, consts::MAX_PRIVATE_JWK_LEN};
 use zeroize::Zeroizing;
 
 /// Largest key file read: far above any EC JWK or PEM, small enough to fail fast on a wrong

@@ -58,7 +58,7 @@
 //! # Outcome mapping
 //!
 //! Pass a [`StatelessNonces`] to dpop-core with
-//! [`Expected::with_nonce_validator`](dpop_core::proof::Expected::with_nonce_validator). A proof
+//! [`Expected::with_nonce_validator`](dpop_core::Expected::with_nonce_validator). A proof
 //! without a nonce then fails with [`VerifyError::NonceRequired`], and one with a stale, forged,
 //! unknown-key or wrongly bound nonce with [`VerifyError::NonceInvalid`]. Both have the error
 //! code `use_dpop_nonce` ([`VerifyError::error_code`]): the server answers with that error (400
@@ -69,18 +69,16 @@
 //! [`bind_thumbprint`]: StatelessNonces::bind_thumbprint
 //! [`bind_uri`]: StatelessNonces::bind_uri
 //! [`with_previous_key`]: StatelessNonces::with_previous_key
-//! [`NONCE_IAT_BOUND`]: dpop_core::proof::NONCE_IAT_BOUND
-//! [`VerifyError::NonceRequired`]: dpop_core::error::VerifyError::NonceRequired
-//! [`VerifyError::NonceInvalid`]: dpop_core::error::VerifyError::NonceInvalid
-//! [`VerifyError::error_code`]: dpop_core::error::VerifyError::error_code
+//! [`NONCE_IAT_BOUND`]: dpop_core::consts::NONCE_IAT_BOUND
+//! [`VerifyError::NonceRequired`]: dpop_core::VerifyError::NonceRequired
+//! [`VerifyError::NonceInvalid`]: dpop_core::VerifyError::NonceInvalid
+//! [`VerifyError::error_code`]: dpop_core::VerifyError::error_code
 
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use dpop_core::proof::{NonceContext, NonceStatus, NonceValidator};
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::{NonceContext, NonceStatus, NonceValidator, Thumbprint, UnixTime};
 use hmac::digest::Key;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -253,8 +251,7 @@ impl fmt::Debug for NonceKey {
 /// the client key and the target URI. See the [module docs](self) for the format.
 ///
 /// ```
-/// use dpop_core::thumbprint::Thumbprint;
-/// use dpop_core::time::UnixTime;
+/// use dpop_core::{Thumbprint, UnixTime};
 /// use dpop_std::nonce::{NonceError, NonceKey, NonceRequest, NonceSource, StatelessNonces};
 ///
 /// let secret = [0x42; 32]; // from your secret store, shared by all instances
@@ -341,7 +338,7 @@ impl StatelessNonces {
 
     /// Binds nonces to the target URI: a nonce issued for one canonical `htu`
     /// ([`NonceRequest::with_htu`], in the canonical form of
-    /// [`TargetUri`](dpop_core::htu::TargetUri), as dpop-core compares it) fails for any other.
+    /// [`TargetUri`](dpop_core::TargetUri), as dpop-core compares it) fails for any other.
     /// A nonce issued without a URI never validates while this is on.
     #[must_use]
     pub const fn bind_uri(mut self, bind: bool) -> Self {
@@ -588,7 +585,7 @@ mod tests {
     fn layout() {
         let nonce = nonces().issue(&NonceRequest::new(NOW));
         assert_eq!(nonce.len(), NONCE_LEN);
-        assert!(dpop_core::claims::is_valid_nonce(&nonce));
+        assert!(dpop_core::is_valid_nonce(&nonce));
         let raw = decode(&nonce).unwrap();
         let fields = Fields::parse(&raw[..HEADER_LEN]).unwrap();
         assert_eq!(fields.version, VERSION);

@@ -86,13 +86,11 @@ use std::collections::HashMap;
 use std::hash::RandomState;
 use std::sync::{Mutex, MutexGuard};
 
-use dpop_core::proof::{VerifiedProof, Verifier};
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::{Thumbprint, UnixTime, VerifiedProof, Verifier};
 
 use crate::clock::{Clock, SystemClock};
 
-pub use dpop_core::proof::ReplayKey;
+pub use dpop_core::ReplayKey;
 
 /// When a replay entry for `proof` may be forgotten: `iat + max_age + leeway + 1` (see the module
 /// docs), and at least `now + 1`. When a server nonce vouched for the proof's freshness
@@ -250,8 +248,7 @@ const MAX_SHARD_CAPACITY: usize = 1 << 30;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use dpop_core::thumbprint::Thumbprint;
-/// use dpop_core::time::UnixTime;
+/// use dpop_core::{Thumbprint, UnixTime};
 /// use dpop_std::clock::{Clock, ManualClock};
 /// use dpop_std::replay::{MemoryReplayCache, ReplayError, ReplayKey};
 ///

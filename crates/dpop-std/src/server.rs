@@ -62,14 +62,12 @@ use alloc::sync::Arc;
 use core::fmt;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use dpop_core::alg::Algorithm;
-use dpop_core::claims::{HttpMethod, is_valid_nonce};
-use dpop_core::error::{INVALID_DPOP_PROOF, VerifyError};
-use dpop_core::htu::{self, MAX_URI_LEN, TargetUri, UriError};
-use dpop_core::jwk::PublicJwk;
-use dpop_core::proof::{Expected, NonceValidator, VerifiedProof, Verifier};
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm, Expected, HttpMethod, NonceValidator, PublicJwk, TargetUri, Thumbprint, UnixTime,
+    UriError, VerifiedProof, Verifier, VerifyError,
+    consts::{INVALID_DPOP_PROOF, MAX_URI_LEN},
+    is_valid_nonce,
+};
 use http::header::{
     AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HOST, HeaderMap, HeaderName, HeaderValue,
     RETRY_AFTER, WWW_AUTHENTICATE,
@@ -1895,7 +1893,7 @@ fn check_raw_path(uri: &Uri) -> Result<(), TargetError> {
 /// The canonical form of `uri` (dpop-core's one canonicalization) as a `String`.
 fn canonical_string(uri: &str) -> Result<String, UriError> {
     let mut buf = [0u8; MAX_URI_LEN];
-    htu::canonicalize(uri, &mut buf).map(str::to_owned)
+    dpop_core::canonicalize_uri(uri, &mut buf).map(str::to_owned)
 }
 
 /// The canonical form of an absolute path: dot segments removed, unreserved escapes decoded.
@@ -2369,10 +2367,7 @@ mod tests {
 
     #[test]
     fn header_thumbprint_reads_the_jwk() {
-        use dpop_core::alg::Algorithm;
-        use dpop_core::claims::ProofId;
-        use dpop_core::key::SigningKey;
-        use dpop_core::proof::NewProof;
+        use dpop_core::{Algorithm, NewProof, ProofId, SigningKey};
 
         let key = SigningKey::from_bytes(Algorithm::Es256, &[7u8; 32]).unwrap();
         let uri = TargetUri::parse("https://a.example/").unwrap();

@@ -26,7 +26,7 @@
 use core::fmt;
 use core::str::FromStr;
 
-use dpop_core::thumbprint::Thumbprint;
+use dpop_core::Thumbprint;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, PRAGMA};
 use http::{Response, StatusCode};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -620,7 +620,7 @@ impl fmt::Debug for Redacted {
 /// section 6.1). Put it in a JWT access token, or return it from introspection (section 6.2).
 ///
 /// ```
-/// use dpop_core::thumbprint::Thumbprint;
+/// use dpop_core::Thumbprint;
 /// use dpop_std::wire::Confirmation;
 ///
 /// let jkt: Thumbprint = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".parse()?;
@@ -649,7 +649,7 @@ impl Confirmation {
 /// Serde support for a [`Thumbprint`] as its 43-character base64url text, for your own claim
 /// types: `#[serde(with = "dpop_std::wire::jkt")]`.
 pub mod jkt {
-    use dpop_core::thumbprint::Thumbprint;
+    use dpop_core::Thumbprint;
     use serde::{Deserialize, Deserializer, Serializer};
 
     /// Writes the base64url text.

@@ -12,13 +12,10 @@
 
 use std::sync::Arc;
 
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
-use dpop_core::claims::HttpMethod;
-use dpop_core::error::{Claim, VerifyError};
-use dpop_core::htu::TargetUri;
-use dpop_core::key::SigningKey;
-use dpop_core::proof::{Expected, Verifier};
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm, Claim, Expected, HttpMethod, SigningKey, TargetUri, UnixTime, Verifier, VerifyError,
+    crypto::rustcrypto::ALL_VERIFIERS,
+};
 use dpop_std::client::{
     Attempt, Client, ClientError, DEFAULT_NONCE_CAPACITY, NoRetry, Outcome, TokenBindingError,
     TokenError, TokenSet,
@@ -87,7 +84,7 @@ fn verify(
     if let Some(nonce) = nonce {
         expected = expected.with_nonce(nonce);
     }
-    Verifier::new(ALL_COMPILED_IN)
+    Verifier::new(ALL_VERIFIERS)
         .with_leeway(0)
         .verify(attempt.proof(), &expected, UnixTime::from_secs(now))
         .map(|_| ())
@@ -749,7 +746,7 @@ fn refresh_proof_is_signed_by_the_same_key() {
     let refresh = client.prepare(&Method::POST, AS, None).unwrap();
     let jkt = |attempt: &Attempt| {
         let expected = Expected::new(HttpMethod::POST, TargetUri::parse(AS).unwrap());
-        *Verifier::new(ALL_COMPILED_IN)
+        *Verifier::new(ALL_VERIFIERS)
             .verify(attempt.proof(), &expected, UnixTime::from_secs(NOW))
             .unwrap()
             .thumbprint()
@@ -814,7 +811,7 @@ fn jwk_files_are_private_and_never_overwritten() {
         Err(KeyFileError::Io(std::io::ErrorKind::NotFound))
     ));
     let public = dir.0.join("public.json");
-    let mut buf = [0u8; dpop_core::jwk::MAX_JSON_LEN];
+    let mut buf = [0u8; dpop_core::consts::MAX_JWK_JSON_LEN];
     std::fs::write(&public, key().public_jwk().write_json(&mut buf).unwrap()).unwrap();
     assert!(matches!(
         keys::read_jwk_file(&public),

@@ -26,13 +26,10 @@ use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use dpop_core::alg::{Algorithm, ES256};
-use dpop_core::claims::{HttpMethod, ProofId};
-use dpop_core::error::VerifyError;
-use dpop_core::htu::TargetUri;
-use dpop_core::key::SigningKey;
-use dpop_core::proof::{NewProof, Verifier};
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm, HttpMethod, NewProof, ProofId, SigningKey, TargetUri, UnixTime, Verifier,
+    VerifyError, crypto::rustcrypto::ES256_VERIFIER,
+};
 use dpop_std::clock::{Clock, ManualClock};
 use dpop_std::replay::{MemoryReplayCache, ReplayError};
 use dpop_std::server::{Grant, Reason, Server, UriPolicy};
@@ -67,7 +64,7 @@ fn proof(key: &SigningKey, jti: &str, iat: u64) -> String {
 
 fn server(clock: &Arc<ManualClock>) -> Server<'static> {
     Server::new(
-        Verifier::new(&[ES256]),
+        Verifier::new(&[ES256_VERIFIER]),
         UriPolicy::public_base("https://as.example.com").unwrap(),
     )
     .with_clock(clock.clone())

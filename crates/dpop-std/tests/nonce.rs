@@ -1,14 +1,11 @@
 //! Stateless server nonces: time window, forgery, binding, key rotation, and the round trip
 //! through dpop-core's verifier.
 
-use dpop_core::alg::{Algorithm, ES256, VerifyAlgorithm};
-use dpop_core::claims::{HttpMethod, ProofId};
-use dpop_core::error::VerifyError;
-use dpop_core::htu::TargetUri;
-use dpop_core::key::SigningKey;
-use dpop_core::proof::{Expected, NewProof, Verifier};
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm, Expected, HttpMethod, NewProof, ProofId, SigningKey, TargetUri, Thumbprint,
+    UnixTime, Verifier, VerifyError,
+    crypto::{VerifyAlgorithm, rustcrypto::ES256_VERIFIER},
+};
 use dpop_std::nonce::{
     NONCE_LEN, NonceError, NonceKey, NonceRequest, NonceSource, StatelessNonces,
 };
@@ -41,7 +38,7 @@ fn issued_nonce_is_valid_at_once() {
     for now in [STEP_START, STEP_START + 59, 0, u64::MAX] {
         let nonce = nonces.issue(&NonceRequest::new(at(now)));
         assert_eq!(nonce.len(), NONCE_LEN);
-        assert!(dpop_core::claims::is_valid_nonce(&nonce));
+        assert!(dpop_core::is_valid_nonce(&nonce));
         assert!(nonces.check(&nonce, &tp(1), HTU, at(now)).is_ok(), "{now}");
     }
 }
@@ -92,7 +89,7 @@ fn a_nonce_from_an_instance_one_step_ahead_validates() {
 
 #[test]
 fn a_valid_nonce_vouches_for_freshness_whatever_the_iat() {
-    use dpop_core::proof::{NONCE_IAT_BOUND, NonceContext, NonceStatus, NonceValidator};
+    use dpop_core::{NonceContext, NonceStatus, NonceValidator, consts::NONCE_IAT_BOUND};
     let nonces = plain();
     let nonce = nonces.issue(&NonceRequest::new(at(STEP_START + 5)));
     let one = tp(1);
@@ -120,7 +117,7 @@ fn a_valid_nonce_vouches_for_freshness_whatever_the_iat() {
         nonces.issue(&NonceRequest::new(now).with_thumbprint(&signer.public_jwk().thumbprint()));
     let uri = TargetUri::parse(HTU).unwrap();
     let expected = Expected::new(HttpMethod::GET, uri).with_nonce_validator(&nonces);
-    let verifier = Verifier::new(&[ES256]);
+    let verifier = Verifier::new(&[ES256_VERIFIER]);
     for iat in [STEP_START + 95, STEP_START + 5 - 1000] {
         let proof = NewProof::new(HttpMethod::GET, uri, ProofId::new("j").unwrap(), at(iat))
             .with_nonce(&nonce)
@@ -336,7 +333,7 @@ fn proof(nonce: Option<&str>, now: UnixTime) -> String {
 
 #[test]
 fn round_trip_through_the_dpop_core_verifier() {
-    static ALGS: [&dyn VerifyAlgorithm; 1] = [ES256];
+    static ALGS: [&dyn VerifyAlgorithm; 1] = [ES256_VERIFIER];
     let verifier = Verifier::new(&ALGS);
     let nonces = plain().bind_thumbprint(true).bind_uri(true);
     let client = signing_key().public_jwk().thumbprint();

@@ -12,14 +12,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use dpop_core::alg::{Algorithm, ES256, VerifyAlgorithm};
-use dpop_core::claims::{HttpMethod, ProofId};
-use dpop_core::error::VerifyError;
-use dpop_core::htu::TargetUri;
-use dpop_core::key::SigningKey;
-use dpop_core::proof::{Expected, NewProof, Verifier};
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm, Expected, HttpMethod, NewProof, ProofId, SigningKey, TargetUri, Thumbprint,
+    UnixTime, Verifier, VerifyError,
+    crypto::{VerifyAlgorithm, rustcrypto::ES256_VERIFIER},
+};
 use dpop_std::clock::ManualClock;
 use dpop_std::replay::{
     MemoryReplayCache, ReplayCache, ReplayError, ReplayKey, consume, expiry_for,
@@ -386,7 +383,7 @@ fn proof(jti: &str, issued_at: UnixTime) -> String {
 
 #[test]
 fn create_verify_consume_then_replay_is_rejected() {
-    static ALGS: [&dyn VerifyAlgorithm; 1] = [ES256];
+    static ALGS: [&dyn VerifyAlgorithm; 1] = [ES256_VERIFIER];
     let verifier = Verifier::new(&ALGS);
     let uri = TargetUri::parse("https://api.example.com/items?page=2").unwrap();
     let expected = Expected::new(HttpMethod::GET, uri);

@@ -18,14 +18,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm, ES256, ProofSigner};
-use dpop_core::claims::{HttpMethod, ProofId};
-use dpop_core::error::VerifyError;
-use dpop_core::htu::TargetUri;
-use dpop_core::key::SigningKey;
-use dpop_core::proof::{NewProof, Verifier};
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm,
+    crypto::ProofSigner,
+    crypto::rustcrypto::{ALL_VERIFIERS, ES256_VERIFIER},
+};
+use dpop_core::{HttpMethod, NewProof, ProofId, Verifier};
+use dpop_core::{SigningKey, TargetUri, Thumbprint, UnixTime, VerifyError};
 use dpop_std::clock::ManualClock;
 use dpop_std::nonce::{NonceKey, NonceSource, StatelessNonces};
 use dpop_std::replay::{MemoryReplayCache, ReplayCache, ReplayError, ReplayKey};
@@ -134,7 +133,7 @@ fn clock() -> Arc<ManualClock> {
 }
 
 fn server(uri: UriPolicy, clock: &Arc<ManualClock>) -> Server<'static> {
-    Server::new(Verifier::new(ALL_COMPILED_IN), uri).with_clock(clock.clone())
+    Server::new(Verifier::new(ALL_VERIFIERS), uri).with_clock(clock.clone())
 }
 
 fn as_server(clock: &Arc<ManualClock>) -> Server<'static> {
@@ -449,7 +448,7 @@ fn resource_checks_ath_and_key_binding() {
     let rejection = resource(&server, &req, Some(&jkt(&a))).unwrap_err();
     assert_eq!(
         rejection.reason(),
-        Reason::Proof(VerifyError::Mismatch(dpop_core::error::Claim::Ath))
+        Reason::Proof(VerifyError::Mismatch(dpop_core::Claim::Ath))
     );
     let challenge =
         assert_resource_error(&rejection, StatusCode::UNAUTHORIZED, "invalid_dpop_proof");
@@ -470,7 +469,7 @@ fn resource_checks_ath_and_key_binding() {
     let rejection = resource(&server, &req, Some(&jkt(&a))).unwrap_err();
     assert_eq!(
         rejection.reason(),
-        Reason::Proof(VerifyError::Missing(dpop_core::error::Claim::Ath))
+        Reason::Proof(VerifyError::Missing(dpop_core::Claim::Ath))
     );
 
     // token bound to key a, proof signed by key b: invalid_token (RFC 9449 section 7.1)
@@ -497,7 +496,7 @@ fn resource_checks_ath_and_key_binding() {
     let rejection = resource(&server, &req, Some(&jkt(&a))).unwrap_err();
     assert_eq!(
         rejection.reason(),
-        Reason::Proof(VerifyError::Mismatch(dpop_core::error::Claim::Htm))
+        Reason::Proof(VerifyError::Mismatch(dpop_core::Claim::Htm))
     );
     assert_eq!(rejection.expected_htu(), Some(API));
 }
@@ -710,7 +709,7 @@ fn www_authenticate_exact_formats() {
     let auth = format!("DPoP {ACCESS_TOKEN}");
 
     // only the verifier's algorithms are listed, in its order
-    static ONLY_ES256: &[&dyn dpop_core::alg::VerifyAlgorithm] = &[ES256];
+    static ONLY_ES256: &[&dyn dpop_core::crypto::VerifyAlgorithm] = &[ES256_VERIFIER];
     let narrow = Server::new(
         Verifier::new(ONLY_ES256),
         UriPolicy::public_base("https://api.example.com").unwrap(),
@@ -1222,7 +1221,7 @@ fn paths_with_whatwg_characters_verify_in_either_encoding() {
     let req = request("GET", "/users/auth0|123", &headers);
     // The client signs with the system clock.
     let live = Server::new(
-        Verifier::new(ALL_COMPILED_IN),
+        Verifier::new(ALL_VERIFIERS),
         UriPolicy::public_base("https://api.example.com").unwrap(),
     );
     assert!(resource(&live, &req, Some(&jkt(&k))).is_ok());
@@ -1297,7 +1296,7 @@ fn public_base_url_behind_a_proxy_mounted_at_root() {
     let rejection = resource(&server, &req, Some(&jkt(&k))).unwrap_err();
     assert_eq!(
         rejection.reason(),
-        Reason::Proof(VerifyError::Mismatch(dpop_core::error::Claim::Htu))
+        Reason::Proof(VerifyError::Mismatch(dpop_core::Claim::Htu))
     );
     assert_eq!(
         rejection.expected_htu(),
@@ -1398,7 +1397,7 @@ fn forwarded_headers_are_ignored_unless_trusted() {
         let rejection = resource(&untrusted, &req, Some(&jkt(&k))).unwrap_err();
         assert_eq!(
             rejection.reason(),
-            Reason::Proof(VerifyError::Mismatch(dpop_core::error::Claim::Htu))
+            Reason::Proof(VerifyError::Mismatch(dpop_core::Claim::Htu))
         );
     }
 
@@ -1515,7 +1514,7 @@ fn no_request_bytes_reach_response_headers() {
     let clock = clock();
     let k = key(7);
     let token = ACCESS_TOKEN;
-    let ath = dpop_core::claims::AccessTokenHash::of(token).to_string();
+    let ath = dpop_core::AccessTokenHash::of(token).to_string();
     let evil = r#"\"\r\nX-EVIL: 1\r\n\"\\"#; // JSON escapes: quote, CR, LF, backslash
     let payloads = [
         // jti full of quotes and line breaks: the proof verifies; nothing of it is echoed

@@ -17,13 +17,10 @@ mod signin;
 use std::process::ExitCode;
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
-use dpop_core::claims::{HttpMethod, ProofId};
-use dpop_core::error::VerifyError;
-use dpop_core::htu::TargetUri;
-use dpop_core::key::SigningKey;
-use dpop_core::proof::{Expected, NewProof, Verifier};
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm, Expected, HttpMethod, NewProof, ProofId, SigningKey, TargetUri, UnixTime, Verifier,
+    VerifyError, crypto::rustcrypto::ALL_VERIFIERS,
+};
 
 use crate::error::{CliError, FAILURE};
 use crate::input::{os_rng, print_line, system_now};
@@ -254,7 +251,7 @@ fn sign(
 
 /// Verifies with every algorithm accepted; a short summary of the proof, or why it failed.
 fn verify(proof: &str, expected: &Expected<'_>, now: UnixTime) -> Result<String, String> {
-    match Verifier::new(ALL_COMPILED_IN).verify(proof, expected, now) {
+    match Verifier::new(ALL_VERIFIERS).verify(proof, expected, now) {
         Ok(verified) => Ok(format!(
             "alg {}, jti {}, iat {}, {} bytes",
             verified.algorithm().name(),
@@ -268,7 +265,7 @@ fn verify(proof: &str, expected: &Expected<'_>, now: UnixTime) -> Result<String,
 
 /// The error verification returns, or `None` when the proof is accepted.
 fn verify_error(proof: &str, expected: &Expected<'_>, now: UnixTime) -> Option<VerifyError> {
-    Verifier::new(ALL_COMPILED_IN)
+    Verifier::new(ALL_VERIFIERS)
         .verify(proof, expected, now)
         .err()
 }

@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
-use dpop_core::jwk::PublicJwk;
+use dpop_core::PublicJwk;
 use serde::Serialize;
 use serde_json::{Map, Value};
 

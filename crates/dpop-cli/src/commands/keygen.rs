@@ -4,7 +4,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write as _};
 use std::process::ExitCode;
 
-use dpop_core::key::{MAX_PRIVATE_JWK_LEN, SigningKey};
+use dpop_core::{SigningKey, consts::MAX_PRIVATE_JWK_LEN};
 use zeroize::Zeroizing;
 
 use crate::cli::KeygenArgs;

@@ -2,12 +2,7 @@
 
 use std::process::ExitCode;
 
-use dpop_core::claims::{HttpMethod, ProofId};
-use dpop_core::error::CreateError;
-use dpop_core::htu::TargetUri;
-use dpop_core::key::SigningKey;
-use dpop_core::proof::NewProof;
-use dpop_core::time::UnixTime;
+use dpop_core::{CreateError, HttpMethod, NewProof, ProofId, SigningKey, TargetUri, UnixTime};
 
 use crate::cli::ProofArgs;
 use crate::error::{CliError, describe_key_error};

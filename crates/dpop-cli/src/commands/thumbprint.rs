@@ -2,10 +2,7 @@
 
 use std::process::ExitCode;
 
-use dpop_core::error::JwkError;
-use dpop_core::jwk::PublicJwk;
-use dpop_core::key::SigningKey;
-use dpop_core::thumbprint::Thumbprint;
+use dpop_core::{JwkError, PublicJwk, SigningKey, Thumbprint};
 
 use crate::cli::ThumbprintArgs;
 use crate::error::{CliError, describe_key_error};

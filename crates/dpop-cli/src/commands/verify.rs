@@ -8,12 +8,10 @@
 
 use std::process::ExitCode;
 
-use dpop_core::alg::ALL_COMPILED_IN;
-use dpop_core::claims::HttpMethod;
-use dpop_core::error::VerifyError;
-use dpop_core::htu::{MAX_URI_LEN, TargetUri};
-use dpop_core::proof::{Expected, VerifiedProof, Verifier};
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Expected, HttpMethod, TargetUri, UnixTime, VerifiedProof, Verifier, VerifyError,
+    consts::MAX_URI_LEN, crypto::rustcrypto::ALL_VERIFIERS,
+};
 use serde::Serialize;
 
 use crate::cli::VerifyArgs;
@@ -81,7 +79,7 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<ExitCode, CliError> {
     if let Some(jkt) = &args.jkt {
         expected = expected.with_bound_key(jkt);
     }
-    let verifier = Verifier::new(ALL_COMPILED_IN)
+    let verifier = Verifier::new(ALL_VERIFIERS)
         .with_max_age(args.max_age)
         .with_leeway(args.leeway);
 

@@ -3,16 +3,16 @@
 // Attacker-controlled input flows through here: no indexing that could panic.
 #![deny(clippy::indexing_slicing)]
 
-use crate::alg::{MAX_SIGNATURE_LEN, ProofSigner};
 use crate::base64url;
 use crate::claims::{self, AccessTokenHash, HttpMethod, MAX_JTI_LEN, MAX_NONCE_LEN, ProofId};
+use crate::crypto::{MAX_SIGNATURE_LEN, ProofSigner};
 use crate::error::{BufferTooSmall, CreateError, Limit};
 use crate::htu::{MAX_URI_LEN, TargetUri, UriError};
-use crate::jwk::MAX_JSON_LEN;
+use crate::jwk::MAX_JWK_JSON_LEN;
 use crate::time::UnixTime;
 
-/// Largest header JSON: `{"typ":"dpop+jwt","alg":"ES512","jwk":<MAX_JSON_LEN>}`.
-const MAX_HEADER_JSON: usize = 40 + MAX_JSON_LEN;
+/// Largest header JSON: `{"typ":"dpop+jwt","alg":"ES512","jwk":<MAX_JWK_JSON_LEN>}`.
+const MAX_HEADER_JSON: usize = 40 + MAX_JWK_JSON_LEN;
 /// Largest payload JSON: every claim at its maximum, `jti` fully escaped.
 const MAX_PAYLOAD_JSON: usize =
     80 + 2 * MAX_JTI_LEN + claims::MAX_METHOD_LEN + MAX_URI_LEN + 1 + 20 + 43 + MAX_NONCE_LEN;
@@ -21,12 +21,7 @@ const MAX_PAYLOAD_JSON: usize =
 /// `iat`), and `htu` is always the canonical target URI without query and fragment.
 ///
 /// ```
-/// use dpop_core::alg::Algorithm;
-/// use dpop_core::claims::{HttpMethod, ProofId};
-/// use dpop_core::htu::TargetUri;
-/// use dpop_core::key::SigningKey;
-/// use dpop_core::proof::NewProof;
-/// use dpop_core::time::UnixTime;
+/// use dpop_core::{Algorithm, HttpMethod, NewProof, ProofId, SigningKey, TargetUri, UnixTime};
 ///
 /// let key = SigningKey::from_bytes(Algorithm::Es256, &[7u8; 32])?;
 /// let uri = TargetUri::parse("https://api.example.com/v1/items?page=2")?;
@@ -196,7 +191,7 @@ fn write_header(signer: &dyn ProofSigner, w: &mut ProofWriter<'_>) -> Result<(),
     w.base64url(b"{\"typ\":\"dpop+jwt\",\"alg\":\"")?;
     w.base64url(signer.algorithm().name().as_bytes())?;
     w.base64url(b"\",\"jwk\":")?;
-    let mut jwk = [0u8; MAX_JSON_LEN];
+    let mut jwk = [0u8; MAX_JWK_JSON_LEN];
     let jwk = signer
         .public_jwk()
         .write_json(&mut jwk)

@@ -1,32 +1,5 @@
-//! Proof verification: every check of RFC 9449 section 4.3, each with its own error.
-//!
-//! A [`Verifier`] holds the policy (accepted algorithms, `max_age`, `leeway`, [`Limits`]); an
-//! [`Expected`] holds what one request expects (method, URI, nonce, access token, bound key);
-//! `now` is passed in. The checks run in this order:
-//!
-//! 1. size limits, before any decoding ([`Limits`]);
-//! 2. exactly three segments of canonical unpadded base64url; JWS JSON serialization rejected;
-//! 3. header and payload are strict UTF-8 JSON objects (duplicate members, trailing data, bad
-//!    escapes and unescaped control characters rejected);
-//! 4. `typ` is `dpop+jwt` (case-insensitive, optionally `application/dpop+jwt`, RFC 7515 section
-//!    4.1.9); a `crit` header is rejected;
-//! 5. `alg` is in the allow-list and matches the curve of `jwk`;
-//! 6. `jwk` is a public EC key on its curve;
-//! 7. the signature (raw `r||s` of the exact length) verifies over `header.payload`;
-//! 8. `jti`, `htm`, `htu` and `iat` are present with the right types;
-//! 9. `htm` equals the request method (case-sensitive);
-//! 10. `htu` equals the request URI under [`htu::canonicalize`](crate::htu::canonicalize); an
-//!     `htu` with a query or fragment is invalid;
-//! 11. the nonce, when one is expected ([`VerifyError::NonceRequired`] /
-//!     [`VerifyError::NonceInvalid`], answered with `use_dpop_nonce`);
-//! 12. `now - max_age - leeway <= iat <= now + leeway`; when a nonce validator vouched for the
-//!     proof's freshness ([`NonceStatus::Fresh`]), `iat` within [`NONCE_IAT_BOUND`] of `now`
-//!     instead (RFC 9449 section 4.3 check 11: freshness from a server-managed timestamp). An
-//!     `exp`, if present, not in the past;
-//! 13. with an access token, `ath` matches; with a bound key (`cnf.jkt`), the thumbprint matches.
-//!
-//! Verification is pure: it does not remember the `jti`. Replay detection is a separate step
-//! (dpop-std) keyed on [`VerifiedProof::replay_key`].
+//! Proof verification: every check of RFC 9449 section 4.3, each with its own error; the checks
+//! are listed on [`Verifier`].
 
 // Attacker-controlled input flows through here: no indexing that could panic.
 #![deny(clippy::indexing_slicing)]
@@ -38,9 +11,10 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{MAX_PROOF_LEN, TYPE};
-use crate::alg::{Algorithm, MAX_SIGNATURE_LEN, VerifyAlgorithm};
+use crate::alg::Algorithm;
 use crate::base64url;
 use crate::claims::{AccessTokenHash, HttpMethod, MAX_JTI_LEN, MAX_NONCE_LEN};
+use crate::crypto::{MAX_SIGNATURE_LEN, VerifyAlgorithm};
 use crate::error::{Claim, Limit, Malformed, VerifyError};
 use crate::htu::{MAX_URI_LEN, TargetUri};
 use crate::json::{self, JsonError, JsonStr, Object, Value};
@@ -103,7 +77,7 @@ impl Limits {
     /// the `htu` claim (its unescaped text and the two canonical forms compared).
     ///
     /// ```
-    /// use dpop_core::proof::Limits;
+    /// use dpop_core::Limits;
     /// assert_eq!(Limits::DEFAULT.scratch_len(), 12_291);
     /// assert_eq!(Limits::DEVICE.scratch_len(), 3_075);
     /// ```
@@ -160,11 +134,42 @@ impl Default for Limits {
 /// The verification policy: which algorithms, how old, how much clock skew, which limits.
 ///
 /// ```
-/// use dpop_core::alg::{ES256, ES384};
-/// use dpop_core::proof::Verifier;
-/// static VERIFIER: Verifier<'static> = Verifier::new(&[ES256, ES384]).with_max_age(120);
+/// use dpop_core::Verifier;
+/// use dpop_core::crypto::rustcrypto;
+/// static VERIFIER: Verifier<'static> =
+///     Verifier::new(&[rustcrypto::ES256_VERIFIER, rustcrypto::ES384_VERIFIER]).with_max_age(120);
 /// assert_eq!(VERIFIER.max_age(), 120);
 /// ```
+///
+/// # Checks
+///
+/// A [`Verifier`] holds the policy (accepted algorithms, `max_age`, `leeway`, [`Limits`]); an
+/// [`Expected`] holds what one request expects (method, URI, nonce, access token, bound key);
+/// `now` is passed in. The checks run in this order:
+///
+/// 1. size limits, before any decoding ([`Limits`]);
+/// 2. exactly three segments of canonical unpadded base64url; JWS JSON serialization rejected;
+/// 3. header and payload are strict UTF-8 JSON objects (duplicate members, trailing data, bad
+///    escapes and unescaped control characters rejected);
+/// 4. `typ` is `dpop+jwt` (case-insensitive, optionally `application/dpop+jwt`, RFC 7515 section
+///    4.1.9); a `crit` header is rejected;
+/// 5. `alg` is in the allow-list and matches the curve of `jwk`;
+/// 6. `jwk` is a public EC key on its curve;
+/// 7. the signature (raw `r||s` of the exact length) verifies over `header.payload`;
+/// 8. `jti`, `htm`, `htu` and `iat` are present with the right types;
+/// 9. `htm` equals the request method (case-sensitive);
+/// 10. `htu` equals the request URI under [`canonicalize_uri`](crate::canonicalize_uri); an
+///     `htu` with a query or fragment is invalid;
+/// 11. the nonce, when one is expected ([`VerifyError::NonceRequired`] /
+///     [`VerifyError::NonceInvalid`], answered with `use_dpop_nonce`);
+/// 12. `now - max_age - leeway <= iat <= now + leeway`; when a nonce validator vouched for the
+///     proof's freshness ([`NonceStatus::Fresh`]), `iat` within [`NONCE_IAT_BOUND`](crate::consts::NONCE_IAT_BOUND) of `now`
+///     instead (RFC 9449 section 4.3 check 11: freshness from a server-managed timestamp). An
+///     `exp`, if present, not in the past;
+/// 13. with an access token, `ath` matches; with a bound key (`cnf.jkt`), the thumbprint matches.
+///
+/// Verification is pure: it does not remember the `jti`. Replay detection is a separate step
+/// (dpop-std) keyed on [`VerifiedProof::replay_key`].
 #[derive(Clone, Copy, Debug)]
 pub struct Verifier<'a> {
     accepted: &'a [&'a dyn VerifyAlgorithm],
@@ -264,20 +269,17 @@ impl<'a> Verifier<'a> {
     /// do not matter; decoded proof data is left in it).
     ///
     /// ```
-    /// # use dpop_core::alg::ES256;
-    /// # use dpop_core::claims::HttpMethod;
-    /// # use dpop_core::htu::TargetUri;
-    /// # use dpop_core::proof::{Expected, Limits, Verifier};
-    /// # use dpop_core::time::UnixTime;
+    /// # use dpop_core::crypto::rustcrypto;
+    /// # use dpop_core::{Expected, HttpMethod, Limits, TargetUri, UnixTime, Verifier};
     /// const LIMITS: Limits = Limits::DEVICE;
-    /// let verifier = Verifier::new(&[ES256]).with_limits(LIMITS);
+    /// let verifier = Verifier::new(&[rustcrypto::ES256_VERIFIER]).with_limits(LIMITS);
     /// let mut scratch = [0u8; LIMITS.scratch_len()];
     /// # let uri = TargetUri::parse("https://api.example.com/")?;
     /// # let expected = Expected::new(HttpMethod::GET, uri);
     /// # let (proof, now) = ("e30.e30.AA", UnixTime::from_secs(0));
     /// let result = verifier.verify_with_scratch(proof, &expected, now, &mut scratch);
     /// # assert!(result.is_err());
-    /// # Ok::<(), dpop_core::htu::UriError>(())
+    /// # Ok::<(), dpop_core::UriError>(())
     /// ```
     ///
     /// # Errors
@@ -507,13 +509,11 @@ impl<'a> Verifier<'a> {
 /// What one request expects of its proof.
 ///
 /// ```
-/// use dpop_core::claims::HttpMethod;
-/// use dpop_core::htu::TargetUri;
-/// use dpop_core::proof::Expected;
+/// use dpop_core::{Expected, HttpMethod, TargetUri};
 /// let uri = TargetUri::parse("https://resource.example.org/protectedresource")?;
 /// let expected = Expected::new(HttpMethod::GET, uri).with_access_token("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU");
 /// # let _ = expected;
-/// # Ok::<(), dpop_core::htu::UriError>(())
+/// # Ok::<(), dpop_core::UriError>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Expected<'a> {

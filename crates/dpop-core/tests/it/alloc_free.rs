@@ -1,11 +1,10 @@
 //! Creating into a buffer and verifying allocate nothing: a counting global allocator
 //! (`allocation-counter`, per thread) counts the allocations of each call.
 
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
-use dpop_core::claims::{HttpMethod, ProofId};
-use dpop_core::htu::TargetUri;
-use dpop_core::proof::{Expected, NewProof, Verifier};
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm, Expected, HttpMethod, NewProof, ProofId, TargetUri, UnixTime, Verifier,
+    crypto::rustcrypto::ALL_VERIFIERS,
+};
 
 use crate::common::{NOW, key};
 
@@ -50,7 +49,7 @@ fn create_and_verify_allocate_nothing() {
                 .with_access_token("token")
                 .with_nonce("nonce")
                 .with_bound_key(&jkt);
-            Verifier::new(ALL_COMPILED_IN)
+            Verifier::new(ALL_VERIFIERS)
                 .verify(proof, &e, UnixTime::from_secs(NOW))
                 .is_ok()
         });
@@ -59,7 +58,7 @@ fn create_and_verify_allocate_nothing() {
         // rejections allocate nothing either
         let (rejected, allocations) = count(|| {
             let e = Expected::new(HttpMethod::POST, uri);
-            Verifier::new(ALL_COMPILED_IN)
+            Verifier::new(ALL_VERIFIERS)
                 .verify(proof, &e, UnixTime::from_secs(NOW))
                 .is_err()
         });

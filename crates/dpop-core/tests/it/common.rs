@@ -1,9 +1,7 @@
 //! Keys, fixtures and a raw JWS signer for building proofs broken in exactly one way.
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
-use dpop_core::alg::{Algorithm, ProofSigner};
-use dpop_core::jwk::MAX_JSON_LEN;
-use dpop_core::key::SigningKey;
+use dpop_core::{Algorithm, SigningKey, consts::MAX_JWK_JSON_LEN, crypto::ProofSigner};
 
 pub(crate) fn key(alg: Algorithm) -> SigningKey {
     let len = alg.curve().coordinate_len();
@@ -13,7 +11,7 @@ pub(crate) fn key(alg: Algorithm) -> SigningKey {
 }
 
 pub(crate) fn jwk_json(key: &SigningKey) -> String {
-    let mut buf = [0u8; MAX_JSON_LEN];
+    let mut buf = [0u8; MAX_JWK_JSON_LEN];
     key.public_jwk().write_json(&mut buf).unwrap().to_string()
 }
 

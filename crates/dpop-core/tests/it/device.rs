@@ -4,12 +4,10 @@
 //! they are given is one byte short.
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
-use dpop_core::claims::{HttpMethod, ProofId};
-use dpop_core::error::{CreateError, Limit, VerifyError};
-use dpop_core::htu::TargetUri;
-use dpop_core::proof::{Expected, Limits, NewProof, Verifier};
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm, CreateError, Expected, HttpMethod, Limit, Limits, NewProof, ProofId, TargetUri,
+    UnixTime, Verifier, VerifyError, crypto::rustcrypto::ALL_VERIFIERS,
+};
 
 use crate::common::key;
 
@@ -89,7 +87,7 @@ fn device_limits_verify_like_the_default_path() {
     for alg in ALGS {
         let proof = make(alg, uri, Some("n-1"));
         assert!(proof.len() <= 1024, "{alg:?}: {}", proof.len());
-        let verifier = Verifier::new(ALL_COMPILED_IN).with_limits(Limits::DEVICE);
+        let verifier = Verifier::new(ALL_VERIFIERS).with_limits(Limits::DEVICE);
         let expected = Expected::new(HttpMethod::POST, target)
             .with_access_token("token-1")
             .with_nonce("n-1");
@@ -97,7 +95,7 @@ fn device_limits_verify_like_the_default_path() {
         let small = verifier
             .verify_with_scratch(&proof, &expected, NOW, &mut scratch)
             .unwrap();
-        let default = Verifier::new(ALL_COMPILED_IN)
+        let default = Verifier::new(ALL_VERIFIERS)
             .verify(&proof, &expected, NOW)
             .unwrap();
         assert_eq!(small.replay_key(), default.replay_key());
@@ -119,7 +117,7 @@ fn scratch_one_byte_short_is_too_large_before_any_work() {
     for alg in ALGS {
         let proof = make(alg, &uri, None);
         let needed = Limits::DEFAULT.with_proof(proof.len()).scratch_len();
-        let verifier = Verifier::new(ALL_COMPILED_IN);
+        let verifier = Verifier::new(ALL_VERIFIERS);
         let expected = Expected::new(HttpMethod::POST, target).with_access_token("token-1");
         let mut scratch = vec![0u8; needed];
         let verified = verifier
@@ -151,8 +149,8 @@ fn device_limits_reject_a_larger_proof() {
     let expected = Expected::new(HttpMethod::POST, target).with_access_token("token-1");
     let mut scratch = vec![0u8; Limits::DEVICE.scratch_len()];
     for verifier in [
-        Verifier::new(ALL_COMPILED_IN).with_limits(Limits::DEVICE),
-        Verifier::new(ALL_COMPILED_IN),
+        Verifier::new(ALL_VERIFIERS).with_limits(Limits::DEVICE),
+        Verifier::new(ALL_VERIFIERS),
     ] {
         assert_eq!(
             verifier
@@ -161,7 +159,7 @@ fn device_limits_reject_a_larger_proof() {
             VerifyError::TooLarge(Limit::Proof)
         );
     }
-    let verified = Verifier::new(ALL_COMPILED_IN)
+    let verified = Verifier::new(ALL_VERIFIERS)
         .verify(&proof, &expected, NOW)
         .unwrap();
     assert_eq!(verified.algorithm(), Algorithm::Es256);

@@ -2,11 +2,10 @@
 //! minimized fuzz input is in `fuzz/regressions/<target>/<name>`; these tests reproduce the bug
 //! through the public API, without the fuzz harness.
 
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
-use dpop_core::claims::{HttpMethod, ProofId};
-use dpop_core::htu::TargetUri;
-use dpop_core::proof::{Expected, NewProof, Verifier};
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm, Expected, HttpMethod, NewProof, ProofId, TargetUri, UnixTime, Verifier,
+    crypto::rustcrypto::ALL_VERIFIERS,
+};
 
 use crate::common::key;
 
@@ -24,7 +23,7 @@ fn proof_with_iat_above_i64_max_verifies() {
         let proof = NewProof::new(HttpMethod::GET, uri, ProofId::new("j").unwrap(), issued_at)
             .encode_to_string(&k)
             .unwrap();
-        let verified = Verifier::new(ALL_COMPILED_IN)
+        let verified = Verifier::new(ALL_VERIFIERS)
             .verify(&proof, &Expected::new(HttpMethod::GET, uri), issued_at)
             .unwrap_or_else(|e| panic!("iat {secs}: {e:?}"));
         assert_eq!(verified.issued_at(), issued_at);

@@ -18,13 +18,21 @@
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 
-use dpop_core::alg::{Algorithm, ES256, ES384, VerifyAlgorithm};
-use dpop_core::claims::{HttpMethod, MAX_JTI_LEN, MAX_METHOD_LEN, MAX_NONCE_LEN};
-use dpop_core::error::{Claim, InvalidSignature, JwkError, Limit, Malformed, VerifyError};
-use dpop_core::htu::{MAX_URI_LEN, TargetUri, UriError};
-use dpop_core::jwk::PublicJwk;
-use dpop_core::proof::{Expected, Limits, MAX_PROOF_LEN, Verifier};
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm,
+    crypto::VerifyAlgorithm,
+    crypto::rustcrypto::{ES256_VERIFIER, ES384_VERIFIER},
+};
+use dpop_core::{
+    Claim, Expected, InvalidSignature, JwkError, Limit, Limits, Malformed, Verifier, VerifyError,
+    consts::MAX_PROOF_LEN,
+};
+use dpop_core::{
+    HttpMethod,
+    consts::{MAX_JTI_LEN, MAX_METHOD_LEN, MAX_NONCE_LEN},
+};
+use dpop_core::{PublicJwk, UnixTime};
+use dpop_core::{TargetUri, UriError, consts::MAX_URI_LEN};
 
 use crate::common::{ATH, NOW, TOKEN, URL, b64, header_for, jwk_json, key, sign_raw};
 
@@ -46,7 +54,7 @@ impl VerifyAlgorithm for Counting {
         signature: &[u8],
     ) -> Result<(), InvalidSignature> {
         self.calls.fetch_add(1, Ordering::SeqCst);
-        ES256.verify(key, signing_input, signature)
+        ES256_VERIFIER.verify(key, signing_input, signature)
     }
 }
 
@@ -150,7 +158,7 @@ fn a_well_formed_proof_is_verified_exactly_once() {
     assert_eq!(run(&signed(&claims("")), GET), (Ok(()), 1));
     // One verification per proof, whatever else the verifier accepts.
     let counting = Counting::default();
-    let accepted: [&dyn VerifyAlgorithm; 2] = [ES384, &counting];
+    let accepted: [&dyn VerifyAlgorithm; 2] = [ES384_VERIFIER, &counting];
     let verifier = Verifier::new(&accepted);
     let expected = Expected::new(HttpMethod::GET, TargetUri::parse(URL).unwrap());
     for n in 1..=3 {
@@ -591,7 +599,7 @@ fn structurally_invalid_proofs_never_reach_the_signature() {
                 ),
                 z = "A".repeat(42)
             )),
-            VerifyError::Jwk(JwkError::CoordinateLength(dpop_core::error::JwkMember::X)),
+            VerifyError::Jwk(JwkError::CoordinateLength(dpop_core::JwkMember::X)),
         ),
         (
             "signature one byte short",

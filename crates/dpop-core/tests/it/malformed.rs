@@ -1,20 +1,19 @@
 //! One test per rejection rule of RFC 9449 section 4.3: each proof is broken in exactly one way
 //! and otherwise validly signed, and the exact error variant is asserted.
 
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm, ES256};
-use dpop_core::claims::HttpMethod;
-use dpop_core::error::{Claim, JwkError, Limit, Malformed, VerifyError};
-use dpop_core::htu::TargetUri;
-use dpop_core::proof::{Expected, Limits, Verifier};
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm,
+    crypto::rustcrypto::{ALL_VERIFIERS, ES256_VERIFIER},
+};
+use dpop_core::{Claim, Expected, JwkError, Limit, Limits, Malformed, Verifier, VerifyError};
+use dpop_core::{HttpMethod, TargetUri, Thumbprint, UnixTime};
 
 use crate::common::{ATH, NOW, TOKEN, URL, b64, header_for, jwk_json, key, payload, sign_raw};
 
 fn verify(proof: &str) -> Result<(), VerifyError> {
     let uri = TargetUri::parse(URL).unwrap();
     let expected = Expected::new(HttpMethod::GET, uri).with_access_token(TOKEN);
-    Verifier::new(ALL_COMPILED_IN)
+    Verifier::new(ALL_VERIFIERS)
         .verify(proof, &expected, UnixTime::from_secs(NOW))
         .map(|_| ())
 }
@@ -98,13 +97,13 @@ fn an_algorithm_outside_the_allow_list_is_rejected_even_when_compiled_in() {
         let uri = TargetUri::parse(URL).unwrap();
         let e = Expected::new(HttpMethod::GET, uri);
         assert_eq!(
-            Verifier::new(&[ES256])
+            Verifier::new(&[ES256_VERIFIER])
                 .verify(&proof, &e, UnixTime::from_secs(NOW))
                 .unwrap_err(),
             VerifyError::UnsupportedAlgorithm
         );
         assert!(
-            Verifier::new(ALL_COMPILED_IN)
+            Verifier::new(ALL_VERIFIERS)
                 .verify(&proof, &e, UnixTime::from_secs(NOW))
                 .is_ok()
         );
@@ -148,7 +147,8 @@ fn signature_rules() {
     // signed by another key than the one in the header
     let other = key(Algorithm::Es384);
     let mut sig2 = [0u8; 132];
-    let n = dpop_core::alg::ProofSigner::try_sign(&other, &[input.as_bytes()], &mut sig2).unwrap();
+    let n =
+        dpop_core::crypto::ProofSigner::try_sign(&other, &[input.as_bytes()], &mut sig2).unwrap();
     assert_eq!(
         verify(&format!("{input}.{}", b64(&sig2[..n]))),
         Err(VerifyError::InvalidSignature)
@@ -290,7 +290,7 @@ fn json_rules() {
     let input = format!("{}.{}", b64(header.as_bytes()), b64(&bytes));
     let k = key(Algorithm::Es256);
     let mut sig = [0u8; 64];
-    dpop_core::alg::ProofSigner::try_sign(&k, &[input.as_bytes()], &mut sig).unwrap();
+    dpop_core::crypto::ProofSigner::try_sign(&k, &[input.as_bytes()], &mut sig).unwrap();
     assert_eq!(
         verify(&format!("{input}.{}", b64(&sig))),
         Err(VerifyError::Malformed(Malformed::Utf8))
@@ -503,7 +503,7 @@ fn numeric_dates_may_be_non_integer() {
     let uri = TargetUri::parse(URL).unwrap();
     let expected = Expected::new(HttpMethod::GET, uri).with_access_token(TOKEN);
     let p = format!(r#"{{"jti":"j","htm":"GET","htu":"{URL}","iat":{NOW}.75,"ath":"{ATH}"}}"#);
-    let verified = Verifier::new(ALL_COMPILED_IN)
+    let verified = Verifier::new(ALL_VERIFIERS)
         .verify(&with_payload(&p), &expected, UnixTime::from_secs(NOW))
         .unwrap();
     assert_eq!(verified.issued_at(), UnixTime::from_secs(NOW));
@@ -527,7 +527,7 @@ fn numeric_dates_may_be_non_integer() {
 fn an_empty_expected_nonce_is_a_configuration_error() {
     let uri = TargetUri::parse(URL).unwrap();
     let now = UnixTime::from_secs(NOW);
-    let v = Verifier::new(&[ES256]);
+    let v = Verifier::new(&[ES256_VERIFIER]);
     let e = Expected::new(HttpMethod::GET, uri).with_nonce("");
     for proof in [
         with_payload(&claims(r#","nonce":"""#)),
@@ -545,31 +545,27 @@ fn an_empty_expected_nonce_is_a_configuration_error() {
 /// Vouches for freshness of "fresh" nonces until `NOW + 30`; accepts "plain" without vouching.
 #[derive(Debug)]
 struct Stamped;
-impl dpop_core::proof::NonceValidator for Stamped {
-    fn is_valid(&self, nonce: &str, _: &dpop_core::proof::NonceContext<'_>) -> bool {
+impl dpop_core::NonceValidator for Stamped {
+    fn is_valid(&self, nonce: &str, _: &dpop_core::NonceContext<'_>) -> bool {
         nonce == "fresh" || nonce == "plain"
     }
-    fn status(
-        &self,
-        nonce: &str,
-        context: &dpop_core::proof::NonceContext<'_>,
-    ) -> dpop_core::proof::NonceStatus {
+    fn status(&self, nonce: &str, context: &dpop_core::NonceContext<'_>) -> dpop_core::NonceStatus {
         match nonce {
-            "fresh" => dpop_core::proof::NonceStatus::Fresh {
+            "fresh" => dpop_core::NonceStatus::Fresh {
                 accepted_until: UnixTime::from_secs(NOW + 30),
             },
-            _ if self.is_valid(nonce, context) => dpop_core::proof::NonceStatus::Valid,
-            _ => dpop_core::proof::NonceStatus::Invalid,
+            _ if self.is_valid(nonce, context) => dpop_core::NonceStatus::Valid,
+            _ => dpop_core::NonceStatus::Invalid,
         }
     }
 }
 
 #[test]
 fn a_fresh_nonce_replaces_the_iat_window_within_a_day() {
-    use dpop_core::proof::NONCE_IAT_BOUND;
+    use dpop_core::consts::NONCE_IAT_BOUND;
     let uri = TargetUri::parse(URL).unwrap();
     let now = UnixTime::from_secs(NOW);
-    let v = Verifier::new(&[ES256]);
+    let v = Verifier::new(&[ES256_VERIFIER]);
     let e = Expected::new(HttpMethod::GET, uri).with_nonce_validator(&Stamped);
     let at = |iat: u64, nonce: &str| {
         with_payload(&format!(
@@ -615,7 +611,9 @@ fn a_fresh_nonce_replaces_the_iat_window_within_a_day() {
 
 #[test]
 fn iat_window_boundaries() {
-    let verifier = Verifier::new(&[ES256]).with_max_age(300).with_leeway(60);
+    let verifier = Verifier::new(&[ES256_VERIFIER])
+        .with_max_age(300)
+        .with_leeway(60);
     let uri = TargetUri::parse(URL).unwrap();
     let e = Expected::new(HttpMethod::GET, uri);
     let now = UnixTime::from_secs(NOW);
@@ -648,7 +646,7 @@ fn iat_window_boundaries() {
 fn nonce_rules() {
     let uri = TargetUri::parse(URL).unwrap();
     let now = UnixTime::from_secs(NOW);
-    let v = Verifier::new(&[ES256]);
+    let v = Verifier::new(&[ES256_VERIFIER]);
     let with_nonce = with_payload(&claims(r#","nonce":"eyJ7S_zG.eyJH0-Z.HX4w-7v""#));
     let e = Expected::new(HttpMethod::GET, uri).with_nonce("eyJ7S_zG.eyJH0-Z.HX4w-7v");
     assert_eq!(
@@ -683,8 +681,8 @@ fn nonce_rules() {
 
 #[derive(Debug)]
 struct Even;
-impl dpop_core::proof::NonceValidator for Even {
-    fn is_valid(&self, nonce: &str, context: &dpop_core::proof::NonceContext<'_>) -> bool {
+impl dpop_core::NonceValidator for Even {
+    fn is_valid(&self, nonce: &str, context: &dpop_core::NonceContext<'_>) -> bool {
         nonce.len().is_multiple_of(2) && context.htu == URL && context.method == HttpMethod::GET
     }
 }
@@ -693,7 +691,7 @@ impl dpop_core::proof::NonceValidator for Even {
 fn nonce_validator_hook_decides() {
     let uri = TargetUri::parse(URL).unwrap();
     let now = UnixTime::from_secs(NOW);
-    let v = Verifier::new(&[ES256]);
+    let v = Verifier::new(&[ES256_VERIFIER]);
     let e = Expected::new(HttpMethod::GET, uri).with_nonce_validator(&Even);
     assert!(
         v.verify(&with_payload(&claims(r#","nonce":"ab""#)), &e, now)
@@ -717,7 +715,7 @@ fn bound_key_rule() {
     let proof = with_payload(&payload());
     let right = key(Algorithm::Es256).public_jwk().thumbprint();
     let wrong = key(Algorithm::Es384).public_jwk().thumbprint();
-    let v = Verifier::new(&[ES256]);
+    let v = Verifier::new(&[ES256_VERIFIER]);
     assert!(
         v.verify(
             &proof,
@@ -740,7 +738,7 @@ fn bound_key_rule() {
 
 #[test]
 fn size_limits_apply_before_decoding() {
-    let v = Verifier::new(&[ES256]);
+    let v = Verifier::new(&[ES256_VERIFIER]);
     let uri = TargetUri::parse(URL).unwrap();
     let e = Expected::new(HttpMethod::GET, uri);
     let now = UnixTime::from_secs(NOW);

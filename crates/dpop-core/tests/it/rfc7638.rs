@@ -1,7 +1,6 @@
 //! RFC 7638 thumbprints: the RFC's canonical member rules on EC keys of every curve.
 
-use dpop_core::alg::Algorithm;
-use dpop_core::jwk::PublicJwk;
+use dpop_core::{Algorithm, PublicJwk};
 use sha2::{Digest, Sha256};
 
 use crate::common::{jwk_json, key};

@@ -1,13 +1,13 @@
 //! RFC 9449's own examples as known-answer tests.
 
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm, ES256};
-use dpop_core::claims::{AccessTokenHash, HttpMethod};
-use dpop_core::error::VerifyError;
-use dpop_core::htu::TargetUri;
-use dpop_core::jwk::PublicJwk;
-use dpop_core::proof::{Expected, Verifier};
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    AccessTokenHash, HttpMethod, PublicJwk, TargetUri, Thumbprint, UnixTime, VerifyError,
+};
+use dpop_core::{
+    Algorithm,
+    crypto::rustcrypto::{ALL_VERIFIERS, ES256_VERIFIER},
+};
+use dpop_core::{Expected, Verifier};
 
 use crate::common::vectors;
 
@@ -25,7 +25,7 @@ fn every_example_proof_verifies_at_its_clock() {
             expected = expected.with_access_token(token);
         }
         let now = UnixTime::from_secs(case["now"].as_u64().unwrap());
-        let verified = Verifier::new(ALL_COMPILED_IN)
+        let verified = Verifier::new(ALL_VERIFIERS)
             .verify(proof, &expected, now)
             .unwrap_or_else(|e| panic!("{}: {e}", case["id"]));
         assert_eq!(verified.algorithm(), Algorithm::Es256);
@@ -58,7 +58,7 @@ fn examples_are_rejected_outside_their_context() {
     let v = vectors();
     let token_request = v["proofs"][0]["proof"].as_str().unwrap();
     let uri = TargetUri::parse("https://server.example.com/token").unwrap();
-    let verifier = Verifier::new(&[ES256]);
+    let verifier = Verifier::new(&[ES256_VERIFIER]);
     let ok = UnixTime::from_secs(1_562_262_621);
     // wrong method
     let e = Expected::new(HttpMethod::GET, uri);
@@ -84,7 +84,7 @@ fn examples_are_rejected_outside_their_context() {
     let e = Expected::new(HttpMethod::POST, uri).with_access_token("abc");
     assert_eq!(
         verifier.verify(token_request, &e, ok).unwrap_err(),
-        VerifyError::Missing(dpop_core::error::Claim::Ath)
+        VerifyError::Missing(dpop_core::Claim::Ath)
     );
     // the resource proof with another token
     let resource = v["proofs"][2]["proof"].as_str().unwrap();
@@ -115,7 +115,7 @@ fn token_and_refresh_examples_share_a_replay_key() {
     let v = vectors();
     let uri = TargetUri::parse("https://server.example.com/token").unwrap();
     let e = Expected::new(HttpMethod::POST, uri);
-    let verifier = Verifier::new(&[ES256]);
+    let verifier = Verifier::new(&[ES256_VERIFIER]);
     let a = verifier
         .verify(
             v["proofs"][0]["proof"].as_str().unwrap(),

@@ -1,10 +1,9 @@
 //! Create-then-verify round trips, and property tests over arbitrary input.
 
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm, ProofSigner};
-use dpop_core::claims::{HttpMethod, ProofId};
-use dpop_core::htu::TargetUri;
-use dpop_core::proof::{Expected, NewProof, Verifier};
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    Algorithm, Expected, HttpMethod, NewProof, ProofId, TargetUri, UnixTime, Verifier,
+    crypto::{ProofSigner, rustcrypto::ALL_VERIFIERS},
+};
 use proptest::prelude::*;
 
 use crate::common::{NOW, key};
@@ -36,7 +35,7 @@ fn every_curve_round_trips_with_all_claims() {
             .with_access_token("tok.en")
             .with_nonce("server-nonce")
             .with_bound_key(&thumbprint);
-        let v = Verifier::new(ALL_COMPILED_IN)
+        let v = Verifier::new(ALL_VERIFIERS)
             .verify(&jws, &e, UnixTime::from_secs(NOW + 1))
             .unwrap();
         assert_eq!(v.algorithm(), alg);
@@ -86,7 +85,7 @@ fn buffer_too_small_is_an_error() {
         let mut buf = vec![0u8; len];
         assert_eq!(
             proof.encode(&k, &mut buf).unwrap_err(),
-            dpop_core::error::CreateError::BufferTooSmall
+            dpop_core::CreateError::BufferTooSmall
         );
     }
     let mut exact = vec![0u8; full.len()];
@@ -103,7 +102,7 @@ fn invalid_values_are_refused_at_creation() {
         ProofId::new("x").unwrap(),
         UnixTime::from_secs(NOW),
     );
-    use dpop_core::error::CreateError;
+    use dpop_core::CreateError;
     assert_eq!(
         base.with_nonce("a b").encode_to_string(&k).unwrap_err(),
         CreateError::InvalidNonce
@@ -121,16 +120,16 @@ fn invalid_values_are_refused_at_creation() {
 }
 
 #[derive(Debug)]
-struct FailingSigner(dpop_core::jwk::PublicJwk);
+struct FailingSigner(dpop_core::PublicJwk);
 impl ProofSigner for FailingSigner {
     fn algorithm(&self) -> Algorithm {
         Algorithm::Es256
     }
-    fn public_jwk(&self) -> &dpop_core::jwk::PublicJwk {
+    fn public_jwk(&self) -> &dpop_core::PublicJwk {
         &self.0
     }
-    fn try_sign(&self, _: &[&[u8]], _: &mut [u8]) -> Result<usize, dpop_core::error::SignError> {
-        Err(dpop_core::error::SignError)
+    fn try_sign(&self, _: &[&[u8]], _: &mut [u8]) -> Result<usize, dpop_core::SignError> {
+        Err(dpop_core::SignError)
     }
 }
 
@@ -146,7 +145,7 @@ fn signer_failure_is_reported() {
     );
     assert_eq!(
         proof.encode_to_string(&signer).unwrap_err(),
-        dpop_core::error::CreateError::Signing
+        dpop_core::CreateError::Signing
     );
 }
 
@@ -192,7 +191,7 @@ proptest! {
             expected = expected.with_access_token(t);
         }
         let jws = proof.encode_to_string(&k).unwrap();
-        let v = Verifier::new(ALL_COMPILED_IN).verify(&jws, &expected, UnixTime::from_secs(iat)).unwrap();
+        let v = Verifier::new(ALL_VERIFIERS).verify(&jws, &expected, UnixTime::from_secs(iat)).unwrap();
         prop_assert_eq!(v.id(), jti.as_str());
         prop_assert_eq!(v.nonce(), nonce.as_deref());
     }
@@ -202,7 +201,7 @@ proptest! {
         let text = String::from_utf8_lossy(&bytes);
         let uri = TargetUri::parse("https://a.example/").unwrap();
         let e = Expected::new(HttpMethod::GET, uri);
-        prop_assert!(Verifier::new(ALL_COMPILED_IN).verify(&text, &e, UnixTime::from_secs(NOW)).is_err());
+        prop_assert!(Verifier::new(ALL_VERIFIERS).verify(&text, &e, UnixTime::from_secs(NOW)).is_err());
     }
 
     #[test]
@@ -221,21 +220,21 @@ proptest! {
         let text = String::from_utf8_lossy(&bytes).into_owned();
         prop_assume!(text != jws);
         let e = Expected::new(HttpMethod::GET, uri);
-        prop_assert!(Verifier::new(ALL_COMPILED_IN).verify(&text, &e, UnixTime::from_secs(NOW)).is_err());
+        prop_assert!(Verifier::new(ALL_VERIFIERS).verify(&text, &e, UnixTime::from_secs(NOW)).is_err());
     }
 }
 
 #[test]
 fn public_types_are_send_and_sync() {
     fn check<T: Send + Sync>() {}
-    check::<dpop_core::key::SigningKey>();
-    check::<dpop_core::jwk::PublicJwk>();
-    check::<dpop_core::thumbprint::Thumbprint>();
+    check::<dpop_core::SigningKey>();
+    check::<dpop_core::PublicJwk>();
+    check::<dpop_core::Thumbprint>();
     check::<Verifier<'static>>();
     check::<Expected<'static>>();
-    check::<dpop_core::proof::VerifiedProof<'static>>();
+    check::<dpop_core::VerifiedProof<'static>>();
     check::<NewProof<'static>>();
-    check::<dpop_core::error::VerifyError>();
-    check::<dpop_core::error::CreateError>();
-    check::<dpop_core::error::JwkError>();
+    check::<dpop_core::VerifyError>();
+    check::<dpop_core::CreateError>();
+    check::<dpop_core::JwkError>();
 }

@@ -1,14 +1,12 @@
 //! Keys, dpop-core proofs, and proofs broken in exactly one way, shared by the peer tests.
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm, ProofSigner};
-use dpop_core::claims::{AccessTokenHash, HttpMethod, ProofId};
-use dpop_core::error::{Claim, JwkError, Malformed, VerifyError};
-use dpop_core::htu::TargetUri;
-use dpop_core::jwk::MAX_JSON_LEN;
-use dpop_core::key::SigningKey;
-use dpop_core::proof::{Expected, NewProof, VerifiedProof, Verifier};
-use dpop_core::time::UnixTime;
+use dpop_core::{
+    AccessTokenHash, Algorithm, Claim, Expected, HttpMethod, JwkError, Malformed, NewProof,
+    ProofId, SigningKey, TargetUri, UnixTime, VerifiedProof, Verifier, VerifyError,
+    consts::MAX_JWK_JSON_LEN,
+    crypto::{ProofSigner, rustcrypto::ALL_VERIFIERS},
+};
 
 /// The issue time of dpop-core's proofs, and the verifiers' clock for them.
 pub(crate) const NOW: u64 = 1_700_000_000;
@@ -54,7 +52,7 @@ pub(crate) fn unb64(text: &str) -> Vec<u8> {
 }
 
 pub(crate) fn jwk_json(key: &SigningKey) -> String {
-    let mut buf = [0u8; MAX_JSON_LEN];
+    let mut buf = [0u8; MAX_JWK_JSON_LEN];
     key.public_jwk().write_json(&mut buf).unwrap().to_owned()
 }
 
@@ -120,7 +118,7 @@ pub(crate) fn verify_ours<'a>(
     if let Some(token) = request.token {
         expected = expected.with_access_token(token);
     }
-    Verifier::new(ALL_COMPILED_IN).verify(proof, &expected, UnixTime::from_secs(request.now))
+    Verifier::new(ALL_VERIFIERS).verify(proof, &expected, UnixTime::from_secs(request.now))
 }
 
 /// Signs arbitrary header and payload text with `key`, so a proof can break one rule and keep

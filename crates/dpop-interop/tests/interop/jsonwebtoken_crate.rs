@@ -7,9 +7,7 @@ use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair,
     EcdsaSigningAlgorithm,
 };
-use dpop_core::alg::Algorithm;
-use dpop_core::error::{Claim, VerifyError};
-use dpop_core::jwk::{MAX_JSON_LEN, PublicJwk};
+use dpop_core::{Algorithm, Claim, PublicJwk, VerifyError, consts::MAX_JWK_JSON_LEN};
 use jsonwebtoken::jwk::{Jwk, ThumbprintHash};
 use jsonwebtoken::{
     Algorithm as JwtAlgorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header,
@@ -170,7 +168,7 @@ fn thumbprints_agree_with_jsonwebtoken() {
         keys.extend((1..=16).map(|seed| key(alg, seed)));
     }
     for k in &keys {
-        let mut buf = [0u8; MAX_JSON_LEN];
+        let mut buf = [0u8; MAX_JWK_JSON_LEN];
         let json = k.public_jwk().write_json(&mut buf).unwrap();
         assert_eq!(
             jwt_thumbprint(json),

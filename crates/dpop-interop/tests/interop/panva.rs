@@ -1,10 +1,7 @@
 //! dpop-core against panva's `dpop` 2.x (proof creation, ES256) and `jose` 6.x (proof creation
 //! and verification, ES256/ES384/ES512, RFC 7638 thumbprints), through `npm/interop.mjs`.
 
-use dpop_core::alg::Algorithm;
-use dpop_core::error::{Claim, VerifyError};
-use dpop_core::jwk::PublicJwk;
-use dpop_core::time::UnixTime;
+use dpop_core::{Algorithm, Claim, PublicJwk, UnixTime, VerifyError};
 use serde_json::{Value, json};
 
 use crate::common::{
@@ -277,7 +274,7 @@ fn thumbprints_agree_with_jose() {
                 entry["jkt"].as_str().unwrap(),
                 "{entry}"
             );
-            let mut buf = [0u8; dpop_core::jwk::MAX_JSON_LEN];
+            let mut buf = [0u8; dpop_core::consts::MAX_JWK_JSON_LEN];
             let canonical: Value = serde_json::from_str(jwk.write_json(&mut buf).unwrap()).unwrap();
             for member in ["kty", "crv", "x", "y"] {
                 assert_eq!(canonical[member], entry["jwk"][member]);
@@ -297,7 +294,7 @@ fn thumbprints_agree_with_jose() {
     let jwks: Vec<Value> = keys
         .iter()
         .map(|k| {
-            let mut buf = [0u8; dpop_core::jwk::MAX_JSON_LEN];
+            let mut buf = [0u8; dpop_core::consts::MAX_JWK_JSON_LEN];
             serde_json::from_str(k.public_jwk().write_json(&mut buf).unwrap()).unwrap()
         })
         .collect();

@@ -6,7 +6,7 @@
 use core::time::Duration;
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
-use dpop_core::alg::Algorithm;
+use dpop_core::Algorithm;
 use dpop_reqwest::reqwest::{self, RequestBuilder, StatusCode, header};
 use dpop_reqwest::{DpopClient, Exchange, TokenManager};
 use dpop_std::client::{Client, TokenSet};

@@ -22,9 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64ct::{Base64UrlUnpadded, Encoding as _};
 use dpop_axum::{Dpop, DpopLayer, DpopToken, TokenStatus};
-use dpop_core::alg::ALL_COMPILED_IN;
-use dpop_core::proof::Verifier;
-use dpop_core::thumbprint::Thumbprint;
+use dpop_core::{Thumbprint, Verifier, crypto::rustcrypto::ALL_VERIFIERS};
 use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{BearerPolicy, Grant, Server, TokenBinding, UriPolicy};
@@ -49,7 +47,7 @@ const ACCESS_TOKEN_LIFETIME: u64 = 300;
 const SCOPE: &str = "profile:read sessions:read";
 
 /// The accepted algorithms: every one compiled in, listed explicitly.
-static VERIFIER: Verifier<'static> = Verifier::new(ALL_COMPILED_IN);
+static VERIFIER: Verifier<'static> = Verifier::new(ALL_VERIFIERS);
 
 /// The server's secrets and refresh tokens.
 struct Platform {

@@ -1,10 +1,17 @@
-//! The RustCrypto backend: `p256`, `p384` and `p521` with deterministic RFC 6979 signing.
+//! The RustCrypto backend: `p256`, `p384` and `p521` with deterministic RFC 6979 signing, one
+//! crate feature per algorithm (`es256`, `es384`, `es512`).
+//!
+//! Its verifiers are named after backend and algorithm, so that a server's setup reads as what
+//! it accepts: `Verifier::new(&[rustcrypto::ES256_VERIFIER])`, beside
+//! `dpop_aws_lc_rs::ES256_VERIFIER` for the aws-lc-rs backend.
 //!
 //! One macro instantiation per curve keeps the three backends identical in shape. High-S
 //! signatures verify (RustCrypto does not normalize S for the NIST curves), as with every other
 //! major implementation; replay detection therefore never keys on signature bytes.
 
-use super::{Algorithm, Curve, VerifyAlgorithm};
+use super::VerifyAlgorithm;
+use crate::alg::Algorithm;
+use crate::curve::Curve;
 use crate::error::{InvalidSignature, JwkError};
 use crate::jwk::PublicJwk;
 
@@ -137,6 +144,26 @@ macro_rules! curve_backend {
     };
 }
 
-curve_backend!("es256", es256, p256, Es256, RustCryptoEs256, ES256);
-curve_backend!("es384", es384, p384, Es384, RustCryptoEs384, ES384);
-curve_backend!("es512", es512, p521, Es512, RustCryptoEs512, ES512);
+curve_backend!("es256", es256, p256, Es256, RustCryptoEs256, ES256_VERIFIER);
+curve_backend!("es384", es384, p384, Es384, RustCryptoEs384, ES384_VERIFIER);
+curve_backend!("es512", es512, p521, Es512, RustCryptoEs512, ES512_VERIFIER);
+
+/// The three RustCrypto verifiers, for a server that accepts every DPoP algorithm. It exists
+/// only when all three algorithm features are on, so it never means fewer algorithms than it
+/// says; a server that wants fewer lists them itself.
+#[cfg(all(feature = "es256", feature = "es384", feature = "es512"))]
+pub const ALL_VERIFIERS: &[&dyn VerifyAlgorithm] =
+    &[ES256_VERIFIER, ES384_VERIFIER, ES512_VERIFIER];
+
+/// The verifiers of whichever algorithms this build compiles in: for the crate's own tests,
+/// which run once per feature combination. Never offered to users (a feature enabled elsewhere
+/// must not widen what a server accepts).
+#[cfg(test)]
+pub(crate) const COMPILED_IN: &[&dyn VerifyAlgorithm] = &[
+    #[cfg(feature = "es256")]
+    ES256_VERIFIER,
+    #[cfg(feature = "es384")]
+    ES384_VERIFIER,
+    #[cfg(feature = "es512")]
+    ES512_VERIFIER,
+];
