@@ -11,9 +11,10 @@ use axum::body::Body;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use dpop_axum::{Dpop, DpopLayer, DpopToken, TokenStatus};
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
-use dpop_core::key::SigningKey;
-use dpop_core::proof::Verifier;
+use dpop_core::Algorithm;
+use dpop_core::SigningKey;
+use dpop_core::Verifier;
+use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
 use dpop_std::client::Client;
 use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{Grant, Rejection, Server, UriPolicy};
@@ -29,7 +30,7 @@ fn key(byte: u8) -> SigningKey {
 
 fn server(counters: &Arc<Counters>) -> Server<'static> {
     Server::new(
-        Verifier::new(ALL_COMPILED_IN),
+        Verifier::new(ALL_VERIFIERS),
         UriPolicy::public_base(BASE).unwrap(),
     )
     .with_counters(counters.clone())

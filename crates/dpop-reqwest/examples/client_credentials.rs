@@ -21,16 +21,16 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use dpop_axum::{Dpop, DpopLayer, DpopToken, TokenStatus};
-use dpop_core::alg::ALL_COMPILED_IN;
-use dpop_core::proof::Verifier;
-use dpop_core::thumbprint::Thumbprint;
+use dpop_core::Thumbprint;
+use dpop_core::Verifier;
+use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
 use dpop_reqwest::TokenManager;
 use dpop_reqwest::grants::{ClientAuth, ClientCredentials};
 use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{Grant, Server, UriPolicy};
 use dpop_std::wire::{TokenResponse, TokenType};
 
-static VERIFIER: Verifier<'static> = Verifier::new(ALL_COMPILED_IN);
+static VERIFIER: Verifier<'static> = Verifier::new(ALL_VERIFIERS);
 
 /// Issued access tokens and the key each is bound to.
 type Issued = Arc<Mutex<HashMap<String, Thumbprint>>>;

@@ -728,7 +728,7 @@ mod tests {
         let client = DpopClient::new(
             reqwest::Client::builder(),
             dpop_std::client::Client::new(
-                dpop_std::keys::generate(dpop_core::alg::Algorithm::Es256).unwrap(),
+                dpop_std::keys::generate(dpop_core::Algorithm::Es256).unwrap(),
             ),
         )
         .unwrap();

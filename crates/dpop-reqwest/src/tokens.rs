@@ -42,8 +42,8 @@ extern crate alloc;
 
 use alloc::sync::Arc;
 
-use dpop_core::alg::Algorithm;
-use dpop_core::key::SigningKey;
+use dpop_core::Algorithm;
+use dpop_core::SigningKey;
 use dpop_std::client::{Client, TokenSet};
 use dpop_std::clock::{Clock, SystemClock};
 use dpop_std::keys;

@@ -24,10 +24,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64ct::{Base64, Encoding as _};
 use dpop_axum::{Dpop, DpopLayer, DpopToken, TokenStatus};
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
-use dpop_core::proof::Verifier;
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::Algorithm;
+use dpop_core::Thumbprint;
+use dpop_core::UnixTime;
+use dpop_core::Verifier;
+use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
 use dpop_reqwest::DpopClient;
 use dpop_reqwest::grants::{
     AuthError, BoxFuture, ClientAuth, ClientCredentials, DeviceAuthorization, Grant, token_request,
@@ -42,7 +43,7 @@ use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{Grant as ServerGrant, Server, UriPolicy};
 use dpop_std::wire::{ErrorBody, TokenResponse, TokenType};
 
-static VERIFIER: Verifier<'static> = Verifier::new(ALL_COMPILED_IN);
+static VERIFIER: Verifier<'static> = Verifier::new(ALL_VERIFIERS);
 
 const CLIENT_ID: &str = "client:1";
 const SECRET: &str = "s3cr+t&=x";

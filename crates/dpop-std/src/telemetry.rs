@@ -46,7 +46,7 @@ use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
-use dpop_core::time::UnixTime;
+use dpop_core::UnixTime;
 
 use crate::replay::{MemoryReplayCache, ReplayError};
 use crate::server::{AcceptedProof, Endpoint, Reason, Rejection, Server};
@@ -384,7 +384,7 @@ pub const fn endpoint_name(endpoint: Endpoint) -> &'static str {
 #[cfg(feature = "tracing")]
 mod event {
     use base64ct::{Base64UrlUnpadded, Encoding};
-    use dpop_core::time::UnixTime;
+    use dpop_core::UnixTime;
     use tracing::Level;
 
     use super::{Facts, MAX_CLAIMED_HTU, MAX_PROOF_DECODED, endpoint_name};

@@ -14,13 +14,14 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use dpop_core::alg::{ALL_COMPILED_IN, Algorithm};
-use dpop_core::claims::{HttpMethod, ProofId};
-use dpop_core::htu::TargetUri;
-use dpop_core::key::SigningKey;
-use dpop_core::proof::{NewProof, Verifier};
-use dpop_core::thumbprint::Thumbprint;
-use dpop_core::time::UnixTime;
+use dpop_core::Algorithm;
+use dpop_core::SigningKey;
+use dpop_core::TargetUri;
+use dpop_core::Thumbprint;
+use dpop_core::UnixTime;
+use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
+use dpop_core::{HttpMethod, ProofId};
+use dpop_core::{NewProof, Verifier};
 use dpop_std::clock::ManualClock;
 use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
@@ -86,7 +87,7 @@ fn clock() -> Arc<ManualClock> {
 
 fn rs_server(counters: &Arc<Counters>) -> Server<'static> {
     Server::new(
-        Verifier::new(ALL_COMPILED_IN),
+        Verifier::new(ALL_VERIFIERS),
         UriPolicy::public_base("https://api.example.com").unwrap(),
     )
     .with_clock(clock())
@@ -95,7 +96,7 @@ fn rs_server(counters: &Arc<Counters>) -> Server<'static> {
 
 fn as_server(counters: &Arc<Counters>) -> Server<'static> {
     Server::new(
-        Verifier::new(ALL_COMPILED_IN),
+        Verifier::new(ALL_VERIFIERS),
         UriPolicy::public_base("https://as.example.com").unwrap(),
     )
     .with_clock(clock())
@@ -335,7 +336,7 @@ fn caller_made_rejections_and_shared_counters_add_up() {
 fn a_server_without_counters_counts_nothing_and_snapshots_serialize() {
     let counters = Arc::new(Counters::new());
     let server = Server::new(
-        Verifier::new(ALL_COMPILED_IN),
+        Verifier::new(ALL_VERIFIERS),
         UriPolicy::public_base("https://api.example.com").unwrap(),
     );
     assert!(server.counters().is_none());
@@ -382,7 +383,7 @@ mod events {
     use tracing::{Event, Level, Metadata, Subscriber};
 
     use base64ct::{Base64UrlUnpadded, Encoding};
-    use dpop_core::alg::ProofSigner;
+    use dpop_core::crypto::ProofSigner;
 
     use super::*;
 

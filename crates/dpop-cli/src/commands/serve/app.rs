@@ -19,9 +19,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64ct::{Base64, Base64UrlUnpadded, Encoding as _};
 use dpop_axum::{Dpop, DpopLayer, DpopToken, TokenStatus};
-use dpop_core::alg::ALL_COMPILED_IN;
-use dpop_core::proof::Verifier;
-use dpop_core::thumbprint::Thumbprint;
+use dpop_core::Thumbprint;
+use dpop_core::Verifier;
+use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
 use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{BearerPolicy, Grant, Rejection, Server, UriPolicy};
@@ -39,7 +39,7 @@ const SCOPE: &str = "resource";
 const MAX_LOGGED_PATH: usize = 200;
 
 /// Every algorithm compiled in.
-static VERIFIER: Verifier<'static> = Verifier::new(ALL_COMPILED_IN);
+static VERIFIER: Verifier<'static> = Verifier::new(ALL_VERIFIERS);
 
 /// What `dpop serve` was asked for.
 #[derive(Clone, Debug)]
