@@ -272,7 +272,9 @@ impl<T> JwtResolverBuilder<T> {
         self
     }
 
-    /// The shortest time between two JWKS fetches caused by unknown `kid`s (default 60 s).
+    /// The shortest time between two JWKS fetches caused by unknown `kid`s (default 60 s):
+    /// the first token with an unknown `kid` makes the resolver fetch the JWKS (a key
+    /// rotation), later ones within the interval are refused without a fetch.
     pub const fn with_refresh_interval(mut self, interval: Duration) -> Self {
         self.refresh_interval = interval;
         self
@@ -487,7 +489,7 @@ impl Inner {
         let keys_after;
         if candidates.is_empty() {
             // An unknown kid: maybe the keys were rotated. At most one fetch per interval.
-            let (keys, failed) = self.jwks.refresh().await;
+            let (keys, failed) = self.jwks.refresh(Why::UnknownKid).await;
             keys_after = keys.ok_or_else(|| unavailable(failed.unwrap_or(1)))?;
             candidates = keys_after.matching(kid, header.alg);
             if candidates.is_empty() {
@@ -573,8 +575,21 @@ struct Jwks {
 #[derive(Default)]
 struct State {
     keys: Option<Arc<KeySet>>,
+    /// The last successful fetch.
     fetched_at: Option<Instant>,
-    last_attempt: Option<(Instant, bool)>,
+    /// The last fetch, if it failed.
+    failed_at: Option<Instant>,
+    /// The last fetch caused by an unknown `kid`.
+    kid_refetch_at: Option<Instant>,
+}
+
+/// Why the JWKS is fetched.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Why {
+    /// No keys yet, or keys older than the maximum age.
+    Load,
+    /// A token names a `kid` the cached keys do not have.
+    UnknownKid,
 }
 
 struct KeySet {
@@ -614,41 +629,58 @@ impl Jwks {
                 return Ok(Arc::clone(keys));
             }
         }
-        let (keys, failed) = self.refresh().await;
+        let (keys, failed) = self.refresh(Why::Load).await;
         keys.ok_or_else(|| failed.unwrap_or(1))
     }
 
-    /// Fetches the JWKS if the last attempt is old enough (the refresh interval after a
-    /// success, the retry interval after a failure), once for all concurrent callers. Returns
-    /// the keys then cached, and `Some(retry_after)` when the last attempt failed.
-    async fn refresh(&self) -> (Option<Arc<KeySet>>, Option<u32>) {
+    /// Fetches the JWKS once for all concurrent callers, unless it need not or may not be:
+    /// never within the retry interval after a failed attempt; for [`Why::UnknownKid`], at most
+    /// once per refresh interval; for [`Why::Load`], only when the keys are missing or older
+    /// than the maximum age. Returns the keys then cached, and `Some(retry_after)` when the
+    /// last attempt failed.
+    async fn refresh(&self, why: Why) -> (Option<Arc<KeySet>>, Option<u32>) {
         let _fetching = self.fetching.lock().await;
         {
             let state = remote::lock(&self.state);
-            if let Some((at, ok)) = state.last_attempt {
-                let wait = if ok {
-                    self.refresh_interval
-                } else {
-                    self.retry_interval
-                };
+            if let Some(at) = state.failed_at {
                 let elapsed = at.elapsed();
-                if elapsed < wait {
-                    let failed = (!ok).then(|| retry_after(wait - elapsed));
-                    return (state.keys.clone(), failed);
+                if elapsed < self.retry_interval {
+                    let retry = retry_after(self.retry_interval - elapsed);
+                    return (state.keys.clone(), Some(retry));
                 }
+            }
+            let not_due = match why {
+                Why::Load => {
+                    state.keys.is_some()
+                        && state
+                            .fetched_at
+                            .is_some_and(|at| at.elapsed() < self.max_age)
+                }
+                Why::UnknownKid => state
+                    .kid_refetch_at
+                    .is_some_and(|at| at.elapsed() < self.refresh_interval),
+            };
+            if not_due && state.failed_at.is_none() {
+                return (state.keys.clone(), None);
             }
         }
         let fetched = self.fetch().await;
         let mut state = remote::lock(&self.state);
         let now = Instant::now();
-        state.last_attempt = Some((now, fetched.is_ok()));
+        if why == Why::UnknownKid {
+            state.kid_refetch_at = Some(now);
+        }
         match fetched {
             Ok(keys) => {
                 state.keys = Some(Arc::new(keys));
                 state.fetched_at = Some(now);
+                state.failed_at = None;
                 (state.keys.clone(), None)
             }
-            Err(_) => (state.keys.clone(), Some(retry_after(self.retry_interval))),
+            Err(_) => {
+                state.failed_at = Some(now);
+                (state.keys.clone(), Some(retry_after(self.retry_interval)))
+            }
         }
     }
 
