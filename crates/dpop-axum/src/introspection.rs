@@ -226,7 +226,7 @@ impl IntrospectionResolverBuilder {
     /// [`IntrospectionConfigError`]: an endpoint that is not an `https` URL (`http` only on a
     /// loopback host), or no HTTP client.
     pub fn build(self) -> Result<IntrospectionResolver, IntrospectionConfigError> {
-        if !remote::is_secure_url(&self.endpoint) {
+        if remote::secure_url(&self.endpoint).is_none() {
             return Err(IntrospectionConfigError::Endpoint);
         }
         let http =

@@ -136,11 +136,6 @@ pub(crate) fn secure_url(url: &str) -> Option<reqwest::Url> {
     }
 }
 
-/// True for an `https` URL, or `http` on a loopback host.
-pub(crate) fn is_secure_url(url: &str) -> bool {
-    secure_url(url).is_some()
-}
-
 /// A poisoned lock still holds consistent data here: every critical section only assigns,
 /// inserts, reads or prunes.
 pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -150,6 +145,7 @@ pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, 
 }
 
 /// Seconds since the Unix epoch.
+#[cfg(feature = "introspection")]
 pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
