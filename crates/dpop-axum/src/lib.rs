@@ -28,6 +28,15 @@ use tower_service::Service;
 
 pub use dpop_std;
 
+#[cfg(feature = "introspection")]
+#[cfg_attr(docsrs, doc(cfg(feature = "introspection")))]
+pub mod introspection;
+#[cfg(feature = "jwt")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwt")))]
+pub mod jwt;
+#[cfg(any(feature = "jwt", feature = "introspection"))]
+mod remote;
+
 /// A tower [`Layer`] that verifies the DPoP proof of every request with dpop-std's
 /// [`Server`] and hands the result to the handler through the request extensions. Rejected
 /// requests never reach the handler: they get dpop-std's response

@@ -9,6 +9,12 @@
 //!   versions are pinned in `npm/package-lock.json` (the tests run `npm ci` in `npm/` when needed).
 //! - `tests/interop/jsonwebtoken_crate.rs`: the same against the `jsonwebtoken` crate (ES256
 //!   and ES384 both ways, thumbprints for all three curves; it has no ES512).
+//! - `tests/interop/oidc_provider.rs`: dpop-axum's `JwtResolver` and `IntrospectionResolver`
+//!   against panva's `oidc-provider` (`npm/oidc-provider.mjs`, on 127.0.0.1): DPoP-bound RS256
+//!   and ES256 JWT access tokens and opaque ones, obtained by a dpop-std `Client` with the client
+//!   credentials grant, are accepted with the bound key only (another key's proof and a Bearer
+//!   downgrade get 401); a token with an unknown `kid` causes exactly one JWKS refetch; both
+//!   introspection client authentication methods work; the server stopped gives 503.
 //!
 //! Without `node`, or when `npm ci` fails, the Node.js tests print a note to stderr and pass,
 //! except under `CI=true`, where they fail.

@@ -13,4 +13,5 @@
 mod common;
 mod jsonwebtoken_crate;
 mod node;
+mod oidc_provider;
 mod panva;

@@ -20,7 +20,11 @@ use serde_json::Value;
 const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The versions `npm/package.json` pins; `npm/node_modules` must hold exactly these.
-const PINNED: [(&str, &str); 2] = [("jose", "6.2.18"), ("dpop", "2.1.2")];
+const PINNED: [(&str, &str); 3] = [
+    ("jose", "6.2.18"),
+    ("dpop", "2.1.2"),
+    ("oidc-provider", "9.13.3"),
+];
 
 /// A working Node.js side.
 #[derive(Debug)]
@@ -70,6 +74,11 @@ impl Node {
             );
         }
         Some(Self { dir })
+    }
+
+    /// The `npm` directory, where the scripts are.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// Runs `node interop.mjs <command>` on `requests`; returns one result per request.
