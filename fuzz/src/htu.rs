@@ -5,6 +5,10 @@
 //! `parse_claim` as documented, is idempotent, and its output is a valid claim of the reported
 //! length. For the pair: `canonical_eq` is reflexive and symmetric, and holds exactly when the
 //! canonical forms are equal.
+//!
+//! The characters outside `pchar` that a path may hold (`|`, `^`, `[`, `]`, `{`, `}` and the
+//! backtick, as WHATWG URL parsers leave them) never appear raw in a canonical path, and
+//! writing them percent-encoded in the input path gives the same canonical form.
 
 use dpop_core::{TargetUri, UriError, canonicalize_uri, consts::MAX_URI_LEN};
 
@@ -25,6 +29,14 @@ pub fn run(data: &[u8]) {
 
 /// Checks one URI; returns its canonical form when it has one.
 fn check_one(uri: &str) -> Option<String> {
+    // Finding 2 (fuzz/README.md), open: `|`, `^`, `[`, `]`, `{`, `}` and the backtick in a path
+    // are written as three bytes each, so an input within MAX_URI_LEN can have a longer
+    // canonical form; `TargetUri::parse` accepts it (`canonical_len` above MAX_URI_LEN) while
+    // `canonicalize_uri` with a MAX_URI_LEN buffer says `BufferTooSmall`. Skipped only under
+    // `cargo fuzz`, so that the other properties keep being fuzzed; remove with the fix.
+    if cfg!(fuzzing) && TargetUri::parse(uri).is_ok_and(|p| p.canonical_len() > MAX_URI_LEN) {
+        return None;
+    }
     let mut buf = [0u8; MAX_URI_LEN];
     let canonical = canonicalize_uri(uri, &mut buf).map(str::to_owned);
     let parsed = TargetUri::parse(uri);
@@ -108,5 +120,66 @@ fn check_one(uri: &str) -> Option<String> {
             "short buffer"
         );
     }
+    check_path_specials(uri, &c);
     Some(c)
+}
+
+/// The path characters that are not `pchar` but that the parsers accept in a path, with the
+/// escape the canonical form uses for each.
+const PATH_SPECIALS: [(char, &str); 7] = [
+    ('|', "%7C"),
+    ('^', "%5E"),
+    ('[', "%5B"),
+    (']', "%5D"),
+    ('{', "%7B"),
+    ('}', "%7D"),
+    ('`', "%60"),
+];
+
+/// The path of an accepted URI or canonical form: from the first `/` after `://` up to the
+/// query or fragment. (An IPv6 literal holds no `/`, so the first `/` starts the path.)
+fn path_range(uri: &str) -> core::ops::Range<usize> {
+    let authority = uri.find("://").expect("an accepted URI has ://") + 3;
+    let end = uri.find(['?', '#']).unwrap_or(uri.len());
+    // A `?` or `#` can only follow the authority or path.
+    let start = uri[authority..end]
+        .find('/')
+        .map_or(end, |slash| authority + slash);
+    start..end
+}
+
+/// For an accepted `uri` with canonical form `canonical`: the canonical path holds none of
+/// `PATH_SPECIALS` raw, and the input with each of them percent-encoded in its path has the
+/// same canonical form.
+fn check_path_specials(uri: &str, canonical: &str) {
+    let canonical_path = &canonical[path_range(canonical)];
+    assert!(
+        !canonical_path.contains(|ch| PATH_SPECIALS.iter().any(|(s, _)| *s == ch)),
+        "raw non-pchar character in the canonical path {canonical:?}"
+    );
+    let path = path_range(uri);
+    if !uri[path.clone()].contains(|ch| PATH_SPECIALS.iter().any(|(s, _)| *s == ch)) {
+        return;
+    }
+    let mut escaped = String::with_capacity(uri.len() * 3);
+    escaped.push_str(&uri[..path.start]);
+    for ch in uri[path.clone()].chars() {
+        match PATH_SPECIALS.iter().find(|(s, _)| *s == ch) {
+            Some((_, escape)) => escaped.push_str(escape),
+            None => escaped.push(ch),
+        }
+    }
+    escaped.push_str(&uri[path.end..]);
+    let mut buf = [0u8; MAX_URI_LEN];
+    match canonicalize_uri(&escaped, &mut buf) {
+        Ok(again) => assert_eq!(
+            again, canonical,
+            "{uri:?} and {escaped:?} canonicalize differently"
+        ),
+        // Each escape is three bytes for one: only the length limit may refuse it.
+        Err(e) => assert!(
+            escaped.len() > MAX_URI_LEN && e == UriError::TooLong,
+            "{escaped:?} refused with {e:?} but {uri:?} is accepted"
+        ),
+    }
 }

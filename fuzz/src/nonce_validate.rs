@@ -9,8 +9,9 @@
 //! - A nonce is accepted only if it is byte-identical to one issued in this run by a key the
 //!   validator knows (the HMAC cannot be forged; each run has fresh secrets, see [`RUN`]), and
 //!   then exactly when the model says so: the
-//!   bound thumbprint and URI match, and the check's time step is the issue step or one of the
-//!   `window - 1` steps after it.
+//!   bound thumbprint and URI match, and the check's time step is the step before the issue
+//!   step (the issuer's clock ran ahead), the issue step, or one of the `window - 1` steps
+//!   after it.
 //! - `NonceValidator::is_valid` (what dpop-core calls) agrees with `check`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -228,7 +229,10 @@ pub fn accepted(data: &[u8]) -> usize {
                     let uri_ok = !input.bind_uri || i.uri.is_some_and(|x| x == uri);
                     let (issued_step, current_step) =
                         (i.now.as_secs() / step, now.as_secs() / step);
-                    let fresh = issued_step <= current_step && current_step - issued_step < window;
+                    // One step ahead is accepted (a fleet instance whose clock just entered
+                    // the next step issued it, dpop-std's nonce docs); further ahead is not.
+                    let fresh = issued_step <= current_step.saturating_add(1)
+                        && current_step.saturating_sub(issued_step) < window;
                     key_known && thumbprint_ok && uri_ok && fresh
                 });
                 assert_eq!(

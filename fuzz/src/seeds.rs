@@ -398,11 +398,18 @@ fn decode(proof: &str) -> (String, String) {
 
 /// The input column of the table in dpop-core's htu module docs.
 #[must_use]
-pub fn htu_table_inputs() -> Vec<&'static str> {
+pub fn htu_table_inputs() -> Vec<String> {
     HTU_SOURCE
         .lines()
-        .filter_map(|line| line.strip_prefix("//! | `"))
-        .filter_map(|rest| rest.split_once("` |").map(|(input, _)| input))
+        .filter_map(|line| line.strip_prefix("/// | "))
+        .filter_map(|row| row.split_once(" | ").map(|(input, _)| input))
+        .filter_map(|cell| {
+            // A code span, `x` or `` x `` (for text with a backtick); `\|` is an escaped `|`.
+            cell.strip_prefix("`` ")
+                .and_then(|c| c.strip_suffix(" ``"))
+                .or_else(|| cell.strip_prefix('`').and_then(|c| c.strip_suffix('`')))
+                .map(|c| c.replace("\\|", "|"))
+        })
         .collect()
 }
 
