@@ -298,6 +298,11 @@ impl core::error::Error for UriError {}
 /// ```
 pub fn canonicalize_uri<'b>(uri: &str, out: &'b mut [u8]) -> Result<&'b str, UriError> {
     let parts = analyze(uri, false)?;
+    // Only escaped characters make the canonical form longer than the input (three bytes for
+    // one); measure it exactly when this bound cannot rule out passing MAX_URI_LEN.
+    if parts.front_len + parts.path.len().saturating_mul(3) > MAX_URI_LEN {
+        parts.canonical_len()?;
+    }
     write_canonical_parts(&parts, out)
 }
 
@@ -477,7 +482,13 @@ impl<'a> Parts<'a> {
                 counter.0
             }
         };
-        Ok(self.front_len + path_len)
+        let len = self.front_len + path_len;
+        // `| ^ [ ] { }` and the backtick are written as three bytes each, so a path of them can
+        // outgrow the input and MAX_URI_LEN.
+        if len > MAX_URI_LEN {
+            return Err(UriError::TooLong);
+        }
+        Ok(len)
     }
 }
 
@@ -1183,6 +1194,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use std::{
+        format,
         string::{String, ToString},
         vec::Vec,
     };
@@ -1413,7 +1425,7 @@ mod tests {
     fn doc_table_matches_cases() {
         let rows: Vec<(String, Result<String, UriError>)> = include_str!("htu.rs")
             .lines()
-            .filter_map(|line| line.strip_prefix("//! |"))
+            .filter_map(|line| line.strip_prefix("/// |")) // the table in `canonicalize_uri`'s docs
             .skip(2) // header and separator
             .map(|row| {
                 let cells: Vec<&str> = row.trim_end().trim_end_matches('|').split(" | ").collect();
@@ -1442,7 +1454,7 @@ mod tests {
         // crate); keep the two identical.
         let docs: Vec<&str> = include_str!("htu.rs")
             .lines()
-            .filter_map(|line| line.strip_prefix("//! "))
+            .filter_map(|line| line.strip_prefix("/// "))
             .filter(|line| line.starts_with('|') && !line.starts_with("|-"))
             .collect();
         let readme = include_str!("../../../README.md");
@@ -1457,6 +1469,29 @@ mod tests {
             .filter(|line| !line.starts_with("|-"))
             .collect();
         assert_eq!(rows, docs);
+    }
+
+    /// Found by fuzzing: 700 `|` fit in the input limit, but their canonical form (`%7C` each)
+    /// does not; that is `TooLong`, not `BufferTooSmall` or a canonical form over the limit.
+    #[test]
+    fn escaped_characters_cannot_push_the_canonical_form_past_the_limit() {
+        let long = format!("https://a/{}", "|".repeat(700));
+        assert!(long.len() <= MAX_URI_LEN);
+        assert_eq!(TargetUri::parse(&long), Err(UriError::TooLong));
+        let mut out = [0u8; 4 * MAX_URI_LEN];
+        assert_eq!(canonicalize_uri(&long, &mut out), Err(UriError::TooLong));
+        // Just at the limit: the canonical form is exactly MAX_URI_LEN bytes.
+        let fits = format!("https://a/{}", "|".repeat((MAX_URI_LEN - 10) / 3));
+        let fits = format!(
+            "{fits}{}",
+            "b".repeat(MAX_URI_LEN - 10 - 3 * ((MAX_URI_LEN - 10) / 3))
+        );
+        let canonical = canonicalize_uri(&fits, &mut out).map(str::len);
+        assert_eq!(canonical, Ok(MAX_URI_LEN));
+        assert_eq!(
+            TargetUri::parse(&fits).map(|u| u.canonical_len()),
+            Ok(MAX_URI_LEN)
+        );
     }
 
     #[test]
