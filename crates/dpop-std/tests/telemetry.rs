@@ -376,7 +376,6 @@ fn concurrent_decisions_are_all_counted() {
 #[cfg(feature = "tracing")]
 mod events {
     use std::fmt::Write as _;
-    use std::sync::Mutex;
 
     use tracing::field::{Field, Visit};
     use tracing::span::{Attributes, Id, Record};
@@ -404,8 +403,15 @@ mod events {
         }
     }
 
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<Captured>>>);
+    /// The process-wide subscriber: it records events into the calling thread's buffer while a
+    /// [`capture`] runs there. A global subscriber (not `with_default`) keeps tracing's cached
+    /// callsite interest stable while tests on other threads run, so no event is missed.
+    struct Capture;
+
+    std::thread_local! {
+        static CAPTURED: std::cell::RefCell<Option<Vec<Captured>>> =
+            const { std::cell::RefCell::new(None) };
+    }
 
     struct Fields<'a>(&'a mut Vec<(String, String)>);
 
@@ -419,6 +425,12 @@ mod events {
     }
 
     impl Subscriber for Capture {
+        fn register_callsite(
+            &self,
+            _: &'static Metadata<'static>,
+        ) -> tracing::subscriber::Interest {
+            tracing::subscriber::Interest::always()
+        }
         fn enabled(&self, _: &Metadata<'_>) -> bool {
             true
         }
@@ -430,10 +442,15 @@ mod events {
         fn event(&self, event: &Event<'_>) {
             let mut fields = Vec::new();
             event.record(&mut Fields(&mut fields));
-            self.0.lock().unwrap().push(Captured {
+            let captured = Captured {
                 level: *event.metadata().level(),
                 target: event.metadata().target().to_owned(),
                 fields,
+            };
+            CAPTURED.with(|buffer| {
+                if let Some(events) = buffer.borrow_mut().as_mut() {
+                    events.push(captured);
+                }
             });
         }
         fn enter(&self, _: &Id) {}
@@ -449,7 +466,6 @@ mod events {
     }
 
     /// Signs an arbitrary payload: proofs the creation API refuses to make.
-    /// Signs an arbitrary payload: proofs the creation API refuses to make.
     fn raw_proof(key: &SigningKey, payload: &str) -> String {
         let mut jwk = [0u8; 512];
         let jwk = key.public_jwk().write_json(&mut jwk).unwrap();
@@ -461,9 +477,11 @@ mod events {
     }
 
     fn capture(f: impl FnOnce()) -> Vec<Captured> {
-        let capture = Capture::default();
-        tracing::subscriber::with_default(capture.clone(), f);
-        capture.0.lock().unwrap().clone()
+        static INSTALL: std::sync::Once = std::sync::Once::new();
+        INSTALL.call_once(|| tracing::subscriber::set_global_default(Capture).unwrap());
+        CAPTURED.with(|buffer| *buffer.borrow_mut() = Some(Vec::new()));
+        f();
+        CAPTURED.with(|buffer| buffer.borrow_mut().take().unwrap_or_default())
     }
 
     fn dump(events: &[Captured]) -> String {
