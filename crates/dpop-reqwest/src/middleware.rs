@@ -1,6 +1,6 @@
 //! A [`reqwest-middleware`](reqwest_middleware) middleware (feature `middleware`): a DPoP
 //! proof on every request, the single nonce retry, and, with a
-//! [`TokenManager`](crate::tokens::TokenManager), the access token and the one retry with a
+//! [`TokenManager`], the access token and the one retry with a
 //! new token on `invalid_token`.
 //!
 //! ```no_run
