@@ -1448,29 +1448,6 @@ mod tests {
         assert_eq!(rows, cases);
     }
 
-    #[test]
-    fn workspace_readme_table_matches_the_module_docs() {
-        // The workspace README repeats the table (its examples already run as doctests of this
-        // crate); keep the two identical.
-        let docs: Vec<&str> = include_str!("htu.rs")
-            .lines()
-            .filter_map(|line| line.strip_prefix("/// "))
-            .filter(|line| line.starts_with('|') && !line.starts_with("|-"))
-            .collect();
-        let readme = include_str!("../../../README.md");
-        let section = readme
-            .split("## `htu` canonicalization")
-            .nth(1)
-            .expect("README has the htu section");
-        let rows: Vec<&str> = section
-            .lines()
-            .skip_while(|line| !line.starts_with('|'))
-            .take_while(|line| line.starts_with('|'))
-            .filter(|line| !line.starts_with("|-"))
-            .collect();
-        assert_eq!(rows, docs);
-    }
-
     /// Found by fuzzing: 700 `|` fit in the input limit, but their canonical form (`%7C` each)
     /// does not; that is `TooLong`, not `BufferTooSmall` or a canonical form over the limit.
     #[test]

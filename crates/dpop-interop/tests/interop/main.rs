@@ -15,3 +15,4 @@ mod jsonwebtoken_crate;
 mod node;
 mod oidc_provider;
 mod panva;
+mod readme;
