@@ -282,7 +282,7 @@ impl MemoryReplayCache {
     }
 
     /// Remembers a verified `proof` until [`expiry_for`]`(verifier, proof, now)`: the synchronous
-    /// form of [`consume`].
+    /// form of [`consume`](super::consume).
     ///
     /// # Errors
     ///

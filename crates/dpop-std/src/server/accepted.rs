@@ -9,7 +9,7 @@ use crate::wire::{Confirmation, TokenType};
 
 /// A request that passed verification: with a DPoP proof, or as Bearer where allowed.
 ///
-/// Consume it with [`Server::consume`], then add [`headers`](Self::headers) (a fresh
+/// Consume it with [`Server::consume`](super::Server::consume), then add [`headers`](Self::headers) (a fresh
 /// `DPoP-Nonce`, when due) to the response.
 #[must_use]
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -60,7 +60,7 @@ impl Accepted {
     }
 
     /// A fresh nonce to send, because the presented one is about to expire
-    /// ([`NonceSource::should_refresh`]).
+    /// ([`NonceSource::should_refresh`](crate::nonce::NonceSource::should_refresh)).
     pub fn fresh_nonce(&self) -> Option<&str> {
         self.fresh_nonce.as_deref()
     }
@@ -147,7 +147,7 @@ impl AcceptedProof {
 
     /// When the replay entry may be forgotten: `iat + max_age + leeway + 1`, or with a nonce
     /// that vouched for freshness `max(iat + max_age + leeway, nonce_accepted_until) + 1`
-    /// ([`expiry_for`]; entries are live while `now < expires_at`).
+    /// ([`expiry_for`](crate::replay::expiry_for); entries are live while `now < expires_at`).
     #[must_use]
     pub const fn replay_expires_at(&self) -> UnixTime {
         self.replay_expires_at

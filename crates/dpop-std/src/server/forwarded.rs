@@ -6,7 +6,7 @@ use super::head::is_token;
 use super::target::is_authority;
 use super::{Scheme, TargetError};
 
-/// Which forwarding headers a trusted proxy sets ([`UriPolicy::from_trusted_proxy`]). Only that
+/// Which forwarding headers a trusted proxy sets ([`UriPolicy::from_trusted_proxy`](super::UriPolicy::from_trusted_proxy)). Only that
 /// family is read: a proxy that adds `X-Forwarded-*` usually passes a client-sent `Forwarded`
 /// through untouched, and the other way round.
 #[non_exhaustive]

@@ -30,14 +30,14 @@ pub enum Reason {
     /// The proof key is not the `dpop_jkt` the authorization code was issued for (RFC 9449
     /// section 10): `invalid_grant`.
     AuthorizationCodeKeyMismatch,
-    /// A Bearer token where [`BearerPolicy::Refuse`] applies: `invalid_token`.
+    /// A Bearer token where [`BearerPolicy::Refuse`](super::BearerPolicy::Refuse) applies: `invalid_token`.
     BearerRefused,
     /// A DPoP-bound token presented with the `Bearer` scheme (RFC 9449 section 7.2):
     /// `invalid_token`.
     BoundTokenAsBearer,
     /// The `DPoP` header is not visible ASCII: `invalid_dpop_proof`.
     InvalidProofHeader,
-    /// The caller rejected the token ([`Server::reject_token`]): `invalid_token`.
+    /// The caller rejected the token ([`Server::reject_token`](super::Server::reject_token)): `invalid_token`.
     InvalidToken {
         /// The caller's description.
         description: &'static str,
@@ -64,7 +64,7 @@ pub enum Reason {
     Replay(ReplayError),
     /// The expected `htu` cannot be built from the request: `invalid_request`.
     Target(TargetError),
-    /// The caller cannot decide about the token right now ([`Server::unavailable`]): 503
+    /// The caller cannot decide about the token right now ([`Server::unavailable`](super::Server::unavailable)): 503
     /// `temporarily_unavailable` with `Retry-After`.
     TokenUnavailable {
         /// Seconds for `Retry-After`.
