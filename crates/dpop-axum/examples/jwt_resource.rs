@@ -22,7 +22,6 @@ use axum::extract::Extension;
 use axum::routing::get;
 use dpop_axum::jwt::{AccessTokenClaims, JwtResolver};
 use dpop_axum::{Dpop, DpopLayer};
-use dpop_core::Verifier;
 use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
 use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{Server, UriPolicy};
@@ -58,9 +57,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tokens = JwtResolver::builder(&issuer)
         .with_audience(&audience)
         .build()?;
-    static VERIFIER: Verifier<'static> = Verifier::new(ALL_VERIFIERS);
     // Behind a proxy, this is the public URL clients sign (`htu`).
-    let server = Server::new(VERIFIER, UriPolicy::public_base(&base)?);
+    let server = Server::new(ALL_VERIFIERS, UriPolicy::public_base(&base)?);
     let cache = Arc::new(MemoryReplayCache::with_capacity(100_000));
     let app = Router::new()
         .route("/me", get(me))

@@ -64,7 +64,7 @@ pub struct DpopLayer<C, R = NoTokens> {
 }
 
 struct Shared<C, R> {
-    server: Server<'static>,
+    server: Server,
     cache: Arc<C>,
     resolver: Option<R>,
 }
@@ -75,7 +75,7 @@ impl<C: ReplayCache + 'static> DpopLayer<C, NoTokens> {
     /// `cache` (use one for the token endpoint alone). Without a `DPoP` header the request
     /// passes as Bearer only under
     /// [`BearerPolicy::Allow`](dpop_std::server::BearerPolicy::Allow).
-    pub fn token_endpoint(server: Server<'static>, cache: Arc<C>) -> Self {
+    pub fn token_endpoint(server: Server, cache: Arc<C>) -> Self {
         Self {
             shared: Arc::new(Shared {
                 server,
@@ -90,7 +90,7 @@ impl<C: ReplayCache + 'static, R: TokenResolver> DpopLayer<C, R> {
     /// A layer for protected resources: reads the credentials
     /// ([`Server::resource_request`]), asks `resolver` what the access token is bound to,
     /// verifies ([`Server::verify_resource`]) and consumes the proof in `cache`.
-    pub fn resource(server: Server<'static>, cache: Arc<C>, resolver: R) -> Self {
+    pub fn resource(server: Server, cache: Arc<C>, resolver: R) -> Self {
         Self {
             shared: Arc::new(Shared {
                 server,
@@ -362,7 +362,7 @@ impl<C: ReplayCache + 'static, R: TokenResolver> Shared<C, R> {
 /// The token endpoint's server and replay cache, behind a trait object so that [`DpopToken`]
 /// needs no type parameter.
 struct GrantCheck<C> {
-    server: Server<'static>,
+    server: Server,
     cache: Arc<C>,
 }
 

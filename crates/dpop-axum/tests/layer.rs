@@ -16,7 +16,7 @@ use axum::extract::Extension;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use dpop_axum::{Dpop, DpopLayer, DpopToken, TokenStatus, resolve_async};
-use dpop_core::{Algorithm, SigningKey, Thumbprint, Verifier, crypto::rustcrypto::ALL_VERIFIERS};
+use dpop_core::{Algorithm, SigningKey, Thumbprint, crypto::rustcrypto::ALL_VERIFIERS};
 use dpop_std::client::{Attempt, Client, Outcome};
 use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
@@ -24,15 +24,14 @@ use dpop_std::server::{BearerPolicy, Grant, Server, UriPolicy};
 use http::{HeaderMap, Method, Request, StatusCode};
 use tower::ServiceExt as _;
 
-static VERIFIER: Verifier<'static> = Verifier::new(ALL_VERIFIERS);
 const BASE: &str = "http://api.test";
 
 fn key(byte: u8) -> SigningKey {
     SigningKey::from_bytes(Algorithm::Es256, &[byte; 32]).unwrap()
 }
 
-fn server() -> Server<'static> {
-    Server::new(VERIFIER, UriPolicy::public_base(BASE).unwrap())
+fn server() -> Server {
+    Server::new(ALL_VERIFIERS, UriPolicy::public_base(BASE).unwrap())
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -94,7 +93,7 @@ async fn client_credentials(headers: HeaderMap, dpop: DpopToken) -> Response {
 /// `Basic client:secret`.
 const CLIENT_AUTH: &str = "Basic Y2xpZW50OnNlY3JldA==";
 
-fn app(resource_server: Server<'static>) -> Router {
+fn app(resource_server: Server) -> Router {
     app_with(
         resource_server,
         Arc::new(MemoryReplayCache::with_capacity(1000)),
@@ -103,7 +102,7 @@ fn app(resource_server: Server<'static>) -> Router {
 }
 
 fn app_with(
-    resource_server: Server<'static>,
+    resource_server: Server,
     resource_cache: Arc<MemoryReplayCache>,
     token_cache: Arc<MemoryReplayCache>,
 ) -> Router {

@@ -18,7 +18,7 @@ use axum::Router;
 use axum::routing::get;
 use dpop_aws_lc_rs::{AwsLcSigningKey, CachedAwsLcVerifier};
 use dpop_axum::{DpopLayer, TokenStatus};
-use dpop_core::{Algorithm, Thumbprint, Verifier};
+use dpop_core::{Algorithm, Thumbprint};
 use dpop_redis::RedisReplayCache;
 use dpop_std::replay::ReplayCache;
 use dpop_std::server::{Server, UriPolicy};
@@ -27,7 +27,6 @@ use dpop_std::server::{Server, UriPolicy};
 const PUBLIC_BASE: &str = "https://fleet.example";
 
 static CACHED_ES256: CachedAwsLcVerifier = CachedAwsLcVerifier::new(Algorithm::Es256);
-static VERIFIER: Verifier<'static> = Verifier::new(&[&CACHED_ES256]);
 
 type Error = Box<dyn core::error::Error + Send + Sync>;
 
@@ -73,7 +72,7 @@ fn app<C: ReplayCache + 'static>(
     jkt: Thumbprint,
     token: String,
 ) -> Result<Router, Error> {
-    let server = Server::new(VERIFIER, UriPolicy::public_base(PUBLIC_BASE)?);
+    let server = Server::new(&[&CACHED_ES256], UriPolicy::public_base(PUBLIC_BASE)?);
     let resolver = move |access_token: &str| {
         if access_token == token {
             TokenStatus::Bound { jkt, claims: () }

@@ -22,15 +22,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use dpop_axum::{Dpop, DpopLayer, DpopToken, TokenStatus};
 use dpop_core::Thumbprint;
-use dpop_core::Verifier;
 use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
 use dpop_reqwest::TokenManager;
 use dpop_reqwest::grants::{ClientAuth, ClientCredentials};
 use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{Grant, Server, UriPolicy};
 use dpop_std::wire::{TokenResponse, TokenType};
-
-static VERIFIER: Verifier<'static> = Verifier::new(ALL_VERIFIERS);
 
 /// Issued access tokens and the key each is bound to.
 type Issued = Arc<Mutex<HashMap<String, Thumbprint>>>;
@@ -72,7 +69,7 @@ async fn start_server() -> Result<String, Box<dyn std::error::Error>> {
     let token_endpoint = Router::new()
         .route("/token", post(token))
         .layer(DpopLayer::token_endpoint(
-            Server::new(VERIFIER, policy.clone()),
+            Server::new(ALL_VERIFIERS, policy.clone()),
             Arc::new(MemoryReplayCache::with_capacity(10_000)),
         ))
         .with_state(Arc::clone(&issued));
@@ -89,7 +86,7 @@ async fn start_server() -> Result<String, Box<dyn std::error::Error>> {
     let resource = Router::new()
         .route("/api/items", get(items))
         .layer(DpopLayer::resource(
-            Server::new(VERIFIER, policy),
+            Server::new(ALL_VERIFIERS, policy),
             Arc::new(MemoryReplayCache::with_capacity(10_000)),
             resolve,
         ));

@@ -27,7 +27,6 @@ use dpop_axum::{Dpop, DpopLayer, DpopToken, TokenStatus};
 use dpop_core::Algorithm;
 use dpop_core::Thumbprint;
 use dpop_core::UnixTime;
-use dpop_core::Verifier;
 use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
 use dpop_reqwest::DpopClient;
 use dpop_reqwest::grants::{
@@ -42,8 +41,6 @@ use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{Grant as ServerGrant, Server, UriPolicy};
 use dpop_std::wire::{ErrorBody, TokenResponse, TokenType};
-
-static VERIFIER: Verifier<'static> = Verifier::new(ALL_VERIFIERS);
 
 const CLIENT_ID: &str = "client:1";
 const SECRET: &str = "s3cr+t&=x";
@@ -262,7 +259,7 @@ async fn start(server: As) -> (Arc<As>, String) {
     let tokens = Router::new()
         .route("/token", post(token))
         .layer(DpopLayer::token_endpoint(
-            Server::new(VERIFIER, policy.clone()),
+            Server::new(ALL_VERIFIERS, policy.clone()),
             Arc::new(MemoryReplayCache::with_capacity(10_000)),
         ))
         .route("/device", post(device));
@@ -284,7 +281,7 @@ async fn start(server: As) -> (Arc<As>, String) {
     let resource = Router::new()
         .route("/api", get(api))
         .layer(DpopLayer::resource(
-            Server::new(VERIFIER, policy.clone()),
+            Server::new(ALL_VERIFIERS, policy.clone()),
             Arc::clone(&cache),
             resolve.clone(),
         ));
@@ -293,7 +290,7 @@ async fn start(server: As) -> (Arc<As>, String) {
     let with_nonce = Router::new()
         .route("/nonce-api", get(api))
         .layer(DpopLayer::resource(
-            Server::new(VERIFIER, policy).with_nonces(Arc::new(nonces)),
+            Server::new(ALL_VERIFIERS, policy).with_nonces(Arc::new(nonces)),
             cache,
             resolve,
         ));

@@ -63,8 +63,11 @@ use core::fmt;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use dpop_core::{
-    Expected, HttpMethod, NonceValidator, PublicJwk, TargetUri, Thumbprint, UnixTime, UriError,
-    VerifiedProof, Verifier, is_valid_nonce,
+    Expected, HttpMethod, Limits, NonceValidator, PublicJwk, TargetUri, Thumbprint, UnixTime,
+    UriError, VerifiedProof, Verifier,
+    consts::{DEFAULT_LEEWAY, DEFAULT_MAX_AGE},
+    crypto::VerifyAlgorithm,
+    is_valid_nonce,
 };
 use http::header::HeaderValue;
 
@@ -124,8 +127,12 @@ pub enum Endpoint {
 ///
 /// See the [module docs](self) and the crate README for a complete example.
 #[derive(Clone)]
-pub struct Server<'a> {
-    verifier: Verifier<'a>,
+pub struct Server {
+    /// The accepted algorithms, owned: a server needs no `'static` verifier of its caller's.
+    accepted: Arc<[&'static dyn VerifyAlgorithm]>,
+    max_age: u64,
+    leeway: u64,
+    limits: Limits,
     uri: UriPolicy,
     bearer: BearerPolicy,
     nonces: Option<Arc<dyn NonceSource>>,
@@ -134,10 +141,10 @@ pub struct Server<'a> {
     pub(crate) telemetry: Telemetry,
 }
 
-impl fmt::Debug for Server<'_> {
+impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server")
-            .field("verifier", &self.verifier)
+            .field("verifier", &self.verifier())
             .field("uri", &self.uri)
             .field("bearer", &self.bearer)
             .field("nonces", &self.nonces)
@@ -146,18 +153,33 @@ impl fmt::Debug for Server<'_> {
     }
 }
 
-impl<'a> Server<'a> {
-    /// A server verifying proofs with `verifier` against the URLs of `uri`; Bearer refused,
-    /// no nonces, the system clock.
-    pub fn new(verifier: Verifier<'a>, uri: UriPolicy) -> Self {
-        let algs = verifier
-            .accepted()
+impl Server {
+    /// A server accepting proofs signed with exactly the algorithms in `accepted`, for the
+    /// URLs of `uri`; the default `max_age` (300 s) and `leeway` (60 s), Bearer refused, no
+    /// nonces, the system clock. The list is copied: the server owns it.
+    ///
+    /// ```
+    /// use dpop_core::crypto::rustcrypto;
+    /// use dpop_std::server::{Server, UriPolicy};
+    ///
+    /// let server = Server::new(
+    ///     &[rustcrypto::ES256_VERIFIER],
+    ///     UriPolicy::public_base("https://api.example.com")?,
+    /// );
+    /// assert_eq!(server.algs(), "ES256");
+    /// # Ok::<(), dpop_std::server::ConfigError>(())
+    /// ```
+    pub fn new(accepted: &[&'static dyn VerifyAlgorithm], uri: UriPolicy) -> Self {
+        let algs = accepted
             .iter()
             .map(|a| a.algorithm().name())
             .collect::<Vec<_>>()
             .join(" ");
         Self {
-            verifier,
+            accepted: Arc::from(accepted),
+            max_age: DEFAULT_MAX_AGE,
+            leeway: DEFAULT_LEEWAY,
+            limits: Limits::DEFAULT,
             uri,
             bearer: BearerPolicy::default(),
             nonces: None,
@@ -169,6 +191,27 @@ impl<'a> Server<'a> {
             }),
             telemetry: Telemetry::default(),
         }
+    }
+
+    /// Sets how many seconds old a proof may be ([`Verifier::with_max_age`]).
+    #[must_use]
+    pub const fn with_max_age(mut self, secs: u64) -> Self {
+        self.max_age = secs;
+        self
+    }
+
+    /// Sets the tolerated clock difference in seconds ([`Verifier::with_leeway`]).
+    #[must_use]
+    pub const fn with_leeway(mut self, secs: u64) -> Self {
+        self.leeway = secs;
+        self
+    }
+
+    /// Sets the size limits of a proof ([`Verifier::with_limits`]).
+    #[must_use]
+    pub const fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Sets the [`BearerPolicy`].
@@ -211,10 +254,13 @@ impl<'a> Server<'a> {
         Ok(self)
     }
 
-    /// The proof verifier.
+    /// The proof verifier: the accepted algorithms, `max_age`, `leeway` and limits.
     #[must_use]
-    pub const fn verifier(&self) -> &Verifier<'a> {
-        &self.verifier
+    pub fn verifier(&self) -> Verifier<'_> {
+        Verifier::new(&self.accepted)
+            .with_max_age(self.max_age)
+            .with_leeway(self.leeway)
+            .with_limits(self.limits)
     }
 
     /// The accepted algorithms as sent in `algs`, such as `"ES256 ES384 ES512"`.
@@ -332,7 +378,7 @@ impl<'a> Server<'a> {
         if let Some(key) = bound_key {
             expected = expected.with_bound_key(key);
         }
-        match self.verifier.verify(proof, &expected, now) {
+        match self.verifier().verify(proof, &expected, now) {
             Ok(verified) => Ok(self.accept(endpoint, &verified, &htu, now)),
             Err(error) => {
                 let facts = Facts {
@@ -377,7 +423,7 @@ impl<'a> Server<'a> {
                 nonce: verified.nonce().map(str::to_owned),
                 htu: htu.to_owned(),
                 replay_key: *verified.replay_key(),
-                replay_expires_at: expiry_for(&self.verifier, verified, now),
+                replay_expires_at: expiry_for(&self.verifier(), verified, now),
             }),
             fresh_nonce,
             verified_at: now,

@@ -357,7 +357,7 @@ impl Telemetry {
     }
 }
 
-impl Server<'_> {
+impl Server {
     /// Counts every decision of this server in `counters` (see the [module docs](self)).
     #[must_use]
     pub fn with_counters(mut self, counters: Arc<Counters>) -> Self {

@@ -12,7 +12,7 @@ pub(super) struct ChallengeParams {
     pub(super) bearer: bool,
 }
 
-impl Server<'_> {
+impl Server {
     /// The bare challenge of a resource (401, `WWW-Authenticate: DPoP algs="..."`, no error),
     /// for requests the caller turns away before any token is read.
     pub fn challenge(&self) -> Rejection {

@@ -25,7 +25,7 @@ pub enum BearerPolicy {
     Refuse,
 }
 
-impl Server<'_> {
+impl Server {
     /// Reads the credentials of a resource request: exactly one `Authorization` header with
     /// the `DPoP` or `Bearer` scheme (case-insensitive) and a token68 credential (RFC 7235
     /// section 2.1), and at most one `DPoP` header. A raw path with a dot segment is refused

@@ -42,7 +42,7 @@ pub enum Grant<'a> {
     },
 }
 
-impl Server<'_> {
+impl Server {
     /// Verifies a token request (RFC 9449 section 5), the first of two steps. Nothing is
     /// remembered and nothing is bound yet: authenticate the client and look up the grant, then
     /// call [`check_grant`](Self::check_grant), which consumes the proof and returns the key to
