@@ -62,7 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cache = Arc::new(MemoryReplayCache::with_capacity(100_000));
     let app = Router::new()
         .route("/me", get(me))
-        .layer(DpopLayer::resource(server, cache, tokens));
+        .route_layer(DpopLayer::resource(server, cache, tokens));
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("resource: GET {base}/me, tokens from {issuer} for audience {audience}");

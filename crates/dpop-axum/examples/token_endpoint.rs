@@ -146,7 +146,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let jwks_issuer = Arc::clone(&issuer);
     let app = Router::new()
         .route("/token", post(token))
-        .layer(DpopLayer::token_endpoint(server, cache))
+        .route_layer(DpopLayer::token_endpoint(server, cache))
         .route(
             "/.well-known/oauth-authorization-server",
             get(move || async move { metadata }),

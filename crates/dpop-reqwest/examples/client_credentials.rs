@@ -68,7 +68,7 @@ async fn start_server() -> Result<String, Box<dyn std::error::Error>> {
     let issued: Issued = Arc::default();
     let token_endpoint = Router::new()
         .route("/token", post(token))
-        .layer(DpopLayer::token_endpoint(
+        .route_layer(DpopLayer::token_endpoint(
             Server::new(ALL_VERIFIERS, policy.clone()),
             Arc::new(MemoryReplayCache::with_capacity(10_000)),
         ))
@@ -85,7 +85,7 @@ async fn start_server() -> Result<String, Box<dyn std::error::Error>> {
     };
     let resource = Router::new()
         .route("/api/items", get(items))
-        .layer(DpopLayer::resource(
+        .route_layer(DpopLayer::resource(
             Server::new(ALL_VERIFIERS, policy),
             Arc::new(MemoryReplayCache::with_capacity(10_000)),
             resolve,
