@@ -45,7 +45,7 @@ fn servers() -> &'static [Server; 2] {
         let clock = Arc::new(ManualClock::new(UnixTime::from_secs(NOW)));
         let direct = Server::new(ALL_VERIFIERS, UriPolicy::public_base(PUBLIC_BASE).unwrap())
             .with_clock(clock.clone());
-        let nonces = StatelessNonces::new(NonceKey::new(1, [7; 32])).bind_thumbprint(true);
+        let nonces = StatelessNonces::new(NonceKey::new(1, [7; 32])).with_thumbprint_binding(true);
         let proxied = Server::new(
             ALL_VERIFIERS,
             UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::XForwarded)

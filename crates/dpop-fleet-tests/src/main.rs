@@ -43,8 +43,8 @@ async fn main() -> Result<(), Error> {
     let token = var("FLEET_TOKEN")?;
     let timeout = std::env::var("FLEET_TIMEOUT_MS").map_or(Ok(250), |ms| ms.parse())?;
     let builder = RedisReplayCache::builder()
-        .key_prefix(var("FLEET_PREFIX")?)
-        .timeout(Duration::from_millis(timeout));
+        .with_key_prefix(var("FLEET_PREFIX")?)
+        .with_timeout(Duration::from_millis(timeout));
     let app = if let Ok(urls) = std::env::var("FLEET_REDIS_CLUSTER_URLS") {
         let cache = builder.connect_cluster(urls.split(',')).await?;
         app(Arc::new(cache), jkt, token)?

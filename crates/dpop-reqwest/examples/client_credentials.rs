@@ -41,9 +41,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         format!("{base}/token"),
         ClientAuth::secret_basic("example-client", "example-secret"),
     )
-    .scope("read");
+    .with_scope("read");
     let tokens = TokenManager::builder(grant)
-        .http(reqwest::Client::builder().no_proxy())
+        .with_http(reqwest::Client::builder().no_proxy())
         .build()?;
     for _ in 0..2 {
         // The first call gets a token; the second reuses it.

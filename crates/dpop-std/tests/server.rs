@@ -885,8 +885,8 @@ fn replay_cache_failures_fail_closed() {
 fn nonces() -> Arc<StatelessNonces> {
     Arc::new(
         StatelessNonces::new(NonceKey::new(1, [42; 32]))
-            .bind_thumbprint(true)
-            .bind_uri(true),
+            .with_thumbprint_binding(true)
+            .with_uri_binding(true),
     )
 }
 

@@ -114,7 +114,7 @@ pub(crate) fn router(addr: SocketAddr) -> Result<Router, String> {
         ));
     let mut nonce_secret = [0u8; 32];
     getrandom::fill(&mut nonce_secret).map_err(rng_failed)?;
-    let nonces = StatelessNonces::new(NonceKey::new(1, nonce_secret)).bind_thumbprint(true);
+    let nonces = StatelessNonces::new(NonceKey::new(1, nonce_secret)).with_thumbprint_binding(true);
     let sessions = Router::new()
         .route("/v1/{organization}/user/sessions", get(sessions))
         .layer(DpopLayer::resource(

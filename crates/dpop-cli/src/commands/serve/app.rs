@@ -133,7 +133,8 @@ pub(crate) fn router(config: &Config) -> Result<(Router, String), String> {
     if config.nonce {
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).map_err(|e| format!("the OS RNG failed: {e}"))?;
-        let nonces = Arc::new(StatelessNonces::new(NonceKey::new(1, key)).bind_thumbprint(true));
+        let nonces =
+            Arc::new(StatelessNonces::new(NonceKey::new(1, key)).with_thumbprint_binding(true));
         token_server = token_server.with_nonces(nonces.clone());
         resource_server = resource_server.with_nonces(nonces);
     }
