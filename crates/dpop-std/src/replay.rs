@@ -4,6 +4,18 @@
 //! Verification (dpop-core) is pure; consuming the proof is this separate, explicit step, so a
 //! gateway can verify without burning the proof for the resource server behind it.
 //!
+//! # Consuming a proof: one way
+//!
+//! - With a [`Server`](crate::server::Server), call
+//!   [`Server::consume`](crate::server::Server::consume) (or, at a token endpoint,
+//!   [`Server::check_grant`](crate::server::Server::check_grant), which calls it): it turns a
+//!   refusal into the right response. This is the documented path.
+//! - With dpop-core's [`Verifier`] alone (no request-level server), [`consume`] does the same
+//!   for a [`VerifiedProof`].
+//!
+//! [`ReplayCache::remember`] is the seam a cache implements, not an entry point for callers;
+//! [`MemoryReplayCache::remember_now`] is its synchronous form for tests and benchmarks.
+//!
 //! # Entry lifetime
 //!
 //! A proof with issue time `iat` passes the freshness check while

@@ -10,10 +10,10 @@ use core::hash::BuildHasher;
 use std::hash::RandomState;
 use std::sync::{Mutex, MutexGuard};
 
-use dpop_core::{Thumbprint, UnixTime, VerifiedProof, Verifier};
+use dpop_core::{Thumbprint, UnixTime};
 
 use super::quota::Quota;
-use super::{ReplayCache, ReplayError, ReplayKey, expiry_for};
+use super::{ReplayCache, ReplayError, ReplayKey};
 use crate::clock::{Clock, SystemClock};
 
 /// How many bytes of the 32-byte [`ReplayKey`] an entry keeps.
@@ -279,22 +279,6 @@ impl MemoryReplayCache {
         }
         table.put(at, slot, fills_empty);
         Ok(())
-    }
-
-    /// Remembers a verified `proof` until [`expiry_for`]`(verifier, proof, now)`: the synchronous
-    /// form of [`consume`](super::consume).
-    ///
-    /// # Errors
-    ///
-    /// As [`remember_now`](Self::remember_now).
-    pub fn consume_now(
-        &self,
-        verifier: &Verifier<'_>,
-        proof: &VerifiedProof<'_>,
-        now: UnixTime,
-    ) -> Result<(), ReplayError> {
-        let expires_at = expiry_for(verifier, proof, now);
-        self.remember_now(proof.replay_key(), proof.thumbprint(), expires_at, now)
     }
 
     /// Reclaims every entry that has expired at `now` and returns how many. Never needed for
