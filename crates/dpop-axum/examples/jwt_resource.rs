@@ -9,12 +9,6 @@
 //! `http://127.0.0.1:8080`); `AUDIENCE` is this resource's identifier in the tokens (default
 //! its own URL, `http://127.0.0.1:PORT`); `PORT` defaults to 8081.
 
-#![allow(
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    reason = "an example: std is available"
-)]
-
 use std::sync::Arc;
 
 use axum::Router;

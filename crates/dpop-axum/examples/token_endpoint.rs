@@ -11,9 +11,7 @@
 
 #![allow(
     clippy::unwrap_used,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    reason = "an example: std is available, and a broken setup should stop it"
+    reason = "an example: a broken setup should stop it"
 )]
 
 use std::collections::HashMap;

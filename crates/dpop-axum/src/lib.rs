@@ -6,11 +6,9 @@ use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
-// A std crate; naming `alloc` keeps the workspace's no_std hygiene lints happy.
-extern crate alloc;
 
-use alloc::boxed::Box;
-use alloc::sync::Arc;
+use std::boxed::Box;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::FromRequestParts;

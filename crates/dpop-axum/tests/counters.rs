@@ -2,7 +2,7 @@
 //! server's, so a `Server` with counters counts each request once, and a token request the
 //! handler turns away before `check_grant` counts nothing.
 
-#![allow(clippy::unwrap_used, clippy::std_instead_of_alloc)]
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 

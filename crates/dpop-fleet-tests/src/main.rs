@@ -8,11 +8,9 @@
 //! 127.0.0.1, prints `listening <address>` once ready, and exits when its standard input closes,
 //! so it never outlives the test that started it.
 
-extern crate alloc;
-
-use alloc::sync::Arc;
 use core::time::Duration;
 use std::io::{Read, Write};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;

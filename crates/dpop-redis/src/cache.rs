@@ -1,9 +1,9 @@
 //! The cache: one `SET <prefix><hex key> 1 NX EXAT <expiry>` per proof (RFC 9449 section 11.1).
 
-use alloc::sync::Arc;
 use core::fmt;
 use core::future::Future;
 use core::time::Duration;
+use std::sync::Arc;
 
 use dpop_core::{Thumbprint, UnixTime};
 use dpop_std::replay::{ReplayCache, ReplayError, ReplayKey};

@@ -10,12 +10,7 @@
 //! random key prefix, so runs against one Redis do not collide.
 
 // Test code: panicking on a broken setup is the point, and std is available.
-#![allow(
-    clippy::unwrap_used,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 #[path = "support/servers.rs"]
 mod servers;

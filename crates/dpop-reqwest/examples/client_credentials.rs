@@ -5,12 +5,7 @@
 //! cargo run -p dpop-reqwest --example client_credentials
 //! ```
 
-#![allow(
-    clippy::print_stdout,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    reason = "an example program"
-)]
+#![allow(clippy::print_stdout, reason = "an example program")]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

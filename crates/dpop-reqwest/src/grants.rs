@@ -14,10 +14,8 @@ use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::time::Duration;
-// A std crate; naming `alloc` keeps the workspace's no_std hygiene lints happy.
-extern crate alloc;
 
-use alloc::sync::Arc;
+use std::sync::Arc;
 
 use base64ct::{Base64, Encoding as _};
 use dpop_std::client::TokenError;

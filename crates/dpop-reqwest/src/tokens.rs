@@ -37,10 +37,8 @@
 
 use core::fmt;
 use core::time::Duration;
-// A std crate; naming `alloc` keeps the workspace's no_std hygiene lints happy.
-extern crate alloc;
 
-use alloc::sync::Arc;
+use std::sync::Arc;
 
 use dpop_core::Algorithm;
 use dpop_core::SigningKey;

@@ -71,10 +71,8 @@
 //! A rejected `iat` is not retried: the offset serves the next request.
 
 use core::fmt;
-// dpop-std links std; naming `alloc` here keeps the workspace's no_std hygiene lints happy.
-extern crate alloc;
 
-use alloc::sync::Arc;
+use std::sync::Arc;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use dpop_core::{

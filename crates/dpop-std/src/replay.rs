@@ -87,8 +87,6 @@
 //! [`SystemClock`]: crate::clock::SystemClock
 //! [`ManualClock`]: crate::clock::ManualClock
 
-extern crate alloc;
-
 use core::fmt;
 use core::future::Future;
 

@@ -54,12 +54,8 @@
 //! text, restricted to printable ASCII without `"` and `\`: no request byte ever reaches a
 //! response header.
 
-// dpop-std links std; naming `alloc` here keeps the workspace's no_std hygiene lints
-// (`std_instead_of_alloc`) satisfied without a crate-wide `extern crate`.
-extern crate alloc;
-
-use alloc::sync::Arc;
 use core::fmt;
+use std::sync::Arc;
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use dpop_core::{

@@ -39,11 +39,9 @@
 //! [`Reason::name`]: crate::server::Reason::name
 //! [`Rejection`]: crate::server::Rejection
 
-extern crate alloc;
-
-use alloc::sync::Arc;
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::sync::OnceLock;
 
 use dpop_core::UnixTime;

@@ -1,11 +1,6 @@
 //! The in-memory replay cache: atomicity under contention, capacity, expiry, clock jumps,
 //! quotas, memory per entry, and create → verify → consume → replay rejected end to end.
 
-#![allow(
-    clippy::std_instead_of_alloc,
-    reason = "a std test binary; `Arc` comes from std"
-)]
-
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 use std::collections::HashMap;

@@ -2,12 +2,7 @@
 //! should, and with the `tracing` feature each rejection is one event that explains it without
 //! carrying tokens, proofs, nonces or key material.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use std::future::Future;
 use std::pin::pin;

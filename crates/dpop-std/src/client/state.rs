@@ -1,8 +1,6 @@
 //! Per-origin state: the last nonce and the clock offset of each server.
 
-extern crate alloc;
-
-use alloc::collections::VecDeque;
+use std::collections::VecDeque;
 
 use dpop_core::consts::MAX_URI_LEN;
 

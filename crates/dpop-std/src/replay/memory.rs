@@ -1,11 +1,9 @@
 //! [`MemoryReplayCache`]: the bounded, sharded, open-addressing table (see the module docs of
 //! `replay` for its layout and clock rules).
 
-extern crate alloc;
-
-use alloc::sync::Arc;
 use core::fmt;
 use core::hash::BuildHasher;
+use std::sync::Arc;
 
 use std::hash::RandomState;
 use std::sync::{Mutex, MutexGuard};

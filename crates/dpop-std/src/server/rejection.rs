@@ -1,10 +1,8 @@
 //! Rejections: [`Reason`], and [`Rejection`] rendered as a response (status, challenge headers,
 //! JSON body).
 
-extern crate alloc;
-
-use alloc::sync::Arc;
 use core::fmt;
+use std::sync::Arc;
 
 use dpop_core::{VerifyError, consts::INVALID_DPOP_PROOF};
 use http::header::{

@@ -6,12 +6,9 @@
 //! an HMAC-SHA256 over them, under a key drawn at start-up. Refresh tokens are random and live
 //! in a map. One user exists: [`USER_ID`] in [`ORGANIZATION`], with API key [`API_KEY`].
 
-// A std binary; naming `alloc` keeps the workspace's no_std hygiene lints happy.
-extern crate alloc;
-
-use alloc::sync::Arc;
 use core::net::SocketAddr;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::{Mutex, PoisonError};
 
 use axum::Router;

@@ -1,12 +1,9 @@
 //! The routes of `dpop serve`: a token endpoint and a resource on dpop-axum, opaque random
 //! tokens in memory, and a one-line access log on stderr.
 
-// A std binary; naming `alloc` keeps the workspace's no_std hygiene lints happy.
-extern crate alloc;
-
-use alloc::sync::Arc;
 use std::collections::HashMap;
 use std::io::Write as _;
+use std::sync::Arc;
 use std::sync::{Mutex, PoisonError};
 
 use axum::Router;
