@@ -513,8 +513,8 @@ fn resident_bytes() -> Option<u64> {
 /// Also times inserts with the default (system) monotonic clock against the manual one.
 ///
 /// ```text
-/// cargo test --release -p dpop-std --test replay -- --ignored --nocapture soak
-/// DPOP_SOAK_INSERTS=100000000 cargo test --release -p dpop-std --test replay -- --ignored --nocapture soak
+/// cargo test --release -p dpop-std --test it -- --ignored --nocapture soak
+/// DPOP_SOAK_INSERTS=100000000 cargo test --release -p dpop-std --test it -- --ignored --nocapture soak
 /// ```
 #[test]
 #[ignore = "soak: 30 million inserts by default, about a minute in release; run on demand (see the doc comment)"]
