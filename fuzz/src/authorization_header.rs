@@ -19,7 +19,7 @@
 use std::sync::{Arc, OnceLock};
 
 use dpop_core::{
-    Algorithm, TargetUri, Thumbprint, UnixTime, Verifier, canonicalize_uri, consts::MAX_URI_LEN,
+    Algorithm, TargetUri, Thumbprint, UnixTime, canonicalize_uri, consts::MAX_URI_LEN,
     crypto::rustcrypto::ALL_VERIFIERS,
 };
 use dpop_std::ManualClock;
