@@ -112,7 +112,7 @@ impl TokenManagerBuilder {
     }
 
     /// Uses a ready-made client (any signer: an HSM, a KMS). Its key cannot be stored, so it
-    /// does not go with [`store`](Self::store).
+    /// does not go with [`with_store`](Self::with_store).
     #[must_use]
     pub fn with_client(mut self, client: DpopClient) -> Self {
         self.client = Some(client);
