@@ -233,14 +233,10 @@ impl ServerPool {
         pool
     }
 
-    fn server(&self, algorithm: &'static dyn VerifyAlgorithm) -> Server<'static> {
-        let accepted: &'static [&'static dyn VerifyAlgorithm] = Box::leak(Box::new([algorithm]));
-        Server::new(
-            Verifier::new(accepted),
-            UriPolicy::public_base(BASE).unwrap(),
-        )
-        .with_nonces(self.nonces.clone())
-        .with_clock(Arc::new(ManualClock::new(UnixTime::from_secs(NOW))))
+    fn server(&self, algorithm: &'static dyn VerifyAlgorithm) -> Server {
+        Server::new(&[algorithm], UriPolicy::public_base(BASE).unwrap())
+            .with_nonces(self.nonces.clone())
+            .with_clock(Arc::new(ManualClock::new(UnixTime::from_secs(NOW))))
     }
 
     /// A replay cache with room for every proof of the pool.
@@ -251,7 +247,7 @@ impl ServerPool {
 
 /// One request through the whole server path: headers, proof, nonce, replay cache.
 fn handle(
-    server: &Server<'_>,
+    server: &Server,
     request: &Request<()>,
     jkt: &Thumbprint,
     cache: &MemoryReplayCache,
@@ -285,7 +281,7 @@ fn server_verify(c: &mut Criterion<CpuTime>, pool: &Pool<'_>) {
 /// slice of the pool; when `iters` is larger than a slice, the run goes on in rounds, each with
 /// a fresh cache (made outside the timed part).
 fn run_requests(
-    server: &Server<'_>,
+    server: &Server,
     pool: &ServerPool,
     threads: usize,
     iters: u64,

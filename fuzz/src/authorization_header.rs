@@ -19,7 +19,7 @@
 use std::sync::{Arc, OnceLock};
 
 use dpop_core::{
-    Algorithm, TargetUri, Thumbprint, UnixTime, Verifier, canonicalize_uri, consts::MAX_URI_LEN,
+    Algorithm, TargetUri, Thumbprint, UnixTime, canonicalize_uri, consts::MAX_URI_LEN,
     crypto::rustcrypto::ALL_VERIFIERS,
 };
 use dpop_std::ManualClock;
@@ -39,16 +39,15 @@ use crate::http_text;
 /// The public base URL of the first server.
 pub const PUBLIC_BASE: &str = "https://api.example.com";
 
-fn servers() -> &'static [Server<'static>; 2] {
-    static SERVERS: OnceLock<[Server<'static>; 2]> = OnceLock::new();
+fn servers() -> &'static [Server; 2] {
+    static SERVERS: OnceLock<[Server; 2]> = OnceLock::new();
     SERVERS.get_or_init(|| {
         let clock = Arc::new(ManualClock::new(UnixTime::from_secs(NOW)));
-        let verifier = Verifier::new(ALL_VERIFIERS);
-        let direct = Server::new(verifier, UriPolicy::public_base(PUBLIC_BASE).unwrap())
+        let direct = Server::new(ALL_VERIFIERS, UriPolicy::public_base(PUBLIC_BASE).unwrap())
             .with_clock(clock.clone());
-        let nonces = StatelessNonces::new(NonceKey::new(1, [7; 32])).bind_thumbprint(true);
+        let nonces = StatelessNonces::new(NonceKey::new(1, [7; 32])).with_thumbprint_binding(true);
         let proxied = Server::new(
-            verifier,
+            ALL_VERIFIERS,
             UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::XForwarded)
                 .with_backend_prefix("/backend")
                 .unwrap(),
@@ -91,7 +90,7 @@ pub fn accepted(data: &[u8]) -> usize {
 }
 
 /// Checks one server; returns how many of its checks accepted a proof.
-fn check(server: &Server<'_>, request: RequestHead<'_>) -> usize {
+fn check(server: &Server, request: RequestHead<'_>) -> usize {
     let mut proofs = 0;
     let htu = server.target_uri(request);
     if let Ok(htu) = &htu {

@@ -139,8 +139,8 @@ pub fn accepted(data: &[u8]) -> usize {
             Window::Default => s,
             Window::Steps(n) => s.with_window(n),
         };
-        s.bind_thumbprint(input.bind_thumbprint)
-            .bind_uri(input.bind_uri)
+        s.with_thumbprint_binding(input.bind_thumbprint)
+            .with_uri_binding(input.bind_uri)
     };
     let run = RUN.fetch_add(1, Ordering::Relaxed);
     let (current, previous, impostor) = (secret(run, 0x42), secret(run, 0x41), secret(run, 0x43));

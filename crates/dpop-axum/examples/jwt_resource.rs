@@ -9,12 +9,6 @@
 //! `http://127.0.0.1:8080`); `AUDIENCE` is this resource's identifier in the tokens (default
 //! its own URL, `http://127.0.0.1:PORT`); `PORT` defaults to 8081.
 
-#![allow(
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    reason = "an example: std is available"
-)]
-
 use std::sync::Arc;
 
 use axum::Router;
@@ -22,7 +16,6 @@ use axum::extract::Extension;
 use axum::routing::get;
 use dpop_axum::jwt::{AccessTokenClaims, JwtResolver};
 use dpop_axum::{Dpop, DpopLayer};
-use dpop_core::Verifier;
 use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
 use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{Server, UriPolicy};
@@ -58,13 +51,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let tokens = JwtResolver::builder(&issuer)
         .with_audience(&audience)
         .build()?;
-    static VERIFIER: Verifier<'static> = Verifier::new(ALL_VERIFIERS);
     // Behind a proxy, this is the public URL clients sign (`htu`).
-    let server = Server::new(VERIFIER, UriPolicy::public_base(&base)?);
+    let server = Server::new(ALL_VERIFIERS, UriPolicy::public_base(&base)?);
     let cache = Arc::new(MemoryReplayCache::with_capacity(100_000));
     let app = Router::new()
         .route("/me", get(me))
-        .layer(DpopLayer::resource(server, cache, tokens));
+        .route_layer(DpopLayer::resource(server, cache, tokens));
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("resource: GET {base}/me, tokens from {issuer} for audience {audience}");

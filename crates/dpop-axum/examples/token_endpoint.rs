@@ -11,9 +11,7 @@
 
 #![allow(
     clippy::unwrap_used,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    reason = "an example: std is available, and a broken setup should stop it"
+    reason = "an example: a broken setup should stop it"
 )]
 
 use std::collections::HashMap;
@@ -27,7 +25,6 @@ use axum::routing::{get, post};
 use base64ct::{Base64, Base64UrlUnpadded, Encoding as _};
 use dpop_axum::DpopLayer;
 use dpop_axum::DpopToken;
-use dpop_core::Verifier;
 use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
 use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{Grant, Server, UriPolicy};
@@ -142,13 +139,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
     .to_string();
 
-    static VERIFIER: Verifier<'static> = Verifier::new(ALL_VERIFIERS);
-    let server = Server::new(VERIFIER, UriPolicy::public_base(&url)?);
+    let server = Server::new(ALL_VERIFIERS, UriPolicy::public_base(&url)?);
     let cache = Arc::new(MemoryReplayCache::with_capacity(20_000));
     let jwks_issuer = Arc::clone(&issuer);
     let app = Router::new()
         .route("/token", post(token))
-        .layer(DpopLayer::token_endpoint(server, cache))
+        .route_layer(DpopLayer::token_endpoint(server, cache))
         .route(
             "/.well-known/oauth-authorization-server",
             get(move || async move { metadata }),

@@ -1,15 +1,15 @@
 //! Token introspection (RFC 7662): the authorization server says whether a token is active and
 //! what it is bound to.
 
-use alloc::string::String;
-use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
 use core::time::Duration;
 use std::collections::HashMap;
+use std::string::String;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Instant;
+use std::vec::Vec;
 
 use base64ct::{Base64, Encoding as _};
 use dpop_core::AccessTokenHash;
@@ -235,9 +235,9 @@ impl IntrospectionResolverBuilder {
             let id: String = form_urlencoded::byte_serialize(self.client_id.as_bytes()).collect();
             let secret: String =
                 form_urlencoded::byte_serialize(self.client_secret.as_bytes()).collect();
-            alloc::format!(
+            std::format!(
                 "Basic {}",
-                Base64::encode_string(alloc::format!("{id}:{secret}").as_bytes())
+                Base64::encode_string(std::format!("{id}:{secret}").as_bytes())
             )
         };
         Ok(IntrospectionResolver {

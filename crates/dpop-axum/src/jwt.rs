@@ -1,15 +1,15 @@
 //! JWT access tokens (RFC 9068), validated with the `jsonwebtoken` crate against the issuer's
 //! JWKS.
 
-use alloc::string::String;
-use alloc::sync::Arc;
-use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
 use core::marker::PhantomData;
 use core::time::Duration;
+use std::string::String;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Instant;
+use std::vec::Vec;
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::{AlgorithmParameters, Jwk};
@@ -368,7 +368,7 @@ impl<T> JwtResolverBuilder<T> {
             .into_iter()
             .map(|alg| {
                 let mut validation = validation.clone();
-                validation.algorithms = alloc::vec![alg];
+                validation.algorithms = std::vec![alg];
                 (alg, validation)
             })
             .collect();
@@ -547,9 +547,9 @@ fn is_at_jwt(typ: &str) -> bool {
 fn metadata_urls(issuer: &reqwest::Url) -> Vec<String> {
     let origin = issuer.origin().ascii_serialization();
     let path = issuer.path().trim_end_matches('/');
-    alloc::vec![
-        alloc::format!("{origin}/.well-known/oauth-authorization-server{path}"),
-        alloc::format!("{origin}{path}/.well-known/openid-configuration"),
+    std::vec![
+        std::format!("{origin}/.well-known/oauth-authorization-server{path}"),
+        std::format!("{origin}{path}/.well-known/openid-configuration"),
     ]
 }
 

@@ -6,11 +6,9 @@ use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
-// A std crate; naming `alloc` keeps the workspace's no_std hygiene lints happy.
-extern crate alloc;
 
-use alloc::boxed::Box;
-use alloc::sync::Arc;
+use std::boxed::Box;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::FromRequestParts;
@@ -20,7 +18,7 @@ use dpop_std::replay::ReplayCache;
 use dpop_std::server::{
     Accepted, AcceptedProof, Grant, Rejection, Server, TokenBinding, TokenRequest,
 };
-use dpop_std::wire::{Confirmation, TokenType};
+use dpop_std::wire::{Confirmation, TokenResponse, TokenType};
 use http::request::Parts;
 use http::{HeaderMap, Request, StatusCode};
 use tower_layer::Layer;
@@ -59,12 +57,19 @@ mod remote;
 ///
 /// A fresh `DPoP-Nonce`, when the server's nonce source says one is due, is added to the
 /// handler's response.
+///
+/// Install it with [`Router::route_layer`](axum::Router::route_layer), not `layer`: then it
+/// runs only for the routes it protects, and a request for an unknown path stays `404 Not
+/// Found` instead of being asked for credentials.
+///
+/// In a handler, [`DpopRejection`] is the error type: dpop-std's [`Rejection`] converts into
+/// it (`?`), and it is an axum response. [`TokenReply`] is the successful token response.
 pub struct DpopLayer<C, R = NoTokens> {
     shared: Arc<Shared<C, R>>,
 }
 
 struct Shared<C, R> {
-    server: Server<'static>,
+    server: Server,
     cache: Arc<C>,
     resolver: Option<R>,
 }
@@ -75,7 +80,7 @@ impl<C: ReplayCache + 'static> DpopLayer<C, NoTokens> {
     /// `cache` (use one for the token endpoint alone). Without a `DPoP` header the request
     /// passes as Bearer only under
     /// [`BearerPolicy::Allow`](dpop_std::server::BearerPolicy::Allow).
-    pub fn token_endpoint(server: Server<'static>, cache: Arc<C>) -> Self {
+    pub fn token_endpoint(server: Server, cache: Arc<C>) -> Self {
         Self {
             shared: Arc::new(Shared {
                 server,
@@ -90,7 +95,7 @@ impl<C: ReplayCache + 'static, R: TokenResolver> DpopLayer<C, R> {
     /// A layer for protected resources: reads the credentials
     /// ([`Server::resource_request`]), asks `resolver` what the access token is bound to,
     /// verifies ([`Server::verify_resource`]) and consumes the proof in `cache`.
-    pub fn resource(server: Server<'static>, cache: Arc<C>, resolver: R) -> Self {
+    pub fn resource(server: Server, cache: Arc<C>, resolver: R) -> Self {
         Self {
             shared: Arc::new(Shared {
                 server,
@@ -362,7 +367,7 @@ impl<C: ReplayCache + 'static, R: TokenResolver> Shared<C, R> {
 /// The token endpoint's server and replay cache, behind a trait object so that [`DpopToken`]
 /// needs no type parameter.
 struct GrantCheck<C> {
-    server: Server<'static>,
+    server: Server,
     cache: Arc<C>,
 }
 
@@ -436,7 +441,56 @@ impl DpopToken {
         self.grants
             .check(self.request, grant)
             .await
-            .map_err(|rejection| DpopRejection::Rejected(Box::new(rejection)))
+            .map_err(DpopRejection::from)
+    }
+}
+
+/// A successful token response as an axum response: dpop-std's
+/// [`TokenResponse::to_response`] (200, JSON, `Cache-Control: no-store`) plus the headers of
+/// the [`TokenBinding`] (a fresh `DPoP-Nonce` when one is due). A body that cannot be written
+/// answers 500 instead of panicking.
+///
+/// ```
+/// use axum::response::{IntoResponse, Response};
+/// use dpop_axum::{DpopRejection, DpopToken, TokenReply};
+/// use dpop_std::server::Grant;
+/// use dpop_std::wire::TokenResponse;
+///
+/// async fn token(dpop: DpopToken) -> Result<TokenReply, DpopRejection> {
+///     // (authenticate the client, find the grant)
+///     let binding = dpop.check_grant(Grant::Other).await?;
+///     let body = TokenResponse::new("at-1", binding.token_type(), 300, "read");
+///     Ok(TokenReply::new(&binding, body))
+/// }
+/// # let _ = token;
+/// ```
+#[derive(Debug)]
+pub struct TokenReply {
+    body: TokenResponse,
+    headers: HeaderMap,
+}
+
+impl TokenReply {
+    /// The reply to a token request whose grant `binding` was checked.
+    #[must_use]
+    pub fn new(binding: &TokenBinding, body: TokenResponse) -> Self {
+        Self {
+            body,
+            headers: binding.headers(),
+        }
+    }
+}
+
+impl IntoResponse for TokenReply {
+    fn into_response(self) -> Response {
+        match self.body.to_response() {
+            Ok(response) => {
+                let mut response = response.map(Body::from);
+                response.headers_mut().extend(self.headers);
+                response
+            }
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
     }
 }
 
@@ -543,6 +597,14 @@ impl fmt::Display for DpopRejection {
 }
 
 impl core::error::Error for DpopRejection {}
+
+/// A dpop-std [`Rejection`] made in a handler ([`Server::reject_token`],
+/// [`Server::unavailable`], ...) becomes a `DpopRejection`, so `?` turns it into its response.
+impl From<Rejection> for DpopRejection {
+    fn from(rejection: Rejection) -> Self {
+        Self::Rejected(Box::new(rejection))
+    }
+}
 
 impl IntoResponse for DpopRejection {
     fn into_response(self) -> Response {

@@ -1,8 +1,8 @@
 //! What the JWT and introspection resolvers share: bounded HTTP reads and the `cnf` claim.
 
-use alloc::string::String;
-use alloc::vec::Vec;
 use core::time::Duration;
+use std::string::String;
+use std::vec::Vec;
 
 use dpop_core::Thumbprint;
 use serde_json::{Map, Value};
@@ -110,7 +110,7 @@ pub(crate) fn string(claims: &Map<String, Value>, name: &str) -> Option<String> 
 /// `aud`: one string or an array of strings (RFC 7519 section 4.1.3); other members ignored.
 pub(crate) fn audiences(claims: &Map<String, Value>) -> Vec<String> {
     match claims.get("aud") {
-        Some(Value::String(aud)) => alloc::vec![aud.clone()],
+        Some(Value::String(aud)) => std::vec![aud.clone()],
         Some(Value::Array(items)) => items
             .iter()
             .filter_map(|item| item.as_str().map(String::from))

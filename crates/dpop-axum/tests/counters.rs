@@ -2,7 +2,7 @@
 //! server's, so a `Server` with counters counts each request once, and a token request the
 //! handler turns away before `check_grant` counts nothing.
 
-#![allow(clippy::unwrap_used, clippy::std_instead_of_alloc)]
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 
@@ -13,7 +13,6 @@ use axum::routing::{get, post};
 use dpop_axum::{Dpop, DpopLayer, DpopToken, TokenStatus};
 use dpop_core::Algorithm;
 use dpop_core::SigningKey;
-use dpop_core::Verifier;
 use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
 use dpop_std::client::Client;
 use dpop_std::replay::MemoryReplayCache;
@@ -28,12 +27,9 @@ fn key(byte: u8) -> SigningKey {
     SigningKey::from_bytes(Algorithm::Es256, &[byte; 32]).unwrap()
 }
 
-fn server(counters: &Arc<Counters>) -> Server<'static> {
-    Server::new(
-        Verifier::new(ALL_VERIFIERS),
-        UriPolicy::public_base(BASE).unwrap(),
-    )
-    .with_counters(counters.clone())
+fn server(counters: &Arc<Counters>) -> Server {
+    Server::new(ALL_VERIFIERS, UriPolicy::public_base(BASE).unwrap())
+        .with_counters(counters.clone())
 }
 
 async fn me(dpop: Dpop) -> String {

@@ -3,8 +3,6 @@
 #![allow(
     clippy::unwrap_used,
     clippy::unwrap_in_result,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
     clippy::indexing_slicing
 )]
 
@@ -15,24 +13,26 @@ use axum::body::{Body, to_bytes};
 use axum::extract::Extension;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use dpop_axum::{Dpop, DpopLayer, DpopToken, TokenStatus, resolve_async};
-use dpop_core::{Algorithm, SigningKey, Thumbprint, Verifier, crypto::rustcrypto::ALL_VERIFIERS};
+use dpop_axum::{
+    Dpop, DpopLayer, DpopRejection, DpopToken, TokenReply, TokenStatus, resolve_async,
+};
+use dpop_core::{Algorithm, SigningKey, Thumbprint, crypto::rustcrypto::ALL_VERIFIERS};
 use dpop_std::client::{Attempt, Client, Outcome};
 use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{BearerPolicy, Grant, Server, UriPolicy};
+use dpop_std::wire::{TokenResponse, TokenType};
 use http::{HeaderMap, Method, Request, StatusCode};
 use tower::ServiceExt as _;
 
-static VERIFIER: Verifier<'static> = Verifier::new(ALL_VERIFIERS);
 const BASE: &str = "http://api.test";
 
 fn key(byte: u8) -> SigningKey {
     SigningKey::from_bytes(Algorithm::Es256, &[byte; 32]).unwrap()
 }
 
-fn server() -> Server<'static> {
-    Server::new(VERIFIER, UriPolicy::public_base(BASE).unwrap())
+fn server() -> Server {
+    Server::new(ALL_VERIFIERS, UriPolicy::public_base(BASE).unwrap())
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -94,7 +94,7 @@ async fn client_credentials(headers: HeaderMap, dpop: DpopToken) -> Response {
 /// `Basic client:secret`.
 const CLIENT_AUTH: &str = "Basic Y2xpZW50OnNlY3JldA==";
 
-fn app(resource_server: Server<'static>) -> Router {
+fn app(resource_server: Server) -> Router {
     app_with(
         resource_server,
         Arc::new(MemoryReplayCache::with_capacity(1000)),
@@ -103,7 +103,7 @@ fn app(resource_server: Server<'static>) -> Router {
 }
 
 fn app_with(
-    resource_server: Server<'static>,
+    resource_server: Server,
     resource_cache: Arc<MemoryReplayCache>,
     token_cache: Arc<MemoryReplayCache>,
 ) -> Router {
@@ -403,4 +403,78 @@ async fn extractor_without_the_layer_is_a_server_error() {
     let app = Router::new().route("/x", get(|_: Dpop| async { "unreachable" }));
     let (status, _, _) = call(&app, request(Method::GET, "/x", &HeaderMap::new())).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+}
+
+#[tokio::test]
+async fn unknown_paths_stay_404_behind_route_layer() {
+    let jkt = key(1).public_jwk().thumbprint();
+    let app = Router::new()
+        .route("/me", get(whoami))
+        .route_layer(DpopLayer::resource(
+            server(),
+            Arc::new(MemoryReplayCache::with_capacity(10)),
+            resolver(jkt),
+        ));
+    let (status, headers, _) = call(&app, request(Method::GET, "/nope", &HeaderMap::new())).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(headers.get("www-authenticate").is_none());
+    // The layer still guards the route it was added to.
+    let (status, headers, _) = call(&app, request(Method::GET, "/me", &HeaderMap::new())).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        headers["www-authenticate"],
+        r#"DPoP algs="ES256 ES384 ES512""#
+    );
+}
+
+/// A token endpoint written with `?`: `check_grant`'s error and a dpop-std rejection made in the
+/// handler both become their responses, and `TokenReply` is the successful one.
+async fn token_with_question_marks(
+    headers: HeaderMap,
+    dpop: DpopToken,
+) -> Result<TokenReply, DpopRejection> {
+    if headers.contains_key("x-revoked") {
+        return Err(server().reject_token("revoked").into());
+    }
+    let binding = dpop.check_grant(Grant::Other).await?;
+    let body = TokenResponse::new("at-1", binding.token_type(), 300, "read");
+    Ok(TokenReply::new(&binding, body))
+}
+
+#[tokio::test]
+async fn handlers_return_rejections_and_token_replies_as_responses() {
+    let app = Router::new()
+        .route("/token", post(token_with_question_marks))
+        .route_layer(DpopLayer::token_endpoint(
+            server(),
+            Arc::new(MemoryReplayCache::with_capacity(10)),
+        ));
+    let client = Client::new(key(1));
+    let attempt = prepare(&client, &Method::POST, "/token", None);
+    let (status, headers, body) =
+        call(&app, request(Method::POST, "/token", attempt.headers())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(headers["cache-control"], "no-store");
+    let reply = TokenResponse::from_json(body.as_bytes()).unwrap();
+    assert_eq!(reply.access_token, "at-1");
+    assert_eq!(reply.token_type, TokenType::Dpop);
+
+    // The same proof again: check_grant's rejection, through `?`.
+    let (status, _, body) = call(&app, request(Method::POST, "/token", attempt.headers())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("invalid_dpop_proof"), "{body}");
+
+    // A rejection the handler makes, through `From<Rejection>`.
+    let attempt = prepare(&client, &Method::POST, "/token", None);
+    let mut headers = attempt.headers().clone();
+    headers.insert("x-revoked", "1".parse().unwrap());
+    let (status, headers, _) = call(&app, request(Method::POST, "/token", &headers)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .contains(r#"error="invalid_token", error_description="revoked""#)
+    );
 }

@@ -79,8 +79,36 @@ pub(crate) struct ThumbprintArgs {
     pub(crate) file: Option<String>,
 }
 
+/// The two ways to give an access token, shared by `proof` and `verify`; each command sets the
+/// help texts (the `ath` it adds or checks, where stdin is free).
+#[derive(Debug, Args)]
+pub(crate) struct AccessTokenArgs {
+    /// The access token itself.
+    #[arg(long, allow_hyphen_values = true, value_name = "T")]
+    pub(crate) access_token: Option<String>,
+    /// A file holding the access token.
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "FILE",
+        conflicts_with = "access_token"
+    )]
+    pub(crate) access_token_file: Option<String>,
+}
+
 /// `dpop proof`.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("access_token", |arg| arg.help(
+        "Access token sent with the request; adds its hash as ath. Shows in the process list \
+         and shell history: prefer --access-token-file or DPOP_ACCESS_TOKEN",
+    )),
+    mut_arg("access_token_file", |arg| arg.help(
+        "Read the access token from FILE (- for stdin; one trailing newline is dropped). \
+         Without this flag and --access-token, the DPOP_ACCESS_TOKEN environment variable is \
+         used when set",
+    ))
+)]
 pub(crate) struct ProofArgs {
     /// Private JWK file of the signing key; - reads stdin.
     #[arg(long, allow_hyphen_values = true, value_name = "FILE")]
@@ -91,24 +119,9 @@ pub(crate) struct ProofArgs {
     /// Target URI of the request; query and fragment are left out of htu.
     #[arg(long, value_name = "URL", value_parser = parse_url)]
     pub(crate) url: String,
-    // The doc comment is the --help text, shown as written: no Markdown backticks.
-    #[allow(clippy::doc_markdown)]
-    /// Access token sent with the request; adds its hash as ath. Shows in the process list
-    /// and shell history: prefer --access-token-file or DPOP_ACCESS_TOKEN.
-    #[arg(long, allow_hyphen_values = true, value_name = "T")]
-    pub(crate) access_token: Option<String>,
-    // The doc comment is the --help text, shown as written: no Markdown backticks.
-    #[allow(clippy::doc_markdown)]
-    /// Read the access token from FILE (- for stdin; one trailing newline is dropped).
-    /// Without this flag and --access-token, the DPOP_ACCESS_TOKEN environment variable is
-    /// used when set.
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "FILE",
-        conflicts_with = "access_token"
-    )]
-    pub(crate) access_token_file: Option<String>,
+    // --access-token and --access-token-file, with this command's help texts.
+    #[command(flatten)]
+    pub(crate) token: AccessTokenArgs,
     /// Server-provided nonce (DPoP-Nonce).
     #[arg(long, allow_hyphen_values = true, value_name = "N", value_parser = parse_nonce)]
     pub(crate) nonce: Option<String>,
@@ -122,6 +135,17 @@ pub(crate) struct ProofArgs {
 
 /// `dpop verify`.
 #[derive(Debug, Args)]
+#[command(
+    mut_arg("access_token", |arg| arg.help(
+        "Access token of the request; the proof's ath must be its hash. Shows in the process \
+         list and shell history: prefer --access-token-file or DPOP_ACCESS_TOKEN",
+    )),
+    mut_arg("access_token_file", |arg| arg.help(
+        "Read the access token from FILE (- for stdin, if the proof is given as an argument; \
+         one trailing newline is dropped). Without this flag and --access-token, the \
+         DPOP_ACCESS_TOKEN environment variable is used when set",
+    ))
+)]
 pub(crate) struct VerifyArgs {
     /// HTTP method of the request, case-sensitive.
     #[arg(long, value_name = "M", value_parser = parse_method)]
@@ -129,24 +153,9 @@ pub(crate) struct VerifyArgs {
     /// Target URI of the request; its query and fragment are ignored.
     #[arg(long, value_name = "URL", value_parser = parse_url)]
     pub(crate) url: String,
-    // The doc comment is the --help text, shown as written: no Markdown backticks.
-    #[allow(clippy::doc_markdown)]
-    /// Access token of the request; the proof's ath must be its hash. Shows in the process
-    /// list and shell history: prefer --access-token-file or DPOP_ACCESS_TOKEN.
-    #[arg(long, allow_hyphen_values = true, value_name = "T")]
-    pub(crate) access_token: Option<String>,
-    // The doc comment is the --help text, shown as written: no Markdown backticks.
-    #[allow(clippy::doc_markdown)]
-    /// Read the access token from FILE (- for stdin, if the proof is given as an argument; one
-    /// trailing newline is dropped). Without this flag and --access-token, the
-    /// DPOP_ACCESS_TOKEN environment variable is used when set.
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "FILE",
-        conflicts_with = "access_token"
-    )]
-    pub(crate) access_token_file: Option<String>,
+    // --access-token and --access-token-file, with this command's help texts.
+    #[command(flatten)]
+    pub(crate) token: AccessTokenArgs,
     /// Nonce the server expects.
     #[arg(long, allow_hyphen_values = true, value_name = "N")]
     pub(crate) nonce: Option<String>,

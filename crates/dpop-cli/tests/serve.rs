@@ -2,12 +2,7 @@
 //! server, keys and proofs, and the real `curl` for HTTP. Without curl the tests are skipped,
 //! unless `CI` is `true`, where a missing curl fails them.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};

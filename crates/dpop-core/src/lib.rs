@@ -1,6 +1,13 @@
 #![no_std]
 #![doc = include_str!("../README.md")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+// no_std hygiene: what `core` has comes from `core`, what `alloc` has from `alloc`. Set here,
+// not for the workspace: the std crates have no reason to name `alloc`.
+#![warn(
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    clippy::alloc_instead_of_core
+)]
 // Unit tests run with std; the no_std hygiene lints are for the library itself.
 #![cfg_attr(test, allow(clippy::std_instead_of_alloc, clippy::std_instead_of_core))]
 

@@ -8,17 +8,15 @@
 //! 127.0.0.1, prints `listening <address>` once ready, and exits when its standard input closes,
 //! so it never outlives the test that started it.
 
-extern crate alloc;
-
-use alloc::sync::Arc;
 use core::time::Duration;
 use std::io::{Read, Write};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
 use dpop_aws_lc_rs::{AwsLcSigningKey, CachedAwsLcVerifier};
 use dpop_axum::{DpopLayer, TokenStatus};
-use dpop_core::{Algorithm, Thumbprint, Verifier};
+use dpop_core::{Algorithm, Thumbprint};
 use dpop_redis::RedisReplayCache;
 use dpop_std::replay::ReplayCache;
 use dpop_std::server::{Server, UriPolicy};
@@ -27,7 +25,6 @@ use dpop_std::server::{Server, UriPolicy};
 const PUBLIC_BASE: &str = "https://fleet.example";
 
 static CACHED_ES256: CachedAwsLcVerifier = CachedAwsLcVerifier::new(Algorithm::Es256);
-static VERIFIER: Verifier<'static> = Verifier::new(&[&CACHED_ES256]);
 
 type Error = Box<dyn core::error::Error + Send + Sync>;
 
@@ -44,8 +41,8 @@ async fn main() -> Result<(), Error> {
     let token = var("FLEET_TOKEN")?;
     let timeout = std::env::var("FLEET_TIMEOUT_MS").map_or(Ok(250), |ms| ms.parse())?;
     let builder = RedisReplayCache::builder()
-        .key_prefix(var("FLEET_PREFIX")?)
-        .timeout(Duration::from_millis(timeout));
+        .with_key_prefix(var("FLEET_PREFIX")?)
+        .with_timeout(Duration::from_millis(timeout));
     let app = if let Ok(urls) = std::env::var("FLEET_REDIS_CLUSTER_URLS") {
         let cache = builder.connect_cluster(urls.split(',')).await?;
         app(Arc::new(cache), jkt, token)?
@@ -73,7 +70,7 @@ fn app<C: ReplayCache + 'static>(
     jkt: Thumbprint,
     token: String,
 ) -> Result<Router, Error> {
-    let server = Server::new(VERIFIER, UriPolicy::public_base(PUBLIC_BASE)?);
+    let server = Server::new(&[&CACHED_ES256], UriPolicy::public_base(PUBLIC_BASE)?);
     let resolver = move |access_token: &str| {
         if access_token == token {
             TokenStatus::Bound { jkt, claims: () }

@@ -8,10 +8,8 @@
 
 #![allow(
     clippy::unwrap_used,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
     clippy::indexing_slicing,
-    reason = "test code: a broken fixture should panic, and std is available"
+    reason = "test code: a broken fixture should panic"
 )]
 
 #[path = "../../dpop-redis/tests/support/servers.rs"]

@@ -1,9 +1,9 @@
 //! The cache: one `SET <prefix><hex key> 1 NX EXAT <expiry>` per proof (RFC 9449 section 11.1).
 
-use alloc::sync::Arc;
 use core::fmt;
 use core::future::Future;
 use core::time::Duration;
+use std::sync::Arc;
 
 use dpop_core::{Thumbprint, UnixTime};
 use dpop_std::replay::{ReplayCache, ReplayError, ReplayKey};
@@ -207,10 +207,10 @@ impl<C> fmt::Debug for RedisReplayCache<C> {
 /// use dpop_redis::RedisReplayCache;
 ///
 /// let builder = RedisReplayCache::builder()
-///     .key_prefix("auth:dpop:")
-///     .timeout(Duration::from_millis(100))
-///     .connect_timeout(Duration::from_millis(500))
-///     .expiry_margin(5);
+///     .with_key_prefix("auth:dpop:")
+///     .with_timeout(Duration::from_millis(100))
+///     .with_connect_timeout(Duration::from_millis(500))
+///     .with_expiry_margin(5);
 /// # drop(builder);
 /// ```
 #[must_use]
@@ -243,7 +243,7 @@ impl RedisReplayCacheBuilder {
     /// The prefix of every key. Give each deployment (or each authorization server sharing a
     /// Redis) its own. On Redis Cluster, a hash tag in the prefix (`{dpop}:`) would put every
     /// key in one slot; leave braces out.
-    pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
+    pub fn with_key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.key_prefix = prefix.into();
         self
     }
@@ -252,14 +252,14 @@ impl RedisReplayCacheBuilder {
     /// reconnection; past it the call fails with [`ReplayError::Unavailable`]. For connections
     /// made by [`connect`](Self::connect) and [`connect_lazy`](Self::connect_lazy) it is also
     /// the connection's own response timeout.
-    pub const fn timeout(mut self, timeout: Duration) -> Self {
+    pub const fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
     }
 
     /// The bound on [`connect`](Self::connect) as a whole and on each later reconnection
     /// attempt.
-    pub const fn connect_timeout(mut self, timeout: Duration) -> Self {
+    pub const fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
@@ -271,16 +271,16 @@ impl RedisReplayCacheBuilder {
     /// servers' clocks, entries vanish early and a proof could be replayed in that last stretch
     /// of its lifetime; a margin as large as the worst expected skew closes the gap. The only
     /// cost is memory. With a verifier whose leeway is not the default, use
-    /// [`expiry_margin_for`](Self::expiry_margin_for).
-    pub const fn expiry_margin(mut self, secs: u64) -> Self {
+    /// [`with_expiry_margin_for`](Self::with_expiry_margin_for).
+    pub const fn with_expiry_margin(mut self, secs: u64) -> Self {
         self.expiry_margin = secs;
         self
     }
 
     /// Sets the expiry margin to `verifier`'s leeway: the clock difference the deployment
     /// already tolerates.
-    pub const fn expiry_margin_for(self, verifier: &dpop_core::Verifier<'_>) -> Self {
-        self.expiry_margin(verifier.leeway())
+    pub const fn with_expiry_margin_for(self, verifier: &dpop_core::Verifier<'_>) -> Self {
+        self.with_expiry_margin(verifier.leeway())
     }
 
     /// Connects to the Redis at `url` through a [`ConnectionManager`], which reconnects on its
@@ -529,7 +529,7 @@ mod tests {
         let verifier = dpop_core::Verifier::new(&[]).with_leeway(90);
         assert_eq!(
             RedisReplayCacheBuilder::new()
-                .expiry_margin_for(&verifier)
+                .with_expiry_margin_for(&verifier)
                 .expiry_margin,
             90
         );

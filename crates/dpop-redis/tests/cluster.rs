@@ -11,10 +11,8 @@
 #![cfg(feature = "cluster")]
 #![allow(
     clippy::unwrap_used,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
     clippy::indexing_slicing,
-    reason = "test code: a broken fixture should panic, and std is available"
+    reason = "test code: a broken fixture should panic"
 )]
 
 #[path = "support/servers.rs"]
@@ -40,9 +38,9 @@ type Cache = RedisReplayCache<ClusterConnection>;
 
 async fn connect(urls: &[String], prefix: &str, timeout: Duration) -> Cache {
     RedisReplayCache::builder()
-        .key_prefix(prefix)
-        .timeout(timeout)
-        .connect_timeout(PATIENT)
+        .with_key_prefix(prefix)
+        .with_timeout(timeout)
+        .with_connect_timeout(PATIENT)
         .connect_cluster(urls.iter().map(String::as_str))
         .await
         .unwrap()
@@ -166,7 +164,7 @@ async fn keys_spread_over_every_primary_and_each_proof_is_accepted_once_across_t
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connecting_to_nothing_fails_with_a_kind() {
     let error = RedisReplayCache::builder()
-        .connect_timeout(Duration::from_millis(500))
+        .with_connect_timeout(Duration::from_millis(500))
         .connect_cluster(["redis://127.0.0.1:1/"])
         .await
         .unwrap_err();

@@ -10,12 +10,7 @@
 //! random key prefix, so runs against one Redis do not collide.
 
 // Test code: panicking on a broken setup is the point, and std is available.
-#![allow(
-    clippy::unwrap_used,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 #[path = "support/servers.rs"]
 mod servers;
@@ -83,7 +78,7 @@ async fn entry_expires_at_the_absolute_time_given() {
     };
     let prefix = unique_prefix("expiry");
     let cache = patient(&prefix)
-        .expiry_margin(0) // exact expiry times: without the default margin
+        .with_expiry_margin(0) // exact expiry times: without the default margin
         .connect(&url)
         .await
         .unwrap();
@@ -127,7 +122,7 @@ async fn entry_expires_at_the_absolute_time_given() {
 
     // The margin is added on top.
     let with_margin = patient(&prefix)
-        .expiry_margin(7)
+        .with_expiry_margin(7)
         .connect(&url)
         .await
         .unwrap();
@@ -154,7 +149,7 @@ async fn a_stepped_verifier_clock_neither_shortens_nor_drops_entries() {
     };
     let prefix = unique_prefix("verifier-step");
     let cache = patient(&prefix)
-        .expiry_margin(0) // exact expiry times: without the default margin
+        .with_expiry_margin(0) // exact expiry times: without the default margin
         .connect(&url)
         .await
         .unwrap();
@@ -354,8 +349,8 @@ async fn silent_server_times_out_as_unavailable() {
     });
     let timeout = Duration::from_millis(200);
     let builder = RedisReplayCache::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout);
+        .with_timeout(timeout)
+        .with_connect_timeout(timeout);
 
     let started = Instant::now();
     let error = builder.clone().connect(&url).await.unwrap_err();
@@ -386,7 +381,7 @@ async fn redis_stopped_mid_test_is_unavailable_then_recovers() {
     };
     // Default settings: 250 ms per call, 1 s per connection attempt.
     let cache = RedisReplayCache::builder()
-        .key_prefix(unique_prefix("restart"))
+        .with_key_prefix(unique_prefix("restart"))
         .connect(&server.url())
         .await
         .unwrap();
@@ -452,8 +447,8 @@ async fn hung_server_is_unavailable_within_the_timeout_then_recovers() {
     };
     let timeout = Duration::from_millis(250);
     let cache = RedisReplayCache::builder()
-        .key_prefix(unique_prefix("hung"))
-        .timeout(timeout)
+        .with_key_prefix(unique_prefix("hung"))
+        .with_timeout(timeout)
         .connect(&server.url())
         .await
         .unwrap();
@@ -523,9 +518,9 @@ async fn full_redis_is_capacity_exceeded() {
 /// The builder for tests that are not about timing.
 fn patient(prefix: &str) -> dpop_redis::RedisReplayCacheBuilder {
     RedisReplayCache::builder()
-        .key_prefix(prefix)
-        .timeout(PATIENT)
-        .connect_timeout(PATIENT)
+        .with_key_prefix(prefix)
+        .with_timeout(PATIENT)
+        .with_connect_timeout(PATIENT)
 }
 
 fn unique_prefix(test: &str) -> String {

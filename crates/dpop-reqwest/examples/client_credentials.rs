@@ -5,12 +5,7 @@
 //! cargo run -p dpop-reqwest --example client_credentials
 //! ```
 
-#![allow(
-    clippy::print_stdout,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    reason = "an example program"
-)]
+#![allow(clippy::print_stdout, reason = "an example program")]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -22,15 +17,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use dpop_axum::{Dpop, DpopLayer, DpopToken, TokenStatus};
 use dpop_core::Thumbprint;
-use dpop_core::Verifier;
 use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
 use dpop_reqwest::TokenManager;
 use dpop_reqwest::grants::{ClientAuth, ClientCredentials};
 use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{Grant, Server, UriPolicy};
 use dpop_std::wire::{TokenResponse, TokenType};
-
-static VERIFIER: Verifier<'static> = Verifier::new(ALL_VERIFIERS);
 
 /// Issued access tokens and the key each is bound to.
 type Issued = Arc<Mutex<HashMap<String, Thumbprint>>>;
@@ -44,9 +36,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         format!("{base}/token"),
         ClientAuth::secret_basic("example-client", "example-secret"),
     )
-    .scope("read");
+    .with_scope("read");
     let tokens = TokenManager::builder(grant)
-        .http(reqwest::Client::builder().no_proxy())
+        .with_http(reqwest::Client::builder().no_proxy())
         .build()?;
     for _ in 0..2 {
         // The first call gets a token; the second reuses it.
@@ -71,8 +63,8 @@ async fn start_server() -> Result<String, Box<dyn std::error::Error>> {
     let issued: Issued = Arc::default();
     let token_endpoint = Router::new()
         .route("/token", post(token))
-        .layer(DpopLayer::token_endpoint(
-            Server::new(VERIFIER, policy.clone()),
+        .route_layer(DpopLayer::token_endpoint(
+            Server::new(ALL_VERIFIERS, policy.clone()),
             Arc::new(MemoryReplayCache::with_capacity(10_000)),
         ))
         .with_state(Arc::clone(&issued));
@@ -88,8 +80,8 @@ async fn start_server() -> Result<String, Box<dyn std::error::Error>> {
     };
     let resource = Router::new()
         .route("/api/items", get(items))
-        .layer(DpopLayer::resource(
-            Server::new(VERIFIER, policy),
+        .route_layer(DpopLayer::resource(
+            Server::new(ALL_VERIFIERS, policy),
             Arc::new(MemoryReplayCache::with_capacity(10_000)),
             resolve,
         ));

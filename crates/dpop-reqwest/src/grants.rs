@@ -14,10 +14,8 @@ use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
 use core::time::Duration;
-// A std crate; naming `alloc` keeps the workspace's no_std hygiene lints happy.
-extern crate alloc;
 
-use alloc::sync::Arc;
+use std::sync::Arc;
 
 use base64ct::{Base64, Encoding as _};
 use dpop_std::client::TokenError;
@@ -295,7 +293,7 @@ async fn read_bounded(mut response: Response) -> Result<Zeroizing<Vec<u8>>, Auth
 ///     "https://as.example.com/token",
 ///     ClientAuth::secret_basic("my-client", "my-secret"),
 /// )
-/// .scope("read write");
+/// .with_scope("read write");
 /// assert!(!format!("{grant:?}").contains("my-secret"));
 /// ```
 #[derive(Clone, Debug)]
@@ -318,7 +316,7 @@ impl ClientCredentials {
 
     /// Requests `scope` (space-separated).
     #[must_use]
-    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+    pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = Some(scope.into());
         self
     }
@@ -421,7 +419,7 @@ type Sleep = Arc<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>;
 ///     "https://as.example.com/token",
 ///     ClientAuth::none("my-cli"),
 /// )
-/// .scope("openid offline_access")
+/// .with_scope("openid offline_access")
 /// .on_prompt(|prompt| {
 ///     eprintln!("Open {} and enter {}", prompt.verification_uri(), prompt.user_code());
 /// });
@@ -470,7 +468,7 @@ impl DeviceAuthorization {
 
     /// Requests `scope` (space-separated).
     #[must_use]
-    pub fn scope(mut self, scope: impl Into<String>) -> Self {
+    pub fn with_scope(mut self, scope: impl Into<String>) -> Self {
         self.scope = Some(scope.into());
         self
     }

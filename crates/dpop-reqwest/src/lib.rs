@@ -4,10 +4,8 @@
 use core::fmt;
 use core::pin::Pin;
 use core::task::{Context, Poll};
-// A std crate; naming `alloc` keeps the workspace's no_std hygiene lints happy.
-extern crate alloc;
 
-use alloc::sync::Arc;
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use dpop_core::TargetUri;

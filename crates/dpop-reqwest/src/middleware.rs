@@ -30,10 +30,8 @@
 //! reqwest sends the proof (and the token) to the redirect target.
 
 use core::fmt;
-// A std crate; naming `alloc` keeps the workspace's no_std hygiene lints happy.
-extern crate alloc;
 
-use alloc::sync::Arc;
+use std::sync::Arc;
 
 use dpop_std::client::{Client, MAX_ERROR_BODY, Outcome};
 use http::{Extensions, StatusCode};

@@ -37,10 +37,8 @@
 
 use core::fmt;
 use core::time::Duration;
-// A std crate; naming `alloc` keeps the workspace's no_std hygiene lints happy.
-extern crate alloc;
 
-use alloc::sync::Arc;
+use std::sync::Arc;
 
 use dpop_core::Algorithm;
 use dpop_core::SigningKey;
@@ -58,7 +56,7 @@ use crate::DpopClient;
 use crate::grants::{AuthError, Grant};
 use crate::store::{StoreError, TokenStore};
 
-/// How long before expiry a token is replaced, at most (see [`TokenManagerBuilder::refresh_ahead`]).
+/// How long before expiry a token is replaced, at most (see [`TokenManagerBuilder::with_refresh_ahead`]).
 pub const DEFAULT_REFRESH_AHEAD: Duration = Duration::from_secs(60);
 
 /// The version of the session document this crate writes.
@@ -108,29 +106,29 @@ impl TokenManagerBuilder {
     /// Builds the reqwest client from `http` (default: `reqwest::Client::builder()`); see
     /// [`DpopClient::new`].
     #[must_use]
-    pub fn http(mut self, http: reqwest::ClientBuilder) -> Self {
+    pub fn with_http(mut self, http: reqwest::ClientBuilder) -> Self {
         self.http = Some(http);
         self
     }
 
     /// Uses a ready-made client (any signer: an HSM, a KMS). Its key cannot be stored, so it
-    /// does not go with [`store`](Self::store).
+    /// does not go with [`with_store`](Self::with_store).
     #[must_use]
-    pub fn client(mut self, client: DpopClient) -> Self {
+    pub fn with_client(mut self, client: DpopClient) -> Self {
         self.client = Some(client);
         self
     }
 
     /// Signs with `key` when the store holds no session (default: a new key).
     #[must_use]
-    pub fn key(mut self, key: SigningKey) -> Self {
+    pub fn with_key(mut self, key: SigningKey) -> Self {
         self.key = Some(key);
         self
     }
 
     /// The algorithm of a new key (default ES256).
     #[must_use]
-    pub const fn algorithm(mut self, algorithm: Algorithm) -> Self {
+    pub const fn with_algorithm(mut self, algorithm: Algorithm) -> Self {
         self.algorithm = algorithm;
         self
     }
@@ -138,7 +136,7 @@ impl TokenManagerBuilder {
     /// Loads the session from `store` when built, and saves it there whenever it changes.
     /// A stored session brings its own key: the tokens are bound to it.
     #[must_use]
-    pub fn store(mut self, store: impl TokenStore + 'static) -> Self {
+    pub fn with_store(mut self, store: impl TokenStore + 'static) -> Self {
         self.store = Some(Box::new(store));
         self
     }
@@ -146,7 +144,7 @@ impl TokenManagerBuilder {
     /// Reads the time from `clock` (default: the system clock) to tell when tokens are due
     /// (proofs keep the system clock and the offsets the client learns).
     #[must_use]
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
@@ -154,7 +152,7 @@ impl TokenManagerBuilder {
     /// Replaces a token when less than `min(ahead, lifetime / 2)` of it is left (default
     /// [`DEFAULT_REFRESH_AHEAD`]).
     #[must_use]
-    pub const fn refresh_ahead(mut self, ahead: Duration) -> Self {
+    pub const fn with_refresh_ahead(mut self, ahead: Duration) -> Self {
         self.refresh_ahead = ahead;
         self
     }

@@ -6,8 +6,6 @@
 #![allow(
     clippy::unwrap_used,
     clippy::unwrap_in_result,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
     clippy::indexing_slicing,
     clippy::missing_panics_doc
 )]
@@ -27,7 +25,6 @@ use dpop_axum::{Dpop, DpopLayer, DpopToken, TokenStatus};
 use dpop_core::Algorithm;
 use dpop_core::Thumbprint;
 use dpop_core::UnixTime;
-use dpop_core::Verifier;
 use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
 use dpop_reqwest::DpopClient;
 use dpop_reqwest::grants::{
@@ -42,8 +39,6 @@ use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{Grant as ServerGrant, Server, UriPolicy};
 use dpop_std::wire::{ErrorBody, TokenResponse, TokenType};
-
-static VERIFIER: Verifier<'static> = Verifier::new(ALL_VERIFIERS);
 
 const CLIENT_ID: &str = "client:1";
 const SECRET: &str = "s3cr+t&=x";
@@ -262,7 +257,7 @@ async fn start(server: As) -> (Arc<As>, String) {
     let tokens = Router::new()
         .route("/token", post(token))
         .layer(DpopLayer::token_endpoint(
-            Server::new(VERIFIER, policy.clone()),
+            Server::new(ALL_VERIFIERS, policy.clone()),
             Arc::new(MemoryReplayCache::with_capacity(10_000)),
         ))
         .route("/device", post(device));
@@ -284,16 +279,16 @@ async fn start(server: As) -> (Arc<As>, String) {
     let resource = Router::new()
         .route("/api", get(api))
         .layer(DpopLayer::resource(
-            Server::new(VERIFIER, policy.clone()),
+            Server::new(ALL_VERIFIERS, policy.clone()),
             Arc::clone(&cache),
             resolve.clone(),
         ));
     // The same resource behind a server that requires nonces.
-    let nonces = StatelessNonces::new(NonceKey::new(1, [7; 32])).bind_thumbprint(true);
+    let nonces = StatelessNonces::new(NonceKey::new(1, [7; 32])).with_thumbprint_binding(true);
     let with_nonce = Router::new()
         .route("/nonce-api", get(api))
         .layer(DpopLayer::resource(
-            Server::new(VERIFIER, policy).with_nonces(Arc::new(nonces)),
+            Server::new(ALL_VERIFIERS, policy).with_nonces(Arc::new(nonces)),
             cache,
             resolve,
         ));
@@ -319,7 +314,7 @@ fn credentials(base: &str, basic: bool) -> ClientCredentials {
     } else {
         ClientAuth::secret_post(CLIENT_ID, SECRET)
     };
-    ClientCredentials::new(format!("{base}/token"), auth).scope("read")
+    ClientCredentials::new(format!("{base}/token"), auth).with_scope("read")
 }
 
 fn http() -> reqwest::ClientBuilder {
@@ -338,7 +333,7 @@ async fn get_api(manager: &TokenManager, base: &str) -> StatusCode {
 async fn fifty_concurrent_calls_make_one_token_request() {
     let (server, base) = start(as_with(300)).await;
     let manager = TokenManager::builder(credentials(&base, true))
-        .http(http())
+        .with_http(http())
         .build()
         .unwrap();
     let calls = (0..50).map(|_| {
@@ -357,7 +352,7 @@ async fn fifty_concurrent_calls_make_one_token_request() {
 async fn client_secret_post_and_wrong_secret() {
     let (server, base) = start(as_with(300)).await;
     let manager = TokenManager::builder(credentials(&base, false))
-        .http(http())
+        .with_http(http())
         .build()
         .unwrap();
     assert_eq!(get_api(&manager, &base).await, StatusCode::OK);
@@ -367,7 +362,10 @@ async fn client_secret_post_and_wrong_secret() {
         format!("{base}/token"),
         ClientAuth::secret_basic(CLIENT_ID, "nope"),
     );
-    let manager = TokenManager::builder(wrong).http(http()).build().unwrap();
+    let manager = TokenManager::builder(wrong)
+        .with_http(http())
+        .build()
+        .unwrap();
     match manager.access_token().await {
         Err(AuthError::OAuth(e)) => {
             assert_eq!((e.status(), e.error()), (401, "invalid_client"));
@@ -381,9 +379,9 @@ async fn expiry_and_refresh_ahead_with_a_manual_clock() {
     let (server, base) = start(as_with(300)).await;
     let clock = Arc::new(ManualClock::new(UnixTime::from_secs(1_000_000)));
     let manager = TokenManager::builder(credentials(&base, true))
-        .http(http())
-        .clock(clock.clone())
-        .refresh_ahead(Duration::from_secs(60))
+        .with_http(http())
+        .with_clock(clock.clone())
+        .with_refresh_ahead(Duration::from_secs(60))
         .build()
         .unwrap();
     let first = manager.access_token().await.unwrap();
@@ -424,8 +422,8 @@ async fn refresh_uses_the_same_key_and_another_key_is_refused() {
     let (server, base) = start(as_with(300)).await;
     let clock = Arc::new(ManualClock::new(UnixTime::from_secs(1_000_000)));
     let manager = TokenManager::builder(credentials(&base, true))
-        .http(http())
-        .clock(clock.clone())
+        .with_http(http())
+        .with_clock(clock.clone())
         .build()
         .unwrap();
     manager.access_token().await.unwrap();
@@ -468,7 +466,7 @@ async fn a_revoked_token_is_replaced_and_the_request_sent_once_more() {
     let (server, base) = start(as_with(300)).await;
     server.revoke_next.store(true, Ordering::SeqCst);
     let manager = TokenManager::builder(credentials(&base, true))
-        .http(http())
+        .with_http(http())
         .build()
         .unwrap();
     assert_eq!(get_api(&manager, &base).await, StatusCode::OK);
@@ -544,8 +542,8 @@ async fn device_grant_pending_slow_down_approved() {
     let clock = Arc::new(ManualClock::new(UnixTime::from_secs(1_000_000)));
     let (grant, slept, prompts) = device_grant(&base, &clock);
     let manager = TokenManager::builder(grant)
-        .http(http())
-        .clock(clock.clone())
+        .with_http(http())
+        .with_clock(clock.clone())
         .build()
         .unwrap();
     assert_eq!(get_api(&manager, &base).await, StatusCode::OK);
@@ -578,7 +576,10 @@ async fn device_grant_denied_and_expired() {
         let (server, base) = start(as_with(300)).await;
         server.device_script.lock().unwrap().extend(script);
         let (grant, _, _) = device_grant(&base, &clock);
-        let manager = TokenManager::builder(grant).http(http()).build().unwrap();
+        let manager = TokenManager::builder(grant)
+            .with_http(http())
+            .build()
+            .unwrap();
         let error = manager.access_token().await.unwrap_err();
         assert!(format!("{error:?}").starts_with(expected), "{error:?}");
     }
@@ -595,7 +596,10 @@ async fn device_grant_denied_and_expired() {
         .unwrap()
         .extend(["authorization_pending"; 10]);
     let (grant, slept, _) = device_grant(&base, &clock);
-    let manager = TokenManager::builder(grant).http(http()).build().unwrap();
+    let manager = TokenManager::builder(grant)
+        .with_http(http())
+        .build()
+        .unwrap();
     assert!(matches!(
         manager.access_token().await,
         Err(AuthError::DeviceCodeExpired)
@@ -615,9 +619,9 @@ async fn a_second_run_reuses_the_stored_session() {
     let clock = Arc::new(ManualClock::new(SystemClock::default().now()));
 
     let first = TokenManager::builder(credentials(&base, true))
-        .http(http())
-        .store(FileStore::new(&path))
-        .clock(clock.clone())
+        .with_http(http())
+        .with_store(FileStore::new(&path))
+        .with_clock(clock.clone())
         .build()
         .unwrap();
     assert_eq!(get_api(&first, &base).await, StatusCode::OK);
@@ -636,9 +640,9 @@ async fn a_second_run_reuses_the_stored_session() {
 
     // "Second run": a new manager from the same file, no new sign-in, the same key.
     let second = TokenManager::builder(credentials(&base, true))
-        .http(http())
-        .store(FileStore::new(&path))
-        .clock(clock.clone())
+        .with_http(http())
+        .with_store(FileStore::new(&path))
+        .with_clock(clock.clone())
         .build()
         .unwrap();
     assert_eq!(*second.client().dpop().thumbprint(), jkt);
@@ -648,9 +652,9 @@ async fn a_second_run_reuses_the_stored_session() {
     // A third run after expiry refreshes silently with the stored key and refresh token.
     clock.advance(3600);
     let third = TokenManager::builder(credentials(&base, true))
-        .http(http())
-        .store(FileStore::new(&path))
-        .clock(clock.clone())
+        .with_http(http())
+        .with_store(FileStore::new(&path))
+        .with_clock(clock.clone())
         .build()
         .unwrap();
     assert_eq!(get_api(&third, &base).await, StatusCode::OK);
@@ -675,7 +679,7 @@ async fn tokens_never_in_debug() {
     let (_server, base) = start(as_with(300)).await;
     let store = Arc::new(MemoryStore::new());
     let manager = TokenManager::builder(credentials(&base, true))
-        .http(http())
+        .with_http(http())
         .build()
         .unwrap();
     let token = manager.access_token().await.unwrap();
@@ -693,7 +697,7 @@ async fn tokens_never_in_debug() {
     // a store that is not a session is refused, not half-read
     store.save("{\"version\":1}").unwrap();
     let result = TokenManager::builder(credentials(&base, true))
-        .store(StoreRef(store))
+        .with_store(StoreRef(store))
         .build();
     assert!(matches!(result, Err(AuthError::Store(_))));
 }
@@ -740,8 +744,8 @@ async fn a_custom_grant_without_refresh_signs_in_again() {
     let (server, base) = start(as_with(300)).await;
     let clock = Arc::new(ManualClock::new(UnixTime::from_secs(1_000_000)));
     let manager = TokenManager::builder(CustomSignIn { base: base.clone() })
-        .http(http())
-        .clock(clock.clone())
+        .with_http(http())
+        .with_clock(clock.clone())
         .build()
         .unwrap();
     assert_eq!(get_api(&manager, &base).await, StatusCode::OK);
@@ -755,7 +759,7 @@ async fn a_custom_grant_without_refresh_signs_in_again() {
 async fn the_manager_answers_nonce_challenges() {
     let (server, base) = start(as_with(300)).await;
     let manager = TokenManager::builder(credentials(&base, true))
-        .http(http())
+        .with_http(http())
         .build()
         .unwrap();
     let response = manager
@@ -779,7 +783,7 @@ async fn middleware_adds_tokens_proofs_nonces_and_retries_once() {
     let (server, base) = start(as_with(300)).await;
     server.revoke_next.store(true, Ordering::SeqCst);
     let manager = TokenManager::builder(credentials(&base, true))
-        .http(http())
+        .with_http(http())
         .build()
         .unwrap();
     let inner = http()
@@ -832,8 +836,8 @@ async fn failed_refreshes_fall_back_as_documented() {
     let (server, base) = start(as_with(300)).await;
     let clock = Arc::new(ManualClock::new(UnixTime::from_secs(1_000_000)));
     let manager = TokenManager::builder(credentials(&base, true))
-        .http(http())
-        .clock(clock.clone())
+        .with_http(http())
+        .with_clock(clock.clone())
         .build()
         .unwrap();
     assert_eq!(

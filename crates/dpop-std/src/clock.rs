@@ -109,10 +109,6 @@ impl<C: Clock + ?Sized> Clock for &C {
     }
 }
 
-#[allow(
-    clippy::std_instead_of_alloc,
-    reason = "a std crate; `alloc::sync::Arc` would need `extern crate alloc` for nothing"
-)]
 impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
     fn now(&self) -> UnixTime {
         (**self).now()

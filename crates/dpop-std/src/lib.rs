@@ -1,4 +1,33 @@
 #![doc = include_str!("../README.md")]
+//!
+//! # Where things live
+//!
+//! A map of the source tree (`src/`), by concern:
+//!
+//! ```text
+//! server.rs            Server: configuration, proof verification, replay consumption
+//!   server/head.rs       the request head; Authorization and DPoP header rules
+//!   server/target.rs     UriPolicy: the expected htu, raw-path (dot segment) and host rules
+//!   server/forwarded.rs  Forwarded / X-Forwarded-* from a trusted proxy
+//!   server/token.rs      token endpoint: verify_token_request, check_grant, Grant
+//!                        (refresh-token and authorization-code binding), TokenBinding
+//!   server/resource.rs   resources: resource_request, verify_resource, BearerPolicy
+//!   server/accepted.rs   Accepted, AcceptedProof
+//!   server/rejection.rs  Reason, Rejection: status, headers and JSON body of a refusal
+//!   server/challenge.rs  the 401 WWW-Authenticate challenges (DPoP, Bearer)
+//! client.rs            Client, Attempt, Outcome: proofs and nonce retries, sans-IO
+//!   client/tokens.rs     TokenSet: token responses and their binding
+//!   client/response.rs   what a response teaches: nonce, server time, error body
+//!   client/challenge.rs  the WWW-Authenticate parser
+//!   client/state.rs      per-origin nonce and clock offset
+//! replay.rs            ReplayCache, ReplayError, consume, expiry_for
+//!   replay/memory.rs     MemoryReplayCache: the bounded in-memory table
+//!   replay/quota.rs      its per-key quota
+//! nonce.rs             stateless server nonces
+//! clock.rs  keys.rs  telemetry.rs  wire.rs
+//! ```
+//!
+//! Unit tests sit next to the code in `*/tests.rs`; integration tests in `tests/`.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod client;

@@ -18,8 +18,8 @@
 //! | 16 | tag: HMAC-SHA-256, truncated to its first 16 bytes |
 //!
 //! The tag covers a domain label, the first 20 bytes, which bindings are configured and the
-//! bound values: the client key's thumbprint ([`bind_thumbprint`]) and the canonical target URI
-//! ([`bind_uri`]). The bound values are not in the nonce; the verifier supplies them from the
+//! bound values: the client key's thumbprint ([`with_thumbprint_binding`]) and the canonical target URI
+//! ([`with_uri_binding`]). The bound values are not in the nonce; the verifier supplies them from the
 //! proof. A 128-bit tag leaves a forger one chance in 2^128 per attempt, and each attempt costs
 //! a signed proof and a request; truncating HMAC output to 128 bits is standard (RFC 2104
 //! section 5 recommends at least half the hash length).
@@ -66,8 +66,8 @@
 //! resource server) and a fresh nonce from [`issue`](NonceSource::issue) in `DPoP-Nonce`, and the
 //! client retries once with it (RFC 9449 sections 8 and 9).
 //!
-//! [`bind_thumbprint`]: StatelessNonces::bind_thumbprint
-//! [`bind_uri`]: StatelessNonces::bind_uri
+//! [`with_thumbprint_binding`]: StatelessNonces::with_thumbprint_binding
+//! [`with_uri_binding`]: StatelessNonces::with_uri_binding
 //! [`with_previous_key`]: StatelessNonces::with_previous_key
 //! [`NONCE_IAT_BOUND`]: dpop_core::consts::NONCE_IAT_BOUND
 //! [`VerifyError::NonceRequired`]: dpop_core::VerifyError::NonceRequired
@@ -257,7 +257,7 @@ impl fmt::Debug for NonceKey {
 /// let secret = [0x42; 32]; // from your secret store, shared by all instances
 /// let nonces = StatelessNonces::new(NonceKey::new(2, secret))
 ///     .with_previous_key(NonceKey::new(1, [0x41; 32])) // still accepted during rotation
-///     .bind_thumbprint(true);
+///     .with_thumbprint_binding(true);
 ///
 /// let client = Thumbprint::from_bytes([7; 32]); // the proof key's thumbprint
 /// let now = UnixTime::from_secs(1_700_000_000);
@@ -331,7 +331,7 @@ impl StatelessNonces {
     /// ([`NonceRequest::with_thumbprint`]) fails for proofs signed by any other key. A nonce
     /// issued without a thumbprint never validates while this is on.
     #[must_use]
-    pub const fn bind_thumbprint(mut self, bind: bool) -> Self {
+    pub const fn with_thumbprint_binding(mut self, bind: bool) -> Self {
         self.bind_thumbprint = bind;
         self
     }
@@ -341,7 +341,7 @@ impl StatelessNonces {
     /// [`TargetUri`](dpop_core::TargetUri), as dpop-core compares it) fails for any other.
     /// A nonce issued without a URI never validates while this is on.
     #[must_use]
-    pub const fn bind_uri(mut self, bind: bool) -> Self {
+    pub const fn with_uri_binding(mut self, bind: bool) -> Self {
         self.bind_uri = bind;
         self
     }
@@ -498,8 +498,8 @@ impl NonceValidator for StatelessNonces {
 
 impl NonceSource for StatelessNonces {
     /// A nonce for the current step, issued with the current key and bound to what
-    /// [`bind_thumbprint`](StatelessNonces::bind_thumbprint) and
-    /// [`bind_uri`](StatelessNonces::bind_uri) select from `request`.
+    /// [`with_thumbprint_binding`](StatelessNonces::with_thumbprint_binding) and
+    /// [`with_uri_binding`](StatelessNonces::with_uri_binding) select from `request`.
     fn issue(&self, request: &NonceRequest<'_>) -> String {
         let mut raw = [0; RAW_LEN];
         let (header, tag) = raw.split_at_mut(HEADER_LEN);
@@ -613,7 +613,7 @@ mod tests {
 
     #[test]
     fn tag_is_hmac_sha256_over_the_documented_input() {
-        let n = nonces().bind_uri(true);
+        let n = nonces().with_uri_binding(true);
         let htu = "https://a.example/x";
         let nonce = n.issue(&NonceRequest::new(NOW).with_htu(htu));
         let raw = decode(&nonce).unwrap();

@@ -39,11 +39,9 @@
 //! [`Reason::name`]: crate::server::Reason::name
 //! [`Rejection`]: crate::server::Rejection
 
-extern crate alloc;
-
-use alloc::sync::Arc;
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::sync::OnceLock;
 
 use dpop_core::UnixTime;
@@ -357,7 +355,7 @@ impl Telemetry {
     }
 }
 
-impl Server<'_> {
+impl Server {
     /// Counts every decision of this server in `counters` (see the [module docs](self)).
     #[must_use]
     pub fn with_counters(mut self, counters: Arc<Counters>) -> Self {

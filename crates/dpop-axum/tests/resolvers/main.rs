@@ -4,11 +4,9 @@
 #![allow(
     clippy::unwrap_used,
     clippy::unwrap_in_result,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
     clippy::indexing_slicing,
     clippy::missing_panics_doc,
-    reason = "test code: a broken fixture should panic, and std is available"
+    reason = "test code: a broken fixture should panic"
 )]
 
 mod common;

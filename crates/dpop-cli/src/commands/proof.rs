@@ -18,8 +18,8 @@ pub(crate) fn run(args: &ProofArgs) -> Result<ExitCode, CliError> {
     let source = Source::from_arg(Some(&args.key));
     let stdin_user = matches!(source, Source::Stdin).then_some("--key -");
     let access_token = access_token(
-        args.access_token.as_deref(),
-        args.access_token_file.as_deref(),
+        args.token.access_token.as_deref(),
+        args.token.access_token_file.as_deref(),
         stdin_user,
     )?;
     let json = source.read()?;

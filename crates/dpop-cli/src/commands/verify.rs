@@ -51,8 +51,8 @@ pub(crate) fn run(args: &VerifyArgs) -> Result<ExitCode, CliError> {
     // Read before the proof, so that `--access-token-file -` with a proof on stdin is refused
     // before stdin is read.
     let access_token = access_token(
-        args.access_token.as_deref(),
-        args.access_token_file.as_deref(),
+        args.token.access_token.as_deref(),
+        args.token.access_token_file.as_deref(),
         proof_from_stdin.then_some("the proof"),
     )?;
     let proof = match args.proof.as_deref() {

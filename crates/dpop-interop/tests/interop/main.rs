@@ -4,10 +4,8 @@
 #![allow(
     clippy::unwrap_used,
     clippy::unwrap_in_result,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
     clippy::indexing_slicing,
-    reason = "test code: a broken fixture or peer should panic, and std is available"
+    reason = "test code: a broken fixture or peer should panic"
 )]
 
 mod common;

@@ -16,7 +16,6 @@ use dpop_axum::introspection::{ClientAuth, IntrospectedToken, IntrospectionResol
 use dpop_axum::jwt::{AccessTokenClaims, JwtResolver};
 use dpop_axum::{Dpop, DpopLayer, TokenResolver};
 use dpop_core::Algorithm;
-use dpop_core::Verifier;
 use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
 use dpop_std::client::Client;
 use dpop_std::replay::MemoryReplayCache;
@@ -114,8 +113,7 @@ where
 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    static VERIFIER: Verifier<'static> = Verifier::new(ALL_VERIFIERS);
-    let server = Server::new(VERIFIER, UriPolicy::public_base(&base).unwrap());
+    let server = Server::new(ALL_VERIFIERS, UriPolicy::public_base(&base).unwrap());
     let cache = Arc::new(MemoryReplayCache::with_capacity(1000));
     let handler = |Extension(claims): Extension<R::Claims>, dpop: Dpop| async move {
         format!("{} {}", claims.subject(), dpop.thumbprint().unwrap())

@@ -191,7 +191,10 @@ pub(super) async fn run(demo: &mut Walkthrough, base: &str) -> Result<(), CliErr
         api_key_id: API_KEY_ID.to_owned(),
         user_id: USER_ID.to_owned(),
     };
-    let manager = match TokenManager::builder(grant).client(client.clone()).build() {
+    let manager = match TokenManager::builder(grant)
+        .with_client(client.clone())
+        .build()
+    {
         Ok(manager) => manager,
         Err(e) => return demo.outcome(false, &format!("cannot build the token manager: {e}")),
     };

@@ -6,12 +6,9 @@
 //! an HMAC-SHA256 over them, under a key drawn at start-up. Refresh tokens are random and live
 //! in a map. One user exists: [`USER_ID`] in [`ORGANIZATION`], with API key [`API_KEY`].
 
-// A std binary; naming `alloc` keeps the workspace's no_std hygiene lints happy.
-extern crate alloc;
-
-use alloc::sync::Arc;
 use core::net::SocketAddr;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::{Mutex, PoisonError};
 
 use axum::Router;
@@ -22,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use base64ct::{Base64UrlUnpadded, Encoding as _};
 use dpop_axum::{Dpop, DpopLayer, DpopToken, TokenStatus};
-use dpop_core::{Thumbprint, Verifier, crypto::rustcrypto::ALL_VERIFIERS};
+use dpop_core::{Thumbprint, crypto::rustcrypto::ALL_VERIFIERS};
 use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
 use dpop_std::server::{BearerPolicy, Grant, Server, TokenBinding, UriPolicy};
@@ -45,9 +42,6 @@ pub(crate) const API_KEY: &str = "sk-demo-7f3a9c";
 const ACCESS_TOKEN_LIFETIME: u64 = 300;
 /// The scope every token gets.
 const SCOPE: &str = "profile:read sessions:read";
-
-/// The accepted algorithms: every one compiled in, listed explicitly.
-static VERIFIER: Verifier<'static> = Verifier::new(ALL_VERIFIERS);
 
 /// The server's secrets and refresh tokens.
 struct Platform {
@@ -94,7 +88,7 @@ pub(crate) fn router(addr: SocketAddr) -> Result<Router, String> {
     let cache = Arc::new(MemoryReplayCache::with_capacity(10_000));
 
     // Token endpoints: a request without a DPoP header gets a Bearer token.
-    let token_server = Server::new(VERIFIER, base.clone()).with_bearer(BearerPolicy::Allow);
+    let token_server = Server::new(ALL_VERIFIERS, base.clone()).with_bearer(BearerPolicy::Allow);
     let tokens = Router::new()
         .route(
             "/v1/{organization}/user/signin_with_api_key",
@@ -111,17 +105,17 @@ pub(crate) fn router(addr: SocketAddr) -> Result<Router, String> {
     let profile = Router::new()
         .route("/v1/{organization}/user/profile", get(profile))
         .layer(DpopLayer::resource(
-            Server::new(VERIFIER, base.clone()),
+            Server::new(ALL_VERIFIERS, base.clone()),
             Arc::clone(&cache),
             resolve.clone(),
         ));
     let mut nonce_secret = [0u8; 32];
     getrandom::fill(&mut nonce_secret).map_err(rng_failed)?;
-    let nonces = StatelessNonces::new(NonceKey::new(1, nonce_secret)).bind_thumbprint(true);
+    let nonces = StatelessNonces::new(NonceKey::new(1, nonce_secret)).with_thumbprint_binding(true);
     let sessions = Router::new()
         .route("/v1/{organization}/user/sessions", get(sessions))
         .layer(DpopLayer::resource(
-            Server::new(VERIFIER, base).with_nonces(Arc::new(nonces)),
+            Server::new(ALL_VERIFIERS, base).with_nonces(Arc::new(nonces)),
             cache,
             resolve,
         ));

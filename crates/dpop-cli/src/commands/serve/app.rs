@@ -1,12 +1,9 @@
 //! The routes of `dpop serve`: a token endpoint and a resource on dpop-axum, opaque random
 //! tokens in memory, and a one-line access log on stderr.
 
-// A std binary; naming `alloc` keeps the workspace's no_std hygiene lints happy.
-extern crate alloc;
-
-use alloc::sync::Arc;
 use std::collections::HashMap;
 use std::io::Write as _;
+use std::sync::Arc;
 use std::sync::{Mutex, PoisonError};
 
 use axum::Router;
@@ -20,7 +17,6 @@ use axum::routing::{get, post};
 use base64ct::{Base64, Base64UrlUnpadded, Encoding as _};
 use dpop_axum::{Dpop, DpopLayer, DpopToken, TokenStatus};
 use dpop_core::Thumbprint;
-use dpop_core::Verifier;
 use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
 use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
@@ -37,9 +33,6 @@ const ACCESS_TOKEN_LIFETIME: u64 = 600;
 const SCOPE: &str = "resource";
 /// Longest request path put in a log line.
 const MAX_LOGGED_PATH: usize = 200;
-
-/// Every algorithm compiled in.
-static VERIFIER: Verifier<'static> = Verifier::new(ALL_VERIFIERS);
 
 /// What `dpop serve` was asked for.
 #[derive(Clone, Debug)]
@@ -128,16 +121,17 @@ pub(crate) fn router(config: &Config) -> Result<(Router, String), String> {
         token_cache: Arc::new(MemoryReplayCache::with_capacity(100_000)),
         resource_cache: Arc::new(MemoryReplayCache::with_capacity(100_000)),
     });
-    let mut token_server = Server::new(VERIFIER, base.clone())
+    let mut token_server = Server::new(ALL_VERIFIERS, base.clone())
         .with_bearer(bearer)
         .with_counters(Arc::clone(&stats.token));
-    let mut resource_server = Server::new(VERIFIER, base)
+    let mut resource_server = Server::new(ALL_VERIFIERS, base)
         .with_bearer(bearer)
         .with_counters(Arc::clone(&stats.resource));
     if config.nonce {
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).map_err(|e| format!("the OS RNG failed: {e}"))?;
-        let nonces = Arc::new(StatelessNonces::new(NonceKey::new(1, key)).bind_thumbprint(true));
+        let nonces =
+            Arc::new(StatelessNonces::new(NonceKey::new(1, key)).with_thumbprint_binding(true));
         token_server = token_server.with_nonces(nonces.clone());
         resource_server = resource_server.with_nonces(nonces);
     }

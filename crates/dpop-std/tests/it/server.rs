@@ -7,8 +7,6 @@
 #![allow(
     clippy::unwrap_used,
     clippy::unwrap_in_result,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
     clippy::indexing_slicing
 )]
 
@@ -23,7 +21,7 @@ use dpop_core::{
     crypto::ProofSigner,
     crypto::rustcrypto::{ALL_VERIFIERS, ES256_VERIFIER},
 };
-use dpop_core::{HttpMethod, NewProof, ProofId, Verifier};
+use dpop_core::{HttpMethod, NewProof, ProofId};
 use dpop_core::{SigningKey, TargetUri, Thumbprint, UnixTime, VerifyError};
 use dpop_std::clock::ManualClock;
 use dpop_std::nonce::{NonceKey, NonceSource, StatelessNonces};
@@ -132,18 +130,18 @@ fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(UnixTime::from_secs(NOW)))
 }
 
-fn server(uri: UriPolicy, clock: &Arc<ManualClock>) -> Server<'static> {
-    Server::new(Verifier::new(ALL_VERIFIERS), uri).with_clock(clock.clone())
+fn server(uri: UriPolicy, clock: &Arc<ManualClock>) -> Server {
+    Server::new(ALL_VERIFIERS, uri).with_clock(clock.clone())
 }
 
-fn as_server(clock: &Arc<ManualClock>) -> Server<'static> {
+fn as_server(clock: &Arc<ManualClock>) -> Server {
     server(
         UriPolicy::public_base("https://as.example.com").unwrap(),
         clock,
     )
 }
 
-fn rs_server(clock: &Arc<ManualClock>) -> Server<'static> {
+fn rs_server(clock: &Arc<ManualClock>) -> Server {
     server(
         UriPolicy::public_base("https://api.example.com").unwrap(),
         clock,
@@ -172,7 +170,7 @@ fn www_authenticate(headers: &HeaderMap) -> Vec<String> {
 
 /// Verifies a resource request end to end (read credentials, then verify with `bound`).
 fn resource(
-    server: &Server<'_>,
+    server: &Server,
     req: &Request<()>,
     bound: Option<&Thumbprint>,
 ) -> Result<Accepted, Rejection> {
@@ -181,11 +179,7 @@ fn resource(
 }
 
 /// Both token-endpoint steps, with a fresh token-endpoint cache: verify, then check the grant.
-fn token(
-    server: &Server<'_>,
-    req: &Request<()>,
-    grant: Grant<'_>,
-) -> Result<TokenBinding, Rejection> {
+fn token(server: &Server, req: &Request<()>, grant: Grant<'_>) -> Result<TokenBinding, Rejection> {
     let request = server.verify_token_request(req)?;
     let cache = MemoryReplayCache::with_capacity(64);
     block_on(server.check_grant(&cache, request, grant))
@@ -711,7 +705,7 @@ fn www_authenticate_exact_formats() {
     // only the verifier's algorithms are listed, in its order
     static ONLY_ES256: &[&dyn dpop_core::crypto::VerifyAlgorithm] = &[ES256_VERIFIER];
     let narrow = Server::new(
-        Verifier::new(ONLY_ES256),
+        ONLY_ES256,
         UriPolicy::public_base("https://api.example.com").unwrap(),
     )
     .with_clock(clock.clone());
@@ -889,8 +883,8 @@ fn replay_cache_failures_fail_closed() {
 fn nonces() -> Arc<StatelessNonces> {
     Arc::new(
         StatelessNonces::new(NonceKey::new(1, [42; 32]))
-            .bind_thumbprint(true)
-            .bind_uri(true),
+            .with_thumbprint_binding(true)
+            .with_uri_binding(true),
     )
 }
 
@@ -1221,7 +1215,7 @@ fn paths_with_whatwg_characters_verify_in_either_encoding() {
     let req = request("GET", "/users/auth0|123", &headers);
     // The client signs with the system clock.
     let live = Server::new(
-        Verifier::new(ALL_VERIFIERS),
+        ALL_VERIFIERS,
         UriPolicy::public_base("https://api.example.com").unwrap(),
     );
     assert!(resource(&live, &req, Some(&jkt(&k))).is_ok());
@@ -1358,7 +1352,7 @@ fn public_base_url_with_a_path_prefix() {
     assert_resource_error(&rejection, StatusCode::BAD_REQUEST, "invalid_request");
 }
 
-fn server_with(uri: UriPolicy, clock: &Arc<ManualClock>) -> Server<'static> {
+fn server_with(uri: UriPolicy, clock: &Arc<ManualClock>) -> Server {
     server(uri, clock)
 }
 
@@ -1580,7 +1574,7 @@ fn no_request_bytes_reach_response_headers() {
 #[test]
 fn public_types_are_send_and_sync() {
     fn assert_send_sync<T: Send + Sync>() {}
-    assert_send_sync::<Server<'static>>();
+    assert_send_sync::<Server>();
     assert_send_sync::<Accepted>();
     assert_send_sync::<dpop_std::server::TokenRequest>();
     assert_send_sync::<TokenBinding>();

@@ -10,10 +10,8 @@
 #![allow(
     clippy::unwrap_used,
     clippy::unwrap_in_result,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
     clippy::indexing_slicing,
-    reason = "test code: a broken fixture should panic, and std is available"
+    reason = "test code: a broken fixture should panic"
 )]
 
 use std::collections::HashSet;
@@ -27,8 +25,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use dpop_core::{
-    Algorithm, HttpMethod, NewProof, ProofId, SigningKey, TargetUri, UnixTime, Verifier,
-    VerifyError, crypto::rustcrypto::ES256_VERIFIER,
+    Algorithm, HttpMethod, NewProof, ProofId, SigningKey, TargetUri, UnixTime, VerifyError,
+    crypto::rustcrypto::ES256_VERIFIER,
 };
 use dpop_std::clock::{Clock, ManualClock};
 use dpop_std::replay::{MemoryReplayCache, ReplayError};
@@ -62,9 +60,9 @@ fn proof(key: &SigningKey, jti: &str, iat: u64) -> String {
     .unwrap()
 }
 
-fn server(clock: &Arc<ManualClock>) -> Server<'static> {
+fn server(clock: &Arc<ManualClock>) -> Server {
     Server::new(
-        Verifier::new(&[ES256_VERIFIER]),
+        &[ES256_VERIFIER],
         UriPolicy::public_base("https://as.example.com").unwrap(),
     )
     .with_clock(clock.clone())
@@ -91,7 +89,7 @@ enum Outcome {
 
 /// Verify, then consume: the request path of a token endpoint. A panic anywhere is reported as
 /// a test failure with the proof, never swallowed.
-fn attempt(server: &Server<'_>, cache: &MemoryReplayCache, proof: &str) -> Outcome {
+fn attempt(server: &Server, cache: &MemoryReplayCache, proof: &str) -> Outcome {
     let run = || {
         let request = Request::builder()
             .method("POST")
@@ -345,7 +343,7 @@ fn name(outcome: Outcome) -> &'static str {
 /// Presents `proof` (issued at `iat`) with the clock at `now` and checks the decision against
 /// the model; `accepted` holds the proofs accepted so far.
 fn present(
-    server: &Server<'_>,
+    server: &Server,
     cache: &MemoryReplayCache,
     (proof, iat): (&str, u64),
     now: u64,

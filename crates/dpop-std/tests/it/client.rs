@@ -5,8 +5,6 @@
 #![allow(
     clippy::unwrap_used,
     clippy::unwrap_in_result,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
     clippy::indexing_slicing
 )]
 

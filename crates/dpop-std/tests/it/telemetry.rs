@@ -2,12 +2,7 @@
 //! should, and with the `tracing` feature each rejection is one event that explains it without
 //! carrying tokens, proofs, nonces or key material.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    clippy::indexing_slicing
-)]
+#![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use std::future::Future;
 use std::pin::pin;
@@ -15,13 +10,13 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use dpop_core::Algorithm;
+use dpop_core::NewProof;
 use dpop_core::SigningKey;
 use dpop_core::TargetUri;
 use dpop_core::Thumbprint;
 use dpop_core::UnixTime;
 use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
 use dpop_core::{HttpMethod, ProofId};
-use dpop_core::{NewProof, Verifier};
 use dpop_std::clock::ManualClock;
 use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
@@ -85,18 +80,18 @@ fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(UnixTime::from_secs(NOW)))
 }
 
-fn rs_server(counters: &Arc<Counters>) -> Server<'static> {
+fn rs_server(counters: &Arc<Counters>) -> Server {
     Server::new(
-        Verifier::new(ALL_VERIFIERS),
+        ALL_VERIFIERS,
         UriPolicy::public_base("https://api.example.com").unwrap(),
     )
     .with_clock(clock())
     .with_counters(counters.clone())
 }
 
-fn as_server(counters: &Arc<Counters>) -> Server<'static> {
+fn as_server(counters: &Arc<Counters>) -> Server {
     Server::new(
-        Verifier::new(ALL_VERIFIERS),
+        ALL_VERIFIERS,
         UriPolicy::public_base("https://as.example.com").unwrap(),
     )
     .with_clock(clock())
@@ -105,7 +100,7 @@ fn as_server(counters: &Arc<Counters>) -> Server<'static> {
 
 /// A resource request with `proof`, verified against `bound` and consumed in `cache`.
 fn call(
-    server: &Server<'_>,
+    server: &Server,
     cache: &MemoryReplayCache,
     proof: &str,
     bound: &Thumbprint,
@@ -336,7 +331,7 @@ fn caller_made_rejections_and_shared_counters_add_up() {
 fn a_server_without_counters_counts_nothing_and_snapshots_serialize() {
     let counters = Arc::new(Counters::new());
     let server = Server::new(
-        Verifier::new(ALL_VERIFIERS),
+        ALL_VERIFIERS,
         UriPolicy::public_base("https://api.example.com").unwrap(),
     );
     assert!(server.counters().is_none());

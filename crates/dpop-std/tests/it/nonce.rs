@@ -111,7 +111,7 @@ fn a_valid_nonce_vouches_for_freshness_whatever_the_iat() {
     );
     // Through dpop-core: a client 90 s fast, then 1000 s slow, succeeds with the nonce.
     let signer = SigningKey::from_bytes(Algorithm::Es256, &[3; 32]).unwrap();
-    let nonces = StatelessNonces::new(key(1)).bind_thumbprint(true);
+    let nonces = StatelessNonces::new(key(1)).with_thumbprint_binding(true);
     let now = at(STEP_START + 5);
     let nonce =
         nonces.issue(&NonceRequest::new(now).with_thumbprint(&signer.public_jwk().thumbprint()));
@@ -175,7 +175,7 @@ fn should_refresh_in_every_step_but_the_current_one() {
 
 #[test]
 fn any_changed_character_is_rejected() {
-    let nonces = plain().bind_thumbprint(true).bind_uri(true);
+    let nonces = plain().with_thumbprint_binding(true).with_uri_binding(true);
     let now = at(STEP_START);
     let nonce = nonces.issue(&NonceRequest::new(now).with_thumbprint(&tp(1)).with_htu(HTU));
     assert!(nonces.check(&nonce, &tp(1), HTU, now).is_ok());
@@ -208,7 +208,7 @@ fn any_changed_character_is_rejected() {
 
 #[test]
 fn bound_to_a_thumbprint() {
-    let nonces = plain().bind_thumbprint(true);
+    let nonces = plain().with_thumbprint_binding(true);
     let now = at(STEP_START);
     let nonce = nonces.issue(&NonceRequest::new(now).with_thumbprint(&tp(0xA)));
     assert!(nonces.check(&nonce, &tp(0xA), HTU, now).is_ok());
@@ -232,7 +232,7 @@ fn bound_to_a_thumbprint() {
 
 #[test]
 fn bound_to_a_uri() {
-    let nonces = plain().bind_uri(true);
+    let nonces = plain().with_uri_binding(true);
     let now = at(STEP_START);
     let nonce = nonces.issue(&NonceRequest::new(now).with_htu("https://x.example/a"));
     assert!(
@@ -255,7 +255,7 @@ fn bound_to_a_uri() {
 fn binding_settings_must_match() {
     let now = at(STEP_START);
     let unbound = plain();
-    let bound = plain().bind_thumbprint(true);
+    let bound = plain().with_thumbprint_binding(true);
     let plain_nonce = unbound.issue(&NonceRequest::new(now).with_thumbprint(&tp(1)));
     assert_eq!(
         bound.check(&plain_nonce, &tp(1), HTU, now),
@@ -335,7 +335,7 @@ fn proof(nonce: Option<&str>, now: UnixTime) -> String {
 fn round_trip_through_the_dpop_core_verifier() {
     static ALGS: [&dyn VerifyAlgorithm; 1] = [ES256_VERIFIER];
     let verifier = Verifier::new(&ALGS);
-    let nonces = plain().bind_thumbprint(true).bind_uri(true);
+    let nonces = plain().with_thumbprint_binding(true).with_uri_binding(true);
     let client = signing_key().public_jwk().thumbprint();
     let uri = TargetUri::parse(HTU).unwrap();
     let expected = Expected::new(HttpMethod::POST, uri).with_nonce_validator(&nonces);
@@ -402,7 +402,7 @@ fn types_are_send_and_sync_and_debug_hides_secrets() {
 proptest! {
     #[test]
     fn arbitrary_text_never_panics_and_never_validates(text in ".*", now in any::<u64>()) {
-        let nonces = plain().bind_thumbprint(true);
+        let nonces = plain().with_thumbprint_binding(true);
         prop_assert!(nonces.check(&text, &tp(1), HTU, at(now)).is_err());
         let _ = nonces.should_refresh(&text, at(now));
     }

@@ -1,0 +1,456 @@
+use http::request::Parts;
+use http::{Request, header::HeaderValue};
+
+use super::forwarded::{forwarded_value, split_outside_quotes};
+use super::head::{is_token68, parse_authorization};
+use super::rejection::{MAX_DESCRIPTION, quoted_string_safe};
+use super::*;
+use crate::wire::TokenType;
+
+fn head_parts(uri: &str, headers: &[(&str, &str)]) -> Parts {
+    let mut builder = Request::builder().method("GET").uri(uri);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(()).unwrap().into_parts().0
+}
+
+fn target(policy: &UriPolicy, uri: &str, headers: &[(&str, &str)]) -> Result<String, TargetError> {
+    policy.target_uri(&head_parts(uri, headers))
+}
+
+#[test]
+fn token68_syntax() {
+    for ok in ["abc", "a.b-c_d~e+f/g", "abc=", "abc==", "A1", "eyJ.eyJ.sig"] {
+        assert!(is_token68(ok), "{ok}");
+    }
+    for bad in [
+        "", "=", "==", "a=b", "a b", "a,b", "a\"b", "a\\b", "ä", "a\tb", "a;",
+    ] {
+        assert!(!is_token68(bad), "{bad}");
+    }
+}
+
+#[test]
+fn authorization_parsing() {
+    fn parse(text: &str) -> Result<(TokenType, String), Reason> {
+        let value = HeaderValue::from_str(text).map_err(|_| Reason::MalformedAuthorization)?;
+        parse_authorization(&value).map(|(scheme, token)| (scheme, token.to_owned()))
+    }
+    assert_eq!(parse("DPoP abc"), Ok((TokenType::Dpop, "abc".into())));
+    assert_eq!(parse("dpop  abc="), Ok((TokenType::Dpop, "abc=".into())));
+    assert_eq!(parse("BEARER x.y"), Ok((TokenType::Bearer, "x.y".into())));
+    assert_eq!(parse("Basic dXNlcjpwYXNz"), Err(Reason::UnsupportedScheme));
+    assert_eq!(parse("Basic"), Err(Reason::UnsupportedScheme));
+    for bad in [
+        "DPoP", "DPoP ", "DPoP a b", "DPoP a\"", " DPoP a", "DPoP\ta", "DP(oP a",
+    ] {
+        assert_eq!(parse(bad), Err(Reason::MalformedAuthorization), "{bad}");
+    }
+    let obs = HeaderValue::from_bytes(b"DPoP \xff").unwrap();
+    assert_eq!(
+        parse_authorization(&obs),
+        Err(Reason::MalformedAuthorization)
+    );
+}
+
+#[test]
+fn quoted_string_safe_strips_specials() {
+    assert_eq!(quoted_string_safe("a\"b\\c\r\nd\u{e9}"), "a'b/c??d?");
+    assert_eq!(quoted_string_safe(&"x".repeat(1000)).len(), MAX_DESCRIPTION);
+}
+
+#[test]
+fn public_base_with_and_without_prefix() {
+    let root = UriPolicy::public_base("https://api.example.com").unwrap();
+    assert_eq!(
+        target(&root, "http://10.0.0.5:8080/v1/x?q=1", &[]).unwrap(),
+        "https://api.example.com/v1/x"
+    );
+    assert_eq!(
+        target(&root, "/v1/x", &[("host", "10.0.0.5")]).unwrap(),
+        "https://api.example.com/v1/x"
+    );
+    let prefixed = UriPolicy::public_base("https://Example.com/api/").unwrap();
+    assert_eq!(
+        target(&prefixed, "/v1/x", &[]).unwrap(),
+        "https://example.com/api/v1/x"
+    );
+    assert_eq!(
+        target(&prefixed, "/", &[]).unwrap(),
+        "https://example.com/api/"
+    );
+    // dot segments in the raw path are refused, so they cannot climb out of the base path
+    assert_eq!(
+        target(&prefixed, "/../x", &[]),
+        Err(TargetError::DotSegment)
+    );
+    assert_eq!(
+        target(&prefixed, "/a/%2E%2E/%2e%2E/x", &[]),
+        Err(TargetError::DotSegment)
+    );
+    // forwarded headers are never read with a public base
+    let spoofed = [
+        ("x-forwarded-host", "evil.example"),
+        ("forwarded", "host=evil.example"),
+    ];
+    assert_eq!(
+        target(&root, "/v1/x", &spoofed).unwrap(),
+        "https://api.example.com/v1/x"
+    );
+}
+
+#[test]
+fn backend_prefix() {
+    let policy = UriPolicy::public_base("https://gw.example/svc2")
+        .unwrap()
+        .with_backend_prefix("/my-api/")
+        .unwrap();
+    assert_eq!(
+        target(&policy, "/my-api/x", &[]).unwrap(),
+        "https://gw.example/svc2/x"
+    );
+    assert_eq!(
+        target(&policy, "/my-api", &[]).unwrap(),
+        "https://gw.example/svc2"
+    );
+    assert_eq!(
+        target(&policy, "/my-apix", &[]),
+        Err(TargetError::OutsideBackendPrefix)
+    );
+    assert_eq!(
+        target(&policy, "/other", &[]),
+        Err(TargetError::OutsideBackendPrefix)
+    );
+    assert_eq!(
+        target(&policy, "/my-api/../other", &[]),
+        Err(TargetError::DotSegment)
+    );
+    assert!(
+        UriPolicy::from_request(Scheme::Https)
+            .with_backend_prefix("nope")
+            .is_err()
+    );
+    assert!(
+        UriPolicy::from_request(Scheme::Https)
+            .with_backend_prefix("/a?b")
+            .is_err()
+    );
+    assert_eq!(
+        UriPolicy::from_request(Scheme::Https)
+            .with_backend_prefix("/")
+            .unwrap(),
+        UriPolicy::from_request(Scheme::Https)
+    );
+}
+
+#[test]
+fn invalid_public_bases() {
+    for bad in [
+        "/relative",
+        "ftp://x/",
+        "https://u@x/",
+        "https://x/?q",
+        "https://x/#f",
+        "",
+    ] {
+        assert!(
+            matches!(
+                UriPolicy::public_base(bad),
+                Err(ConfigError::InvalidPublicBase(_))
+            ),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn from_request_uses_host_or_absolute_authority() {
+    let policy = UriPolicy::from_request(Scheme::Https);
+    assert_eq!(
+        target(&policy, "/a", &[("host", "API.example.com:443")]).unwrap(),
+        "https://api.example.com/a"
+    );
+    assert_eq!(
+        target(&policy, "https://abs.example:8443/a", &[("host", "other")]).unwrap(),
+        "https://abs.example:8443/a"
+    );
+    assert_eq!(target(&policy, "/a", &[]), Err(TargetError::MissingHost));
+    assert_eq!(
+        target(
+            &policy,
+            "/a",
+            &[("host", "a.example"), ("host", "b.example")]
+        ),
+        Err(TargetError::DuplicateHost)
+    );
+    for bad in [
+        "a.example/x",
+        "a.example?x",
+        "a.example#x",
+        "user@a.example",
+        "",
+        "a b",
+        ":443",
+        "a:99999",
+        "[::1",
+    ] {
+        assert_eq!(
+            target(&policy, "/a", &[("host", bad)]),
+            Err(TargetError::InvalidHost),
+            "{bad:?}"
+        );
+    }
+    // forwarded headers are ignored unless trusted
+    let headers = [
+        ("host", "internal:8080"),
+        ("x-forwarded-host", "evil.example"),
+        ("x-forwarded-proto", "http"),
+    ];
+    assert_eq!(
+        target(&policy, "/a", &headers).unwrap(),
+        "https://internal:8080/a"
+    );
+    assert_eq!(
+        target(&policy, "*", &[("host", "a")]),
+        Err(TargetError::UnsupportedTarget)
+    );
+}
+
+#[test]
+fn trusted_proxy_headers() {
+    let x = UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::XForwarded);
+    let f = UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::Forwarded);
+    let tx = |headers: &[(&str, &str)]| target(&x, "/a", headers);
+    let tf = |headers: &[(&str, &str)]| target(&f, "/a", headers);
+    assert_eq!(tx(&[("host", "internal")]).unwrap(), "http://internal/a");
+    assert_eq!(tf(&[("host", "internal")]).unwrap(), "http://internal/a");
+    assert_eq!(
+        tx(&[
+            ("host", "internal"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "api.example")
+        ])
+        .unwrap(),
+        "https://api.example/a"
+    );
+    // the last value is the one our proxy added
+    assert_eq!(
+        tx(&[
+            ("host", "i"),
+            ("x-forwarded-host", "forged.example, api.example"),
+            ("x-forwarded-proto", "http, HTTPS")
+        ])
+        .unwrap(),
+        "https://api.example/a"
+    );
+    assert_eq!(
+        tf(&[
+            ("host", "i"),
+            ("forwarded", "for=1.2.3.4;host=forged;proto=http"),
+            (
+                "forwarded",
+                "for=\"[::1]:80\";proto=https;host=\"api.example:8443\""
+            )
+        ])
+        .unwrap(),
+        "https://api.example:8443/a"
+    );
+    assert_eq!(
+        tf(&[
+            ("host", "i"),
+            ("forwarded", "for=a, proto=https;host=api.example")
+        ])
+        .unwrap(),
+        "https://api.example/a"
+    );
+    // A client-sent Forwarded passed through by an X-Forwarded-* proxy is never read, and
+    // the other way round.
+    let spoofed = [
+        ("host", "i"),
+        ("forwarded", "proto=https;host=evil.example"),
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-host", "api.example"),
+    ];
+    assert_eq!(tx(&spoofed).unwrap(), "https://api.example/a");
+    let spoofed = [
+        ("host", "i"),
+        ("forwarded", "proto=https;host=api.example"),
+        ("x-forwarded-host", "evil.example"),
+    ];
+    assert_eq!(tf(&spoofed).unwrap(), "https://api.example/a");
+    // ... and a malformed header of the other family is not an error either
+    assert_eq!(
+        tx(&[("host", "i"), ("forwarded", "novalue")]).unwrap(),
+        "http://i/a"
+    );
+    for bad in [
+        ("forwarded", "proto=ftp"),
+        ("forwarded", "host=a.example/x"),
+        ("forwarded", "host=\"a.example"),
+        ("forwarded", "proto=https;proto=http"),
+        ("forwarded", "host=a;host=b"),
+        ("forwarded", "novalue"),
+        ("forwarded", ""),
+    ] {
+        assert_eq!(
+            tf(&[("host", "i"), bad]),
+            Err(TargetError::InvalidForwarded),
+            "{bad:?}"
+        );
+    }
+    for bad in [
+        ("x-forwarded-proto", "gopher"),
+        ("x-forwarded-host", "a@b"),
+        ("x-forwarded-host", " , "),
+    ] {
+        assert_eq!(
+            tx(&[("host", "i"), bad]),
+            Err(TargetError::InvalidForwarded),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn raw_dot_segments_are_refused_in_every_form() {
+    let policy = UriPolicy::public_base("https://api.example").unwrap();
+    for path in [
+        "/.",
+        "/..",
+        "/a/./b",
+        "/a/../b",
+        "/a/%2E/b",
+        "/a/%2e/b",
+        "/a/%2E%2E/b",
+        "/a/%2e%2e/b",
+        "/a/.%2E/b",
+        "/a/%2E./b",
+        "/a/.%2e/b",
+        "/a/%2e./b",
+        "/a/%2E%2e",
+        "/a/..",
+        "/a/.",
+        "/./a",
+        "/a/%2E%2E/b?q=1",
+    ] {
+        assert_eq!(
+            target(&policy, path, &[]),
+            Err(TargetError::DotSegment),
+            "{path}"
+        );
+    }
+    for path in [
+        "/a/.../b",
+        "/a/.b",
+        "/a/b.",
+        "/a/%2E%2E%2E",
+        "/a/%252E",
+        "/.well-known/x",
+    ] {
+        assert!(target(&policy, path, &[]).is_ok(), "{path}");
+    }
+}
+
+#[test]
+fn allowed_hosts_restrict_the_request_authority() {
+    let policy = UriPolicy::from_request(Scheme::Https)
+        .with_allowed_hosts(&["API.example.com", "api.example.com:8443"])
+        .unwrap();
+    assert_eq!(
+        target(&policy, "/a", &[("host", "api.example.com")]).unwrap(),
+        "https://api.example.com/a"
+    );
+    assert_eq!(
+        target(&policy, "/a", &[("host", "api.EXAMPLE.com:443")]).unwrap(),
+        "https://api.example.com/a"
+    );
+    assert_eq!(
+        target(&policy, "/a", &[("host", "api.example.com:8443")]).unwrap(),
+        "https://api.example.com:8443/a"
+    );
+    for host in [
+        "evil.example",
+        "api.example.com:8080",
+        "api.example.com.evil",
+    ] {
+        assert_eq!(
+            target(&policy, "/a", &[("host", host)]),
+            Err(TargetError::HostNotAllowed),
+            "{host}"
+        );
+    }
+    assert_eq!(
+        target(
+            &policy,
+            "https://evil.example/a",
+            &[("host", "api.example.com")]
+        ),
+        Err(TargetError::HostNotAllowed)
+    );
+    // forwarded hosts too
+    let proxied = UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::XForwarded)
+        .with_allowed_hosts(&["api.example.com"])
+        .unwrap();
+    assert_eq!(
+        target(
+            &proxied,
+            "/a",
+            &[("host", "i"), ("x-forwarded-host", "evil.example")]
+        ),
+        Err(TargetError::HostNotAllowed)
+    );
+    assert_eq!(
+        target(
+            &proxied,
+            "/a",
+            &[("host", "i"), ("x-forwarded-host", "api.example.com")]
+        )
+        .unwrap(),
+        "http://api.example.com/a"
+    );
+    for bad in [&[][..], &["a/b"], &["user@h"], &[""]] {
+        assert_eq!(
+            UriPolicy::from_request(Scheme::Https).with_allowed_hosts(bad),
+            Err(ConfigError::InvalidAllowedHost),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn quoted_values_are_unescaped() {
+    assert_eq!(forwarded_value("\"a\\\"b\"").unwrap(), "a\"b");
+    assert_eq!(
+        forwarded_value("\"a\\").unwrap_err(),
+        TargetError::InvalidForwarded
+    );
+    assert_eq!(
+        split_outside_quotes("a,\"b,c\",d", ',').unwrap(),
+        ["a", "\"b,c\"", "d"]
+    );
+    assert!(split_outside_quotes("\"a", ',').is_err());
+}
+
+#[test]
+fn header_thumbprint_reads_the_jwk() {
+    use dpop_core::{Algorithm, NewProof, ProofId, SigningKey};
+
+    let key = SigningKey::from_bytes(Algorithm::Es256, &[7u8; 32]).unwrap();
+    let uri = TargetUri::parse("https://a.example/").unwrap();
+    let proof = NewProof::new(
+        HttpMethod::GET,
+        uri,
+        ProofId::new("x").unwrap(),
+        UnixTime::EPOCH,
+    )
+    .encode_to_string(&key)
+    .unwrap();
+    assert_eq!(
+        header_thumbprint(&proof),
+        Some(key.public_jwk().thumbprint())
+    );
+    assert_eq!(header_thumbprint(""), None);
+    assert_eq!(header_thumbprint("!!!.x.y"), None);
+    assert_eq!(header_thumbprint("e30.x.y"), None); // {}
+}

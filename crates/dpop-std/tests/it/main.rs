@@ -1,0 +1,8 @@
+//! dpop-std integration tests: one binary, one module per area.
+
+mod client;
+mod faults;
+mod nonce;
+mod replay;
+mod server;
+mod telemetry;
