@@ -18,6 +18,12 @@
 //!   is read to the end. The server runs on another thread, the client on a current-thread
 //!   runtime on the measuring thread, so the thread CPU-time clock counts the client alone.
 //!   The difference minus `core_create/ES256/aws-lc-rs` is dpop-reqwest's own cost.
+//! - `client/reqwest/baseline-padded`: the baseline with a dummy header as long as the proof,
+//!   the cost of the bigger request alone.
+//! - `client/reqwest/prepared/ES256/aws-lc-rs`: plain reqwest with the headers of
+//!   `Client::prepare` added by hand (one proof, no nonce retry, no redirect handling): the
+//!   least a DPoP client does; `dpop-reqwest` minus this is what `DpopClient::execute` adds
+//!   around it (request clones for the retry and redirects, reading the response).
 //!
 //! The report subtracts these into `client_overhead_ns/{dpop-reqwest,middleware,prepare}`.
 
@@ -223,7 +229,41 @@ fn main() {
             black_box(response.bytes().await.unwrap());
         });
     };
+    // The least any DPoP client does: dpop-std's headers on a plain reqwest request (one
+    // proof, no nonce retry, no redirect handling).
+    let prepared_send = || {
+        runtime.block_on(async {
+            let attempt = dpop.prepare(&Method::GET, &url, Some(&token)).unwrap();
+            let mut request = http.get(&url).build().unwrap();
+            request.headers_mut().extend(attempt.headers().clone());
+            let response = http.execute(request).await.unwrap();
+            assert!(response.status().is_success());
+            black_box(response.bytes().await.unwrap());
+        });
+    };
+    // Plain reqwest with a dummy header of the proof's length: what the bigger request costs
+    // the client (the kernel's loopback path included), whatever the header says.
+    let proof_len = dpop
+        .prepare(&Method::GET, &url, Some(&token))
+        .unwrap()
+        .proof()
+        .len();
+    let padding = http::HeaderValue::from_str(&"p".repeat(proof_len)).unwrap();
+    let padded_send = || {
+        runtime.block_on(async {
+            let response = http
+                .get(&url)
+                .header(AUTHORIZATION, &authorization)
+                .header("x-padding", padding.clone())
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success());
+            black_box(response.bytes().await.unwrap());
+        });
+    };
     signs_once("DpopClient::send", &mut || dpop_send());
+    signs_once("reqwest with prepared headers", &mut || prepared_send());
     let before = count.load(Ordering::Relaxed);
     plain_send();
     assert_eq!(count.load(Ordering::Relaxed), before);
@@ -233,6 +273,15 @@ fn main() {
     group.bench_function(BenchmarkId::new("reqwest", "baseline"), |b| {
         b.iter(plain_send);
     });
+    group.bench_function(BenchmarkId::new("reqwest", "baseline-padded"), |b| {
+        b.iter(padded_send);
+    });
+    group.bench_function(
+        BenchmarkId::new("reqwest/prepared/ES256", "aws-lc-rs"),
+        |b| {
+            b.iter(prepared_send);
+        },
+    );
     group.finish();
     c.final_summary();
 }

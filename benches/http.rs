@@ -34,8 +34,9 @@
 //! the client's wall-clock times from sending a request to the end of its response body
 //! (p50/p90/p99 over every timed request of the route).
 //!
-//! `cargo bench -p dpop-benches --bench http`; the report runs it too. Figures go to stdout
-//! and to `$DPOP_BENCH_FIGURES/http.json`. `DPOP_BENCH_QUICK=1`: fewer, shorter rounds.
+//! `cargo bench -p dpop-benches --bench http`; the report runs it too. Figures go to stderr
+//! and to `$DPOP_BENCH_FIGURES/http.json`. `DPOP_BENCH_QUICK=1`: fewer, shorter rounds; without
+//! `--bench` (`cargo test --benches`), a few requests per route that only check the setup.
 //! `DPOP_HTTP_SERVER_THREADS` sets the server's worker threads (default: the available CPUs).
 
 #![allow(
@@ -103,10 +104,11 @@ fn main() {
         serve();
         return;
     }
-    // `cargo bench -- <filter>`: run only when the filter names this benchmark.
+    // `cargo bench -- <filter>`: run only when the filter names this benchmark (options and
+    // the numbers criterion's options take are not filters).
     let filters: Vec<String> = std::env::args()
         .skip(1)
-        .filter(|a| !a.starts_with('-'))
+        .filter(|a| !a.starts_with('-') && a.parse::<f64>().is_err())
         .collect();
     if !filters.is_empty()
         && !filters
@@ -531,7 +533,12 @@ fn measure() {
         .ok()
         .and_then(|c| c.parse().ok())
         .unwrap_or(8);
-    let (warm_up, rounds, per_batch) = if quick {
+    // Without `--bench` (`cargo test --benches`), as criterion does: a short functional run
+    // that measures nothing.
+    let test_mode = !std::env::args().any(|a| a == "--bench");
+    let (warm_up, rounds, per_batch) = if test_mode {
+        (16, 2, 32)
+    } else if quick {
         (300, 6, 600)
     } else {
         (1000, 12, 2000)
@@ -708,7 +715,7 @@ fn measure() {
             "clock": "server process CPU time (CLOCK_PROCESS_CPUTIME_ID)",
         }),
     );
-    if let Some(dir) = std::env::var_os("DPOP_BENCH_FIGURES") {
+    if let Some(dir) = std::env::var_os("DPOP_BENCH_FIGURES").filter(|_| !test_mode) {
         let path = std::path::Path::new(&dir).join("http.json");
         std::fs::write(path, serde_json::Value::Object(figures).to_string() + "\n").unwrap();
     }
