@@ -362,6 +362,15 @@ impl Paired {
             #[allow(clippy::cast_precision_loss)]
             ratios.push(tb as f64 / ta.max(1) as f64);
         }
+        self.record(name, ratios);
+    }
+
+    /// Records per-round ratios measured elsewhere (median and quartiles), for a pair that
+    /// [`measure`](Self::measure) cannot alternate (the thread benchmark).
+    pub fn record(&mut self, name: &str, mut ratios: Vec<f64>) {
+        if !Self::enabled() || ratios.is_empty() {
+            return;
+        }
         ratios.sort_by(f64::total_cmp);
         let q = |p: f64| {
             #[allow(

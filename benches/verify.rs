@@ -493,10 +493,10 @@ fn paired<'f>(fixtures: &[Fixture], short: &Fixture, pool: &Pool<'f>, short_pool
             if !suffix.is_empty() {
                 continue;
             }
-            if name == "aws-lc-rs" && f.alg != Algorithm::Es512 {
+            if name != "rustcrypto" && f.alg != Algorithm::Es512 {
                 let flow = jsonwebtoken_flow(f.alg);
                 paired.measure(
-                    &format!("ours/jsonwebtoken/{}/aws-lc-rs", f.alg.name()),
+                    &format!("ours/jsonwebtoken/{}/{name}", f.alg.name()),
                     || {
                         black_box(flow(black_box(&f.proof)));
                     },
@@ -505,10 +505,10 @@ fn paired<'f>(fixtures: &[Fixture], short: &Fixture, pool: &Pool<'f>, short_pool
                     },
                 );
             }
-            if name == "aws-lc-rs" && f.alg == Algorithm::Es256 {
+            if name != "rustcrypto" && f.alg == Algorithm::Es256 {
                 let (proof, verify) = dpop_verifier_flow(f);
                 paired.measure(
-                    "ours/dpop-verifier/ES256/aws-lc-rs",
+                    &format!("ours/dpop-verifier/ES256/{name}"),
                     || {
                         black_box(verify(black_box(&proof)));
                     },
@@ -531,7 +531,31 @@ fn paired<'f>(fixtures: &[Fixture], short: &Fixture, pool: &Pool<'f>, short_pool
             paired_server(&mut paired, f, pool, raw, name, algorithm, suffix);
         }
     }
+    paired_threads(&mut paired, LazyLock::force(pool));
     paired.write();
+}
+
+/// `threads2/threads1/ES256/aws-lc-rs`, interleaved: rounds of the same number of requests on
+/// one thread and on two (the order flipped every round), throughput ratio
+/// `2 * time(1) / time(2)` per round, on the largest per-thread CPU time as `threads_cpu`.
+fn paired_threads(paired: &mut Paired, pool: &ServerPool) {
+    let server = pool.server(&CACHED[0]);
+    let rounds = if common::quick() { 15 } else { 60 };
+    // Half a pool slice per thread and round: a few milliseconds.
+    let n = (pool.requests.len() / 2) as u64;
+    let ratios = (0..rounds)
+        .map(|round| {
+            let (one, two) = if round % 2 == 0 {
+                let one = run_requests(&server, pool, 1, n, false);
+                (one, run_requests(&server, pool, 2, n, false))
+            } else {
+                let two = run_requests(&server, pool, 2, n, false);
+                (run_requests(&server, pool, 1, n, false), two)
+            };
+            2.0 * one.as_secs_f64() / two.as_secs_f64().max(1e-9)
+        })
+        .collect();
+    paired.record("threads2/threads1/ES256/aws-lc-rs", ratios);
 }
 
 /// `server_verify/raw_verify/ES256/BACKEND[SUFFIX]`, interleaved.
