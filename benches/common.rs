@@ -36,6 +36,9 @@ pub const BASE: &str = "https://resource.example.org";
 pub const PATH: &str = "/protectedresource";
 /// Length of the access token: the anchors' 1000-byte token.
 pub const TOKEN_LEN: usize = 1000;
+/// Length of the short opaque access token (`…/short-token` benchmarks): 32 random bytes in
+/// base64url, what most authorization servers hand out as an opaque token.
+pub const SHORT_TOKEN_LEN: usize = 43;
 
 /// The target URI of every fixture proof: `BASE` + `PATH`.
 pub const URL: &str = "https://resource.example.org/protectedresource";
@@ -211,6 +214,15 @@ pub fn access_token() -> String {
         .collect()
 }
 
+/// A 43-character opaque access token (the base64url alphabet only, as 32 random bytes
+/// encode).
+pub fn short_access_token() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    (0..SHORT_TOKEN_LEN)
+        .map(|i| char::from(ALPHABET[(i * 29 + 11) % ALPHABET.len()]))
+        .collect()
+}
+
 /// The keys of one algorithm in both backends, and a proof signed with them.
 pub struct Fixture {
     pub alg: Algorithm,
@@ -226,13 +238,18 @@ pub struct Fixture {
     pub jkt: Thumbprint,
 }
 
-/// The fixture of `alg`: a GET of [`URL`] at [`NOW`] with `ath`, signed (deterministically)
-/// with the RustCrypto key.
+/// The fixture of `alg`: a GET of [`URL`] at [`NOW`] with `ath` of the 1000-byte
+/// [`access_token`], signed (deterministically) with the RustCrypto key.
 pub fn fixture(alg: Algorithm) -> Fixture {
+    fixture_with_token(alg, access_token())
+}
+
+/// As [`fixture`], with `ath` of `token` (the proof has the same length whatever the token:
+/// `ath` is always 43 characters).
+pub fn fixture_with_token(alg: Algorithm, token: String) -> Fixture {
     let rust_key = SigningKey::from_bytes(alg, &scalar(alg)).expect("fixed scalar is valid");
     let aws_key = AwsLcSigningKey::from_bytes(alg, &scalar(alg)).expect("fixed scalar is valid");
     assert_eq!(rust_key.public_jwk(), aws_key.public_jwk());
-    let token = access_token();
     let proof = new_proof("e1j3V_bKic8-LAEB", UnixTime::from_secs(NOW), &token, None)
         .encode_to_string(&rust_key)
         .expect("proof encodes");
@@ -344,6 +361,15 @@ impl Paired {
             };
             #[allow(clippy::cast_precision_loss)]
             ratios.push(tb as f64 / ta.max(1) as f64);
+        }
+        self.record(name, ratios);
+    }
+
+    /// Records per-round ratios measured elsewhere (median and quartiles), for a pair that
+    /// [`measure`](Self::measure) cannot alternate (the thread benchmark).
+    pub fn record(&mut self, name: &str, mut ratios: Vec<f64>) {
+        if !Self::enabled() || ratios.is_empty() {
+            return;
         }
         ratios.sort_by(f64::total_cmp);
         let q = |p: f64| {

@@ -6,11 +6,13 @@
 //!   parse, for reference);
 //! - `core_verify/ALG/BACKEND`: dpop-core's `Verifier::verify` on the same proof, every check
 //!   (`ath` over a 1000-byte token and the bound key included); `aws-lc-rs-cached` is
-//!   `CachedAwsLcVerifier`;
+//!   `CachedAwsLcVerifier`; `core_verify/ES256/BACKEND/short-token`: the same with `ath` over a
+//!   43-character opaque token (the proof has the same length; only hashing the token differs);
 //! - `server_verify/ES256/BACKEND`: dpop-std's request-level path on an `http::Request`:
 //!   `Authorization: DPoP` and `DPoP` headers read, target URI built, proof verified with a
 //!   server nonce (`StatelessNonces`), and the proof consumed in a `MemoryReplayCache`; each
 //!   iteration uses a fresh proof (a pool of distinct `jti`s), as a replay would be refused;
+//!   `…/short-token` sends the 43-character token instead of the 1000-byte one;
 //! - `peer_verify/…`: jsonwebtoken 11 (aws-lc-rs provider) decoding the same ES256/ES384 proofs
 //!   with their embedded JWK (`decode_header`, key from the `jwk`, decode, thumbprint), and
 //!   dpop-verifier 4 verifying an ES256 proof of the same shape;
@@ -51,7 +53,10 @@ use dpop_std::server::{Server, UriPolicy};
 use http::header::{AUTHORIZATION, HeaderValue};
 use http::{Method, Request};
 
-use common::{BASE, CpuTime, Fixture, NOW, PATH, Paired, URL, encode, fixture, new_proof, ready};
+use common::{
+    BASE, CpuTime, Fixture, NOW, PATH, Paired, URL, encode, fixture, fixture_with_token, new_proof,
+    ready, short_access_token,
+};
 
 static CACHED: [CachedAwsLcVerifier; 3] = [
     CachedAwsLcVerifier::new(Algorithm::Es256),
@@ -62,15 +67,18 @@ static CACHED: [CachedAwsLcVerifier; 3] = [
 fn main() {
     let mut c = common::criterion();
     let fixtures = Algorithm::ALL.map(fixture);
+    // ES256 with `ath` over the short opaque token.
+    let short = fixture_with_token(Algorithm::Es256, short_access_token());
     raw_verify(&mut c, &fixtures);
-    core_verify(&mut c, &fixtures);
+    core_verify(&mut c, &fixtures, &short);
     // Built on first use only, so that a filtered run (`-- core_verify`, a profiler) skips it.
     let pool: Pool<'_> = LazyLock::new(Box::new(|| ServerPool::new(&fixtures[0])));
-    server_verify(&mut c, &pool);
+    let short_pool: Pool<'_> = LazyLock::new(Box::new(|| ServerPool::new(&short)));
+    server_verify(&mut c, &[("", &pool), ("/short-token", &short_pool)]);
     peers(&mut c, &fixtures);
     threads(&mut c, &pool);
     c.final_summary();
-    paired(&fixtures, &pool);
+    paired(&fixtures, &short, &pool, &short_pool);
 }
 
 fn index(alg: Algorithm) -> usize {
@@ -160,11 +168,15 @@ fn raw_verify(c: &mut Criterion<CpuTime>, fixtures: &[Fixture]) {
     group.finish();
 }
 
-fn core_verify(c: &mut Criterion<CpuTime>, fixtures: &[Fixture]) {
+fn core_verify(c: &mut Criterion<CpuTime>, fixtures: &[Fixture], short: &Fixture) {
     let mut group = c.benchmark_group("core_verify");
     let now = UnixTime::from_secs(NOW);
     let uri = TargetUri::parse(URL).unwrap();
-    for f in fixtures {
+    let all = fixtures
+        .iter()
+        .map(|f| (f, ""))
+        .chain([(short, "/short-token")]);
+    for (f, suffix) in all {
         let expected = Expected::new(HttpMethod::GET, uri)
             .with_access_token(&f.token)
             .with_bound_key(&f.jkt);
@@ -173,13 +185,16 @@ fn core_verify(c: &mut Criterion<CpuTime>, fixtures: &[Fixture]) {
             let verifier = Verifier::new(&accepted);
             let verified = verifier.verify(&f.proof, &expected, now).unwrap();
             assert_eq!(verified.thumbprint(), &f.jkt);
-            group.bench_function(BenchmarkId::new(f.alg.name(), name), |b| {
-                b.iter(|| {
-                    verifier
-                        .verify(black_box(&f.proof), black_box(&expected), now)
-                        .is_ok()
-                });
-            });
+            group.bench_function(
+                BenchmarkId::new(f.alg.name(), format!("{name}{suffix}")),
+                |b| {
+                    b.iter(|| {
+                        verifier
+                            .verify(black_box(&f.proof), black_box(&expected), now)
+                            .is_ok()
+                    });
+                },
+            );
         }
     }
     group.finish();
@@ -263,15 +278,17 @@ fn handle(
 
 type Pool<'f> = LazyLock<ServerPool, Box<dyn FnOnce() -> ServerPool + 'f>>;
 
-fn server_verify(c: &mut Criterion<CpuTime>, pool: &Pool<'_>) {
+fn server_verify<'f>(c: &mut Criterion<CpuTime>, pools: &[(&str, &Pool<'f>)]) {
     let mut group = c.benchmark_group("server_verify");
-    for (name, algorithm) in backends(Algorithm::Es256) {
-        let server = OnceLock::new();
-        group.bench_function(BenchmarkId::new("ES256", name), |b| {
-            let pool = LazyLock::force(pool);
-            let server = server.get_or_init(|| pool.server(algorithm));
-            b.iter_custom(|iters| run_requests(server, pool, 1, iters, false));
-        });
+    for (suffix, pool) in pools {
+        for (name, algorithm) in backends(Algorithm::Es256) {
+            let server = OnceLock::new();
+            group.bench_function(BenchmarkId::new("ES256", format!("{name}{suffix}")), |b| {
+                let pool = LazyLock::force(pool);
+                let server = server.get_or_init(|| pool.server(algorithm));
+                b.iter_custom(|iters| run_requests(server, pool, 1, iters, false));
+            });
+        }
     }
     group.finish();
 }
@@ -440,14 +457,18 @@ fn peers(c: &mut Criterion<CpuTime>, fixtures: &[Fixture]) {
 }
 
 /// The report's ratios again, measured interleaved (see `common::Paired`).
-fn paired(fixtures: &[Fixture], pool: &Pool<'_>) {
+fn paired<'f>(fixtures: &[Fixture], short: &Fixture, pool: &Pool<'f>, short_pool: &Pool<'f>) {
     if !Paired::enabled() {
         return;
     }
     let mut paired = Paired::new("paired-verify.json");
     let now = UnixTime::from_secs(NOW);
     let uri = TargetUri::parse(URL).unwrap();
-    for f in fixtures {
+    let all = fixtures
+        .iter()
+        .map(|f| (f, ""))
+        .chain([(short, "/short-token")]);
+    for (f, suffix) in all {
         let raws = raw_verifiers(f);
         let expected = Expected::new(HttpMethod::GET, uri)
             .with_access_token(&f.token)
@@ -457,7 +478,7 @@ fn paired(fixtures: &[Fixture], pool: &Pool<'_>) {
             let accepted = [algorithm];
             let verifier = Verifier::new(&accepted);
             paired.measure(
-                &format!("core_verify/raw_verify/{}/{name}", f.alg.name()),
+                &format!("core_verify/raw_verify/{}/{name}{suffix}", f.alg.name()),
                 || {
                     black_box(raw(black_box(&f.signing_input), black_box(&f.signature)));
                 },
@@ -465,10 +486,13 @@ fn paired(fixtures: &[Fixture], pool: &Pool<'_>) {
                     black_box(verifier.verify(black_box(&f.proof), &expected, now).is_ok());
                 },
             );
-            if name == "aws-lc-rs" && f.alg != Algorithm::Es512 {
+            if !suffix.is_empty() {
+                continue;
+            }
+            if name != "rustcrypto" && f.alg != Algorithm::Es512 {
                 let flow = jsonwebtoken_flow(f.alg);
                 paired.measure(
-                    &format!("ours/jsonwebtoken/{}/aws-lc-rs", f.alg.name()),
+                    &format!("ours/jsonwebtoken/{}/{name}", f.alg.name()),
                     || {
                         black_box(flow(black_box(&f.proof)));
                     },
@@ -477,10 +501,10 @@ fn paired(fixtures: &[Fixture], pool: &Pool<'_>) {
                     },
                 );
             }
-            if name == "aws-lc-rs" && f.alg == Algorithm::Es256 {
+            if name != "rustcrypto" && f.alg == Algorithm::Es256 {
                 let (proof, verify) = dpop_verifier_flow(f);
                 paired.measure(
-                    "ours/dpop-verifier/ES256/aws-lc-rs",
+                    &format!("ours/dpop-verifier/ES256/{name}"),
                     || {
                         black_box(verify(black_box(&proof)));
                     },
@@ -492,16 +516,60 @@ fn paired(fixtures: &[Fixture], pool: &Pool<'_>) {
         }
     }
 
-    let pool = LazyLock::force(pool);
-    let f = &fixtures[0];
-    let raws = raw_verifiers(f);
-    let raw = &raws[1].1;
-    for (name, algorithm) in backends(Algorithm::Es256).into_iter().skip(1) {
+    for (f, pool, suffix) in [
+        (&fixtures[0], pool, ""),
+        (short, short_pool, "/short-token"),
+    ] {
+        let pool = LazyLock::force(pool);
+        let raws = raw_verifiers(f);
+        for (name, algorithm) in backends(Algorithm::Es256) {
+            let raw = &raws[usize::from(name != "rustcrypto")].1;
+            paired_server(&mut paired, f, pool, raw, name, algorithm, suffix);
+        }
+    }
+    paired_threads(&mut paired, LazyLock::force(pool));
+    paired.write();
+}
+
+/// `threads2/threads1/ES256/aws-lc-rs`, interleaved: rounds of the same number of requests on
+/// one thread and on two (the order flipped every round), throughput ratio
+/// `2 * time(1) / time(2)` per round, on the largest per-thread CPU time as `threads_cpu`.
+fn paired_threads(paired: &mut Paired, pool: &ServerPool) {
+    let server = pool.server(&CACHED[0]);
+    let rounds = if common::quick() { 15 } else { 60 };
+    // Half a pool slice per thread and round: a few milliseconds.
+    let n = (pool.requests.len() / 2) as u64;
+    let ratios = (0..rounds)
+        .map(|round| {
+            let (one, two) = if round % 2 == 0 {
+                let one = run_requests(&server, pool, 1, n, false);
+                (one, run_requests(&server, pool, 2, n, false))
+            } else {
+                let two = run_requests(&server, pool, 2, n, false);
+                (run_requests(&server, pool, 1, n, false), two)
+            };
+            2.0 * one.as_secs_f64() / two.as_secs_f64().max(1e-9)
+        })
+        .collect();
+    paired.record("threads2/threads1/ES256/aws-lc-rs", ratios);
+}
+
+/// `server_verify/raw_verify/ES256/BACKEND[SUFFIX]`, interleaved.
+fn paired_server(
+    paired: &mut Paired,
+    f: &Fixture,
+    pool: &ServerPool,
+    raw: &RawVerify,
+    name: &str,
+    algorithm: &'static dyn VerifyAlgorithm,
+    suffix: &str,
+) {
+    {
         let server = pool.server(algorithm);
         let mut cache = pool.cache();
         let mut next = 0;
         paired.measure(
-            &format!("server_verify/raw_verify/ES256/{name}"),
+            &format!("server_verify/raw_verify/ES256/{name}{suffix}"),
             || {
                 black_box(raw(black_box(&f.signing_input), black_box(&f.signature)));
             },
@@ -515,5 +583,4 @@ fn paired(fixtures: &[Fixture], pool: &Pool<'_>) {
             },
         );
     }
-    paired.write();
 }
