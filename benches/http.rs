@@ -73,9 +73,7 @@ use bytes::Bytes;
 use dpop_aws_lc_rs::CachedAwsLcVerifier;
 use dpop_axum::{DpopLayer, TokenStatus};
 use dpop_core::crypto::VerifyAlgorithm;
-use dpop_core::{
-    Algorithm, HttpMethod, NewProof, ProofId, TargetUri, Thumbprint, UnixTime, Verifier,
-};
+use dpop_core::{Algorithm, HttpMethod, NewProof, ProofId, TargetUri, Thumbprint, UnixTime};
 use dpop_std::ManualClock;
 use dpop_std::nonce::{NonceKey, NonceRequest, NonceSource as _, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
@@ -246,12 +244,9 @@ fn serve() {
                 .with_htu(&dpop_url),
         );
         let clock = Arc::new(ManualClock::new(now));
-        let server = Server::new(
-            Verifier::new(&ACCEPTED),
-            UriPolicy::public_base(BASE).unwrap(),
-        )
-        .with_nonces(nonces)
-        .with_clock(clock);
+        let server = Server::new(&ACCEPTED, UriPolicy::public_base(BASE).unwrap())
+            .with_nonces(nonces)
+            .with_clock(clock);
         let bearer_server = server.clone().with_bearer(BearerPolicy::Allow);
         let resolver = {
             let issuer = Arc::clone(&issuer);
