@@ -3,7 +3,7 @@
 //! A backend is one [`CryptoProvider`]: its verifiers ([`VerifyAlgorithm`] trait objects), the
 //! public-key point check, key generation and loading (raw scalar, PKCS#8, private JWK), and its
 //! in-memory signing key (a [`ProofSigner`]). The built-in backend is
-//! [`rustcrypto::RustCryptoProvider`] (`p256`, `p384`, `p521`, one feature per algorithm);
+//! `rustcrypto::RustCryptoProvider` (`p256`, `p384`, `p521`, one feature per algorithm);
 //! `dpop-aws-lc-rs` is a peer implementation. An external signer (HSM, KMS) needs no provider at
 //! all: it implements [`ProofSigner`], and dpop-core builds and signs proofs with it even with
 //! every curve feature off.
@@ -201,7 +201,7 @@ pub trait CryptoProvider: Copy + Debug + Send + Sync + 'static {
     }
 }
 
-/// A private key that signs proofs: in memory ([`SigningKey`](crate::key::SigningKey)), or held
+/// A private key that signs proofs: in memory (`SigningKey`), or held
 /// in an HSM or KMS.
 pub trait ProofSigner {
     /// The algorithm of the signatures.

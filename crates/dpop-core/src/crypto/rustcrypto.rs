@@ -2,7 +2,7 @@
 //! crate feature per algorithm (`es256`, `es384`, `es512`).
 //!
 //! [`PROVIDER`] is the whole backend as one [`CryptoProvider`]: its verifiers, the public-key
-//! point check, key generation and loading, and [`SigningKey`](crate::SigningKey) as its
+//! point check, key generation and loading, and [`SigningKey`] as its
 //! signing key.
 //!
 //! Its verifiers are named after backend and algorithm, so that a server's setup reads as what
