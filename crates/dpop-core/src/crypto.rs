@@ -66,17 +66,25 @@ pub trait VerifyAlgorithm: Send + Sync + Debug {
 /// [`SigningKey`](Self::SigningKey) by value, which needs no allocator, so the seam works in
 /// `no_std` without `alloc`.
 ///
+/// Code written once works with any backend:
+///
 /// ```
 /// # #[cfg(feature = "es256")] {
-/// use dpop_core::crypto::{CryptoProvider, ProofSigner, rustcrypto};
-/// use dpop_core::{Algorithm, Verifier};
+/// use dpop_core::crypto::{CryptoProvider, ProofSigner as _, rustcrypto};
+/// use dpop_core::{Algorithm, KeyError, consts::MAX_PRIVATE_JWK_LEN};
 ///
-/// let provider = rustcrypto::PROVIDER;
-/// let key = provider.signing_key_from_scalar(Algorithm::Es256, &[7u8; 32])?;
-/// provider.validate_public_key(key.public_jwk())?;
-/// let es256 = provider.verifier(Algorithm::Es256).ok_or(dpop_core::KeyError::UnsupportedAlgorithm)?;
-/// let verifier = Verifier::new(&[rustcrypto::ES256_VERIFIER]);
-/// assert_eq!(verifier.accepted()[0].algorithm(), es256.algorithm());
+/// /// Loads a stored private JWK with whichever backend the application uses.
+/// fn load_key<P: CryptoProvider>(provider: P, jwk: &[u8]) -> Result<P::SigningKey, KeyError> {
+///     provider.signing_key_from_jwk(jwk)
+/// }
+///
+/// let key = rustcrypto::PROVIDER.signing_key_from_scalar(Algorithm::Es256, &[7u8; 32])?;
+/// let mut buf = [0u8; MAX_PRIVATE_JWK_LEN];
+/// let loaded = load_key(rustcrypto::PROVIDER, key.write_private_jwk(&mut buf)?.as_bytes())?;
+/// assert_eq!(loaded.public_jwk(), key.public_jwk());
+/// rustcrypto::PROVIDER.validate_public_key(loaded.public_jwk())?;
+/// let es256 = rustcrypto::PROVIDER.verifier(Algorithm::Es256);
+/// assert_eq!(es256.map(|v| v.algorithm()), Some(Algorithm::Es256));
 /// # }
 /// # Ok::<(), dpop_core::Error>(())
 /// ```
