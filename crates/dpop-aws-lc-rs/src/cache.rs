@@ -17,9 +17,9 @@ use std::hash::RandomState;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use aws_lc_rs::signature::ParsedPublicKey;
-use dpop_core::{Algorithm, InvalidSignature, PublicJwk, crypto::VerifyAlgorithm};
+use dpop_core::{Algorithm, JwkError, PublicJwk, SignatureCheckError, crypto::VerifyAlgorithm};
 
-use crate::verify::{parse_key, verify_parsed};
+use crate::verify::{check_curve, parse_key, verify_parsed};
 
 /// Number of shards: independent locks, picked by a keyed hash of the key's coordinates.
 pub const SHARDS: usize = 8;
@@ -93,8 +93,10 @@ impl CachedAwsLcVerifier {
         }
     }
 
-    /// The parsed key for `jwk`, from the cache or parsed (and then cached).
-    fn parsed(&self, jwk: &PublicJwk) -> Result<Arc<ParsedPublicKey>, InvalidSignature> {
+    /// The parsed key for `jwk`, from the cache or parsed (and then cached). The point check
+    /// is part of the parse, so it runs once per cached key; a key that fails it is never
+    /// cached.
+    fn parsed(&self, jwk: &PublicJwk) -> Result<Arc<ParsedPublicKey>, JwkError> {
         let shard = self.shard(jwk);
         if let Some(key) = shard.and_then(lock).and_then(|mut s| s.get(jwk)) {
             return Ok(key);
@@ -133,8 +135,8 @@ impl VerifyAlgorithm for CachedAwsLcVerifier {
         key: &PublicJwk,
         signing_input: &[&[u8]],
         signature: &[u8],
-    ) -> Result<(), InvalidSignature> {
-        self.algorithm.check_key_and_signature(key, signature)?;
+    ) -> Result<(), SignatureCheckError> {
+        check_curve(self.algorithm, key)?;
         let parsed = self.parsed(key)?;
         verify_parsed(self.algorithm, &parsed, signing_input, signature)
     }

@@ -8,12 +8,14 @@
 extern crate alloc;
 
 mod cache;
+mod provider;
 mod sign;
 mod verify;
 
 use dpop_core::crypto::VerifyAlgorithm;
 
 pub use cache::{CAPACITY, CachedAwsLcVerifier, SHARDS, WAYS};
+pub use provider::{AwsLcProvider, PROVIDER};
 pub use sign::AwsLcSigningKey;
 pub use verify::{
     AwsLcEs256, AwsLcEs384, AwsLcEs512, ES256_VERIFIER, ES384_VERIFIER, ES512_VERIFIER,

@@ -2,23 +2,20 @@
 
 use core::fmt;
 
-use aws_lc_rs::digest;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING,
     ECDSA_P521_SHA512_FIXED_SIGNING, EcdsaKeyPair, EcdsaSigningAlgorithm, KeyPair,
 };
-use dpop_core::{
-    Algorithm, Curve, KeyError, PublicJwk, SignError, SigningKey, crypto::ProofSigner,
-};
+use aws_lc_rs::{agreement, digest};
+use dpop_core::{Algorithm, Curve, KeyError, PublicJwk, SignError, crypto::ProofSigner};
 
-use crate::verify::{MAX_POINT_LEN, parameters, sec1_uncompressed};
+use crate::verify::parameters;
 
 /// A private EC key that signs DPoP proofs with aws-lc-rs (fixed-size `r || s` signatures).
 ///
 /// Signatures use AWS-LC's random nonces, so signing the same input twice gives two different
-/// (both valid) signatures, unlike dpop-core's deterministic RFC 6979
-/// [`SigningKey`](dpop_core::SigningKey). The secret lives in AWS-LC's `EVP_PKEY`, which
+/// (both valid) signatures, unlike dpop-core's deterministic RFC 6979 `SigningKey`. The secret lives in AWS-LC's `EVP_PKEY`, which
 /// clears it when the key is dropped. `Debug` shows only the algorithm and the public thumbprint.
 ///
 /// ```
@@ -56,22 +53,31 @@ impl AwsLcSigningKey {
     }
 
     /// Uses a raw big-endian private scalar of exactly [`Curve::coordinate_len`] bytes (as in
-    /// a JWK's `d`), like dpop-core's [`SigningKey::from_bytes`].
+    /// a JWK's `d`), like dpop-core's `SigningKey::from_bytes`.
     ///
     /// # Errors
     ///
     /// [`KeyError::InvalidScalar`] for a wrong length, zero, or a value not below the group
     /// order.
     pub fn from_bytes(algorithm: Algorithm, scalar: &[u8]) -> Result<Self, KeyError> {
-        // dpop-core validates the scalar (length, range) and derives the public point; AWS-LC
-        // then checks that the two belong together.
-        let reference = SigningKey::from_bytes(algorithm, scalar)?;
-        let mut point = [0u8; MAX_POINT_LEN];
-        let point =
-            sec1_uncompressed(reference.public_jwk(), &mut point).ok_or(KeyError::InvalidScalar)?;
-        let pair =
-            EcdsaKeyPair::from_private_key_and_public_key(signing(algorithm)?, scalar, point)
+        // The full size only (AWS-LC would accept a shorter big-endian number).
+        if scalar.len() != algorithm.curve().coordinate_len() {
+            return Err(KeyError::InvalidScalar);
+        }
+        // AWS-LC checks the scalar (in [1, n-1]) and derives the public point (through its
+        // ECDH key type, which takes a raw scalar), then checks that the two belong together.
+        let private =
+            agreement::PrivateKey::from_private_key(agreement_algorithm(algorithm)?, scalar)
                 .map_err(|_| KeyError::InvalidScalar)?;
+        let point = private
+            .compute_public_key()
+            .map_err(|_| KeyError::InvalidScalar)?;
+        let pair = EcdsaKeyPair::from_private_key_and_public_key(
+            signing(algorithm)?,
+            scalar,
+            point.as_ref(),
+        )
+        .map_err(|_| KeyError::InvalidScalar)?;
         Self::from_pair(algorithm, pair)
     }
 
@@ -164,6 +170,16 @@ impl fmt::Debug for AwsLcSigningKey {
             .field("algorithm", &self.algorithm())
             .field("thumbprint", &self.public.thumbprint())
             .finish_non_exhaustive()
+    }
+}
+
+fn agreement_algorithm(algorithm: Algorithm) -> Result<&'static agreement::Algorithm, KeyError> {
+    match algorithm {
+        Algorithm::Es256 => Ok(&agreement::ECDH_P256),
+        Algorithm::Es384 => Ok(&agreement::ECDH_P384),
+        Algorithm::Es512 => Ok(&agreement::ECDH_P521),
+        #[allow(unreachable_patterns)]
+        _ => Err(KeyError::UnsupportedAlgorithm),
     }
 }
 

@@ -2,8 +2,9 @@
 //! [`ES256_VERIFIER`], [`ES384_VERIFIER`] and [`ES512_VERIFIER`].
 //!
 //! Each verification builds the SEC1 uncompressed point `04 || x || y` of the JWK on the stack,
-//! parses it with `ParsedPublicKey::new` (about 1 µs for P-256, which includes AWS-LC's own
-//! on-curve check) and verifies the fixed-size `r || s` signature. A server that sees the same
+//! parses it with `ParsedPublicKey::new` (about 1 µs for P-256, which is AWS-LC's point check:
+//! coordinates below the modulus, on the curve, not the identity; the only point check, since
+//! a `PublicJwk` is structural) and verifies the fixed-size `r || s` signature. A server that sees the same
 //! client keys again and again can skip the parse with
 //! [`CachedAwsLcVerifier`](crate::CachedAwsLcVerifier).
 
@@ -12,7 +13,7 @@ use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED, ECDSA_P384_SHA384_FIXED, ECDSA_P521_SHA512_FIXED,
     EcdsaVerificationAlgorithm, ParsedPublicKey,
 };
-use dpop_core::{Algorithm, InvalidSignature, PublicJwk, crypto::VerifyAlgorithm};
+use dpop_core::{Algorithm, JwkError, PublicJwk, SignatureCheckError, crypto::VerifyAlgorithm};
 
 /// Longest SEC1 uncompressed point: `04 || x || y` for P-521.
 pub(crate) const MAX_POINT_LEN: usize = 1 + 2 * 66;
@@ -34,15 +35,36 @@ pub(crate) fn parameters(
     }
 }
 
-/// Parses the key of `jwk` for `algorithm`.
+/// Parses the key of `jwk` for `algorithm`: AWS-LC checks the point as it parses it.
+///
+/// # Errors
+///
+/// [`JwkError::NotOnCurve`] when AWS-LC refuses the point, [`JwkError::UnsupportedCurve`] for
+/// a key of another curve than the algorithm's.
 pub(crate) fn parse_key(
     algorithm: Algorithm,
     jwk: &PublicJwk,
-) -> Result<ParsedPublicKey, InvalidSignature> {
-    let (verification, _) = parameters(algorithm).ok_or(InvalidSignature)?;
+) -> Result<ParsedPublicKey, JwkError> {
+    let (verification, _) = parameters(algorithm).ok_or(JwkError::UnsupportedCurve)?;
+    if jwk.curve() != algorithm.curve() {
+        return Err(JwkError::UnsupportedCurve);
+    }
     let mut point = [0u8; MAX_POINT_LEN];
-    let point = sec1_uncompressed(jwk, &mut point).ok_or(InvalidSignature)?;
-    ParsedPublicKey::new(verification, point).map_err(|_| InvalidSignature)
+    let point = sec1_uncompressed(jwk, &mut point).ok_or(JwkError::NotOnCurve)?;
+    ParsedPublicKey::new(verification, point).map_err(|_| JwkError::NotOnCurve)
+}
+
+/// Checks the key's curve against the algorithm's, as every backend does before any
+/// arithmetic; a key of another curve is a signature failure (the proof's `alg` decides).
+pub(crate) fn check_curve(
+    algorithm: Algorithm,
+    jwk: &PublicJwk,
+) -> Result<(), SignatureCheckError> {
+    if jwk.curve() == algorithm.curve() {
+        Ok(())
+    } else {
+        Err(SignatureCheckError::InvalidSignature)
+    }
 }
 
 /// Writes `04 || x || y` into `out` and returns it.
@@ -67,11 +89,16 @@ pub(crate) fn verify_parsed(
     key: &ParsedPublicKey,
     signing_input: &[&[u8]],
     signature: &[u8],
-) -> Result<(), InvalidSignature> {
+) -> Result<(), SignatureCheckError> {
+    // Exactly the raw `r || s` length, so DER never reaches AWS-LC.
+    if signature.len() != algorithm.signature_len() {
+        return Err(SignatureCheckError::InvalidSignature);
+    }
     let result = match signing_input {
         [message] => key.verify_sig(message, signature),
         parts => {
-            let (_, digest_algorithm) = parameters(algorithm).ok_or(InvalidSignature)?;
+            let (_, digest_algorithm) =
+                parameters(algorithm).ok_or(SignatureCheckError::InvalidSignature)?;
             let mut context = digest::Context::new(digest_algorithm);
             for part in parts {
                 context.update(part);
@@ -79,7 +106,7 @@ pub(crate) fn verify_parsed(
             key.verify_digest_sig(&context.finish(), signature)
         }
     };
-    result.map_err(|_| InvalidSignature)
+    result.map_err(|_| SignatureCheckError::InvalidSignature)
 }
 
 macro_rules! aws_lc_verifier {
@@ -102,8 +129,9 @@ macro_rules! aws_lc_verifier {
                 key: &PublicJwk,
                 signing_input: &[&[u8]],
                 signature: &[u8],
-            ) -> Result<(), InvalidSignature> {
-                Algorithm::$alg.check_key_and_signature(key, signature)?;
+            ) -> Result<(), SignatureCheckError> {
+                // The curve, then the point (as AWS-LC parses it), then the signature.
+                check_curve(Algorithm::$alg, key)?;
                 let parsed = parse_key(Algorithm::$alg, key)?;
                 verify_parsed(Algorithm::$alg, &parsed, signing_input, signature)
             }

@@ -27,7 +27,7 @@ use dpop_core::{
     crypto::{ProofSigner, VerifyAlgorithm},
 };
 use dpop_core::{
-    Claim, Expected, HttpMethod, InvalidSignature, JwkError, NewProof, ProofId, PublicJwk,
+    Claim, Expected, HttpMethod, JwkError, NewProof, ProofId, PublicJwk, SignatureCheckError,
     Verifier, VerifyError, consts::MAX_JWK_JSON_LEN,
 };
 use dpop_core::{SigningKey, TargetUri, Thumbprint, UnixTime};
@@ -304,57 +304,73 @@ fn signature_rejections_agree_and_high_s_is_accepted_by_both() {
         let zero = vec![0u8; n];
         let curve_order = order(alg.curve());
 
-        let mut cases: Vec<(String, Vec<u8>, Result<(), InvalidSignature>)> = vec![
+        let mut cases: Vec<(String, Vec<u8>, Result<(), SignatureCheckError>)> = vec![
             ("valid".into(), good.clone(), Ok(())),
             ("high-S (n - s)".into(), high_s, Ok(())),
             (
                 "one byte short".into(),
                 good[..2 * n - 1].to_vec(),
-                Err(InvalidSignature),
+                Err(SignatureCheckError::InvalidSignature),
             ),
             (
                 "one byte long".into(),
                 [&good[..], &[0]].concat(),
-                Err(InvalidSignature),
+                Err(SignatureCheckError::InvalidSignature),
             ),
-            ("DER".into(), der(&good), Err(InvalidSignature)),
-            ("empty".into(), Vec::new(), Err(InvalidSignature)),
+            (
+                "DER".into(),
+                der(&good),
+                Err(SignatureCheckError::InvalidSignature),
+            ),
+            (
+                "empty".into(),
+                Vec::new(),
+                Err(SignatureCheckError::InvalidSignature),
+            ),
             (
                 "r = 0".into(),
                 [&zero[..], s].concat(),
-                Err(InvalidSignature),
+                Err(SignatureCheckError::InvalidSignature),
             ),
             (
                 "s = 0".into(),
                 [r, &zero[..]].concat(),
-                Err(InvalidSignature),
+                Err(SignatureCheckError::InvalidSignature),
             ),
-            ("r = s = 0".into(), vec![0u8; 2 * n], Err(InvalidSignature)),
+            (
+                "r = s = 0".into(),
+                vec![0u8; 2 * n],
+                Err(SignatureCheckError::InvalidSignature),
+            ),
             (
                 "r = n".into(),
                 [&curve_order[..], s].concat(),
-                Err(InvalidSignature),
+                Err(SignatureCheckError::InvalidSignature),
             ),
             (
                 "s = n".into(),
                 [r, &curve_order[..]].concat(),
-                Err(InvalidSignature),
+                Err(SignatureCheckError::InvalidSignature),
             ),
             (
                 "another key's signature".into(),
                 sign(&other, &[message]),
-                Err(InvalidSignature),
+                Err(SignatureCheckError::InvalidSignature),
             ),
             (
                 "r and s swapped".into(),
                 [s, r].concat(),
-                Err(InvalidSignature),
+                Err(SignatureCheckError::InvalidSignature),
             ),
         ];
         for bit in [0, 7, 8 * n - 1, 8 * n, 8 * n + 9, 16 * n - 1] {
             let mut flipped = good.clone();
             flipped[bit / 8] ^= 1 << (bit % 8);
-            cases.push((format!("bit {bit} flipped"), flipped, Err(InvalidSignature)));
+            cases.push((
+                format!("bit {bit} flipped"),
+                flipped,
+                Err(SignatureCheckError::InvalidSignature),
+            ));
         }
         for (what, sig, want) in &cases {
             for (name, verifier) in verifiers(alg) {
@@ -369,14 +385,14 @@ fn signature_rejections_agree_and_high_s_is_accepted_by_both() {
             // Another message, and the right signature under the wrong curve's key.
             assert_eq!(
                 verifier.verify(jwk, &[b"another message"], &good),
-                Err(InvalidSignature),
+                Err(SignatureCheckError::InvalidSignature),
                 "{name}"
             );
             let wrong_alg = Algorithm::ALL.into_iter().find(|a| *a != alg).unwrap();
             let wrong_key = rust_key(wrong_alg, 0x33);
             assert_eq!(
                 verifier.verify(wrong_key.public_jwk(), &[message], &good),
-                Err(InvalidSignature),
+                Err(SignatureCheckError::InvalidSignature),
                 "{name}: key of another curve"
             );
         }
@@ -504,6 +520,89 @@ fn the_same_broken_proof_gets_the_same_error_from_every_backend() {
             }
         }
     }
+}
+
+/// The point check is each backend's (a `PublicJwk` is structural only). Every key below is
+/// a structurally valid `PublicJwk` but not a valid point, and every backend refuses it with
+/// `NotOnCurve`: through its provider's `validate_public_key`, its verifiers, and a whole proof
+/// verification. Each case would be accepted as a key if a backend dropped its point check.
+#[test]
+fn every_backend_checks_the_point_itself() {
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+    use dpop_core::crypto::CryptoProvider as _;
+    // (0, y) is a P-256 point; p is the field modulus, so (p, y) is that point unreduced.
+    let zero_x_y = hex("66485c780e2f83d72433bd5d84a06bb6541c2af31dae871728bf856a174f93f4");
+    let modulus = hex("ffffffff00000001000000000000000000000000ffffffffffffffffffffffff");
+    let p256 = |x: &[u8], y: &[u8]| PublicJwk::from_coordinates(Curve::P256, x, y).unwrap();
+    let valid_zero_x = p256(&[0; 32], &zero_x_y);
+    let unreduced = p256(&modulus, &zero_x_y);
+    assert_eq!(
+        rustcrypto::PROVIDER.validate_public_key(&valid_zero_x),
+        Ok(())
+    );
+    assert_eq!(
+        dpop_aws_lc_rs::PROVIDER.validate_public_key(&valid_zero_x),
+        Ok(())
+    );
+    let mut invalid = vec![
+        ("P-256 x not below the modulus", unreduced),
+        ("P-256 (0, 0)", p256(&[0; 32], &[0; 32])),
+    ];
+    for alg in Algorithm::ALL {
+        let good = *rust_key(alg, 0x35).public_jwk();
+        let mut y = good.y().to_vec();
+        *y.last_mut().unwrap() ^= 1;
+        invalid.push((
+            alg.name(),
+            PublicJwk::from_coordinates(alg.curve(), good.x(), &y).unwrap(),
+        ));
+    }
+    for (what, key) in invalid {
+        let alg = key.algorithm();
+        assert_eq!(
+            rustcrypto::PROVIDER.validate_public_key(&key),
+            Err(JwkError::NotOnCurve),
+            "rustcrypto: {what}"
+        );
+        assert_eq!(
+            dpop_aws_lc_rs::PROVIDER.validate_public_key(&key),
+            Err(JwkError::NotOnCurve),
+            "aws-lc-rs: {what}"
+        );
+        let signature = vec![1u8; alg.signature_len()];
+        for (name, verifier) in verifiers(alg) {
+            assert_eq!(
+                verifier.verify(&key, &[b"input"], &signature),
+                Err(SignatureCheckError::InvalidKey(JwkError::NotOnCurve)),
+                "{name}: {what}"
+            );
+        }
+        // In a proof: signed by some key, with this key in the header.
+        let signer = rust_key(alg, 0x36);
+        let header = format!(
+            r#"{{"typ":"dpop+jwt","alg":"{}","jwk":{}}}"#,
+            alg.name(),
+            jwk_json(&key)
+        );
+        let payload = format!(
+            r#"{{"jti":"j-1","htm":"GET","htu":"{URL}","iat":{NOW},"ath":"fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"}}"#
+        );
+        assert_all_backends(
+            &sign_raw(&signer, &header, &payload),
+            Err(VerifyError::Jwk(JwkError::NotOnCurve)),
+            what,
+        );
+    }
+    // A key that fails the check is never cached.
+    assert!(CACHED_ES256.verify(&unreduced, &[b"x"], &[1; 64]).is_err());
+    let fresh = CachedAwsLcVerifier::new(Algorithm::Es256);
+    assert!(fresh.verify(&unreduced, &[b"x"], &[1; 64]).is_err());
+    assert!(fresh.is_empty());
 }
 
 #[test]

@@ -7,6 +7,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
+use base64ct::{Base64UrlUnpadded, Encoding as _};
 use dpop_core::{SigningKey, consts::MAX_JWK_JSON_LEN};
 use serde_json::Value;
 
@@ -262,6 +263,16 @@ fn thumbprint_rejects_bad_input_with_one_line() {
     assert!(err.contains("kty"), "{err}");
     fails(&dpop_with_stdin(&["thumbprint"], "not json"), 1);
     fails(&dpop_with_stdin(&["thumbprint"], ""), 1);
+    // Structurally valid, but (0, 0) is not a point of P-256.
+    let zero = "A".repeat(43);
+    let err = fails(
+        &dpop_with_stdin(
+            &["thumbprint"],
+            &format!(r#"{{"kty":"EC","crv":"P-256","x":"{zero}","y":"{zero}"}}"#),
+        ),
+        1,
+    );
+    assert!(err.contains("point is not on the curve"), "{err}");
     // A JWK whose d does not belong to x and y: reported, and d is never echoed.
     let a = ok(&dpop(&["keygen"]));
     let b = ok(&dpop(&["keygen"]));
@@ -740,6 +751,22 @@ fn inspect_shows_header_payload_and_jkt_marked_unverified() {
         assert_eq!(report["signature_bytes"], 64);
         assert!(report.get("jkt_error").is_none());
     }
+    // A header jwk that is not a point gets no jkt, and says why.
+    let zero = "A".repeat(43);
+    let header = format!(
+        r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"kty":"EC","crv":"P-256","x":"{zero}","y":"{zero}"}}}}"#
+    );
+    let b64 = |t: &str| Base64UrlUnpadded::encode_string(t.as_bytes());
+    let proof = format!("{}.{}.AAAA", b64(&header), b64(r#"{"jti":"j"}"#));
+    let report = json(&ok(&dpop(&["inspect", &proof])));
+    assert!(report["jkt"].is_null(), "{report}");
+    assert!(
+        report["jkt_error"]
+            .as_str()
+            .unwrap()
+            .contains("point is not on the curve"),
+        "{report}"
+    );
 }
 
 #[test]

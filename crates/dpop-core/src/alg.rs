@@ -61,9 +61,11 @@ impl Algorithm {
         self.curve().coordinate_len() * 2
     }
 
-    /// The checks every [`VerifyAlgorithm`](crate::crypto::VerifyAlgorithm) backend makes before any arithmetic: the key is on
-    /// this algorithm's curve and the signature is exactly the raw `r||s` length (so DER never
-    /// reaches a backend).
+    /// Two checks a [`VerifyAlgorithm`](crate::crypto::VerifyAlgorithm) backend makes before
+    /// any arithmetic: the key is of this algorithm's curve and the signature is exactly the
+    /// raw `r||s` length (so DER never reaches a backend). The point check is separate and
+    /// comes between the two in the built-in backends, so that an invalid key is reported as
+    /// such.
     ///
     /// # Errors
     ///

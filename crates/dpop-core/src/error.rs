@@ -67,6 +67,8 @@ pub enum Error {
     ReplayKey(InvalidReplayKey),
     /// A signature did not verify.
     Signature(InvalidSignature),
+    /// A backend's signature check failed: an invalid key or an invalid signature.
+    SignatureCheck(SignatureCheckError),
     /// A signer failed.
     Sign(SignError),
     /// An output buffer is too small.
@@ -88,6 +90,7 @@ impl Error {
             Self::AccessTokenHash(_) => "invalid_access_token_hash",
             Self::ReplayKey(_) => "invalid_replay_key",
             Self::Signature(_) => "invalid_signature",
+            Self::SignatureCheck(e) => e.name(),
             Self::Sign(_) => "sign_error",
             Self::BufferTooSmall(_) => "buffer_too_small",
         }
@@ -107,6 +110,7 @@ impl fmt::Display for Error {
             Self::AccessTokenHash(e) => e.fmt(f),
             Self::ReplayKey(e) => e.fmt(f),
             Self::Signature(e) => e.fmt(f),
+            Self::SignatureCheck(e) => e.fmt(f),
             Self::Sign(e) => e.fmt(f),
             Self::BufferTooSmall(e) => e.fmt(f),
         }
@@ -138,6 +142,7 @@ into_umbrella!(
     InvalidAccessTokenHash => AccessTokenHash,
     InvalidReplayKey => ReplayKey,
     InvalidSignature => Signature,
+    SignatureCheckError => SignatureCheck,
     SignError => Sign,
     BufferTooSmall => BufferTooSmall,
 );
@@ -622,6 +627,9 @@ pub enum KeyError {
     Rng,
     /// The algorithm's feature is not compiled in.
     UnsupportedAlgorithm,
+    /// The key format is not compiled in (for the RustCrypto backend, PKCS#8 needs the
+    /// `pkcs8` feature).
+    UnsupportedFormat,
 }
 
 impl KeyError {
@@ -633,6 +641,7 @@ impl KeyError {
             Self::Jwk(e) => e.name(),
             Self::Rng => "rng_failure",
             Self::UnsupportedAlgorithm => "unsupported_algorithm",
+            Self::UnsupportedFormat => "unsupported_key_format",
         }
     }
 }
@@ -644,6 +653,7 @@ impl fmt::Display for KeyError {
             Self::Jwk(e) => write!(f, "invalid private jwk: {e}"),
             Self::Rng => f.write_str("random number generator failure"),
             Self::UnsupportedAlgorithm => f.write_str("algorithm not compiled in"),
+            Self::UnsupportedFormat => f.write_str("key format not compiled in"),
         }
     }
 }
@@ -667,6 +677,70 @@ impl fmt::Display for InvalidSignature {
 }
 
 impl core::error::Error for InvalidSignature {}
+
+/// Why a backend's signature check ([`VerifyAlgorithm::verify`](crate::crypto::VerifyAlgorithm::verify))
+/// failed: the public key is not a valid point, or the signature does not verify.
+///
+/// The point check belongs to the backend (a [`PublicJwk`](crate::PublicJwk) is checked for
+/// structure only), and it happens while the backend prepares the key for verification, so
+/// the key is parsed once per verification. This error lets the backend report an invalid key
+/// precisely: a proof whose key is not on its curve is rejected as
+/// [`VerifyError::Jwk`]`(`[`JwkError::NotOnCurve`]`)`, not as a bad signature.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignatureCheckError {
+    /// The public key is not usable: [`JwkError::NotOnCurve`] for a point that is not on the
+    /// curve, is the identity, or has a coordinate not below the field modulus;
+    /// [`JwkError::UnsupportedCurve`] when the backend does not have the key's curve.
+    InvalidKey(JwkError),
+    /// The signature does not verify (wrong length, `r` or `s` out of range, or wrong).
+    InvalidSignature,
+}
+
+impl SignatureCheckError {
+    /// A stable snake_case name: the key error's name, or `invalid_signature`.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::InvalidKey(e) => e.name(),
+            Self::InvalidSignature => "invalid_signature",
+        }
+    }
+}
+
+impl fmt::Display for SignatureCheckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::InvalidKey(e) => write!(f, "invalid public key: {e}"),
+            Self::InvalidSignature => InvalidSignature.fmt(f),
+        }
+    }
+}
+
+impl core::error::Error for SignatureCheckError {}
+
+impl From<InvalidSignature> for SignatureCheckError {
+    fn from(InvalidSignature: InvalidSignature) -> Self {
+        Self::InvalidSignature
+    }
+}
+
+impl From<JwkError> for SignatureCheckError {
+    fn from(e: JwkError) -> Self {
+        Self::InvalidKey(e)
+    }
+}
+
+impl From<SignatureCheckError> for VerifyError {
+    /// An invalid key keeps its precise [`JwkError`]; anything else is
+    /// [`VerifyError::InvalidSignature`].
+    fn from(e: SignatureCheckError) -> Self {
+        match e {
+            SignatureCheckError::InvalidKey(e) => Self::Jwk(e),
+            SignatureCheckError::InvalidSignature => Self::InvalidSignature,
+        }
+    }
+}
 
 /// A signer could not produce a signature.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -870,5 +944,20 @@ mod tests {
             Error::Verify(VerifyError::BoundKeyMismatch)
         );
         assert!(core::error::Error::source(&Error::from(SignError)).is_none());
+        // A backend's check keeps the key error's name, and maps into the proof error.
+        let key = SignatureCheckError::InvalidKey(JwkError::NotOnCurve);
+        assert_eq!(Error::from(key).name(), "jwk_not_on_curve");
+        assert_eq!(
+            VerifyError::from(key),
+            VerifyError::Jwk(JwkError::NotOnCurve)
+        );
+        assert_eq!(
+            VerifyError::from(SignatureCheckError::from(InvalidSignature)),
+            VerifyError::InvalidSignature
+        );
+        assert_eq!(
+            Error::from(SignatureCheckError::InvalidSignature).to_string(),
+            InvalidSignature.to_string()
+        );
     }
 }

@@ -1,10 +1,11 @@
 //! Public EC keys as JWKs (RFC 7517, RFC 7518 section 6.2), strictly parsed.
 //!
 //! Accepted: `kty` exactly `EC`; `crv` `P-256`, `P-384` or `P-521`; `x` and `y` unpadded
-//! base64url of exactly 32, 48 or 66 bytes (RFC 7518 section 6.2.1.2); the point on the curve.
-//! Rejected, each with its own [`JwkError`]: a private member (`d`, `p`, `q`, `dp`, `dq`, `qi`,
-//! `k`, `oth`), another `kty` (`RSA`, `OKP`, `oct`), a missing member, a bad coordinate length, a
-//! point not on the curve. Other members (`kid`, `use`, `alg`, `key_ops`, ...) are ignored.
+//! base64url of exactly 32, 48 or 66 bytes (RFC 7518 section 6.2.1.2). Rejected, each with its
+//! own [`JwkError`]: a private member (`d`, `p`, `q`, `dp`, `dq`, `qi`, `k`, `oth`), another
+//! `kty` (`RSA`, `OKP`, `oct`), a missing member, a bad coordinate length. Other members (`kid`,
+//! `use`, `alg`, `key_ops`, ...) are ignored. The checks are structural only: whether the point
+//! is on the curve is the crypto backend's question (see [`crate::crypto`]).
 
 // Attacker-controlled input flows through here: no indexing that could panic.
 #![deny(clippy::indexing_slicing)]
@@ -17,13 +18,13 @@ use zeroize::Zeroize as _;
 use crate::alg::Algorithm;
 use crate::base64url;
 use crate::curve::Curve;
-use crate::error::{BufferTooSmall, JwkError, JwkMember};
+use crate::error::{BufferTooSmall, JwkError, JwkMember, KeyError};
 use crate::json::{self, JsonStr, Object, Value};
 use crate::thumbprint::Thumbprint;
 use crate::writer::Writer;
 
-/// Largest coordinate (P-521).
-const MAX_COORDINATE_LEN: usize = 66;
+/// Largest coordinate or private scalar (P-521).
+pub(crate) const MAX_COORDINATE_LEN: usize = 66;
 
 /// Members that only private (or symmetric) JWKs have (RFC 7518 sections 6.2.2, 6.3.2, 6.4).
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"];
@@ -31,8 +32,16 @@ const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "k", "oth"]
 /// Longest canonical serialization: `{"crv":"P-521","kty":"EC","x":"<88>","y":"<88>"}`.
 pub const MAX_JWK_JSON_LEN: usize = 216;
 
-/// A public EC key: a curve and a point on it. Only parsing and key generation make one, so a
-/// `PublicJwk` is always a valid point.
+/// A public EC key: a curve and the affine coordinates of a point, each exactly the curve's
+/// size.
+///
+/// Making one checks structure only (the members, the exact lengths, canonical base64url), so
+/// it needs no curve arithmetic and works with every curve feature off (an HSM signer describes
+/// its key with [`from_coordinates`](Self::from_coordinates)). Whether the point is on the curve
+/// is checked by the crypto backend: during every verification (a proof whose key is not a
+/// valid point is rejected as [`VerifyError::Jwk`](crate::VerifyError::Jwk)`(`
+/// [`JwkError::NotOnCurve`]`)`), or on request with
+/// [`CryptoProvider::validate_public_key`](crate::crypto::CryptoProvider::validate_public_key).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PublicJwk {
     curve: Curve,
@@ -60,12 +69,24 @@ impl PublicJwk {
         Self::from_object(&object, false).map(|(jwk, _)| jwk)
     }
 
-    /// Makes a key from raw affine coordinates (each exactly [`Curve::coordinate_len`] bytes).
+    /// Makes a key from raw big-endian affine coordinates (each exactly
+    /// [`Curve::coordinate_len`] bytes). Structural only, like [`from_json`](Self::from_json):
+    /// it needs no curve feature.
+    ///
+    /// ```
+    /// use dpop_core::{Curve, JwkError, JwkMember, PublicJwk};
+    /// let jwk = PublicJwk::from_coordinates(Curve::P256, &[1u8; 32], &[2u8; 32])?;
+    /// assert_eq!(jwk.x(), &[1u8; 32]);
+    /// assert_eq!(
+    ///     PublicJwk::from_coordinates(Curve::P384, &[1u8; 32], &[2u8; 32]),
+    ///     Err(JwkError::CoordinateLength(JwkMember::X))
+    /// );
+    /// # Ok::<(), JwkError>(())
+    /// ```
     ///
     /// # Errors
     ///
-    /// [`JwkError::CoordinateLength`] for a wrong length, [`JwkError::NotOnCurve`] for a point
-    /// not on the curve, [`JwkError::UnsupportedCurve`] when the curve's feature is off.
+    /// [`JwkError::CoordinateLength`] for a wrong length.
     pub fn from_coordinates(curve: Curve, x: &[u8], y: &[u8]) -> Result<Self, JwkError> {
         let n = curve.coordinate_len();
         let mut jwk = Self {
@@ -83,7 +104,6 @@ impl PublicJwk {
             .filter(|_| y.len() == n)
             .ok_or(JwkError::CoordinateLength(JwkMember::Y))?
             .copy_from_slice(y);
-        check_point(curve, jwk.x(), jwk.y())?;
         Ok(jwk)
     }
 
@@ -129,9 +149,7 @@ impl PublicJwk {
         let n = curve.coordinate_len();
         decode_field(member(f_x, JwkMember::X)?, JwkMember::X, n, &mut x)?;
         decode_field(member(f_y, JwkMember::Y)?, JwkMember::Y, n, &mut y)?;
-        let jwk = Self { curve, x, y };
-        check_point(curve, jwk.x(), jwk.y())?;
-        Ok((jwk, private_scalar))
+        Ok((Self { curve, x, y }, private_scalar))
     }
 
     /// The curve.
@@ -293,24 +311,36 @@ fn decode_into(
     Ok(())
 }
 
-#[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
-fn check_point(curve: Curve, x: &[u8], y: &[u8]) -> Result<(), JwkError> {
-    crate::crypto::rustcrypto::check_point(curve, x, y)
-}
-
-#[cfg(not(any(feature = "es256", feature = "es384", feature = "es512")))]
-fn check_point(_: Curve, _: &[u8], _: &[u8]) -> Result<(), JwkError> {
-    Err(JwkError::UnsupportedCurve)
+/// Parses a private EC JWK (`kty`, `crv`, `x`, `y`, `d`) structurally: the public key, and the
+/// scalar `d` decoded into the front of `scalar` (its length is returned). The caller wipes
+/// `scalar`; the temporaries used here are wiped before this returns.
+pub(crate) fn parse_private(
+    json: &[u8],
+    scalar: &mut [u8; MAX_COORDINATE_LEN],
+) -> Result<(PublicJwk, usize), KeyError> {
+    let object = json::parse_object(json).map_err(|_| JwkError::Json)?;
+    let (public, d) = PublicJwk::from_object(&object, true)?;
+    let d = match (d, object.get("d")) {
+        (Some(d), _) => d,
+        (None, Some(_)) => return Err(JwkError::Invalid(JwkMember::D).into()),
+        (None, None) => return Err(JwkError::Missing(JwkMember::D).into()),
+    };
+    let n = public.curve().coordinate_len();
+    decode_field(d, JwkMember::D, n, scalar)?;
+    Ok((public, n))
 }
 
 #[cfg(test)]
-#[cfg(feature = "es256")]
 mod tests {
     use std::string::ToString;
 
     use super::*;
 
     const RFC9449_KEY: &str = r#"{"kty":"EC","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA","crv":"P-256"}"#;
+    /// The RFC 9449 key with the last bit of `y` flipped: not on the curve.
+    const OFF_CURVE_P256: &str = r#"{"kty":"EC","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDE"}"#;
+    /// `(0, 0)`: the encoding some libraries use for the identity; not on the curve.
+    const IDENTITY_P256: &str = r#"{"kty":"EC","crv":"P-256","x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","y":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#;
 
     /// The temporaries that held a decoded `d` are wiped when decoding returns, on success and
     /// on every error path, escaped text included.
@@ -466,14 +496,6 @@ mod tests {
                 JwkError::Invalid(JwkMember::Y),
             ),
             (
-                r#"{"kty":"EC","crv":"P-256","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDE"}"#,
-                JwkError::NotOnCurve,
-            ),
-            (
-                r#"{"kty":"EC","crv":"P-256","x":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","y":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}"#,
-                JwkError::NotOnCurve,
-            ),
-            (
                 r#"{"kty":"EC","crv":"P-256","x":5,"y":""}"#,
                 JwkError::Invalid(JwkMember::X),
             ),
@@ -483,6 +505,29 @@ mod tests {
         ];
         for (json, err) in cases {
             assert_eq!(PublicJwk::from_json(json.as_bytes()), Err(*err), "{json}");
+        }
+    }
+
+    /// The point check is the backend's: a structurally valid key that is not on the curve
+    /// parses (and is rejected by every backend's verification and `validate_public_key`, see
+    /// the tests of `crypto::rustcrypto` and dpop-aws-lc-rs).
+    #[test]
+    fn parsing_is_structural_and_needs_no_curve_feature() {
+        for json in [OFF_CURVE_P256, IDENTITY_P256] {
+            let jwk = PublicJwk::from_json(json.as_bytes()).unwrap();
+            assert_eq!(jwk.curve(), Curve::P256);
+        }
+        for (curve, n) in [(Curve::P256, 32), (Curve::P384, 48), (Curve::P521, 66)] {
+            let jwk = PublicJwk::from_coordinates(curve, &std::vec![1; n], &std::vec![2; n]);
+            assert_eq!(jwk.unwrap().x().len(), n);
+            assert_eq!(
+                PublicJwk::from_coordinates(curve, &std::vec![1; n + 1], &std::vec![2; n]),
+                Err(JwkError::CoordinateLength(JwkMember::X))
+            );
+            assert_eq!(
+                PublicJwk::from_coordinates(curve, &std::vec![1; n], &std::vec![2; n - 1]),
+                Err(JwkError::CoordinateLength(JwkMember::Y))
+            );
         }
     }
 

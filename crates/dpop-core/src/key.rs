@@ -1,7 +1,7 @@
 //! In-memory signing keys for proof creation (RustCrypto backend).
 //!
-//! A [`SigningKey`] is made from a caller's CSPRNG, from raw scalar bytes or from a private EC
-//! JWK. The secret scalar is zeroized when the key is dropped (the RustCrypto key type is
+//! A [`SigningKey`] is made from a caller's CSPRNG, from raw scalar bytes, from PKCS#8 DER
+//! (feature `pkcs8`) or from a private EC JWK. The secret scalar is zeroized when the key is dropped (the RustCrypto key type is
 //! `ZeroizeOnDrop`), and `Debug` shows only the algorithm and the public thumbprint. Signatures
 //! are deterministic (RFC 6979), so signing needs no RNG.
 
@@ -10,11 +10,10 @@ use core::fmt;
 use zeroize::Zeroize;
 
 use crate::alg::Algorithm;
-use crate::crypto::ProofSigner;
+use crate::crypto::{CryptoProvider as _, ProofSigner, rustcrypto};
 use crate::curve::Curve;
-use crate::error::{BufferTooSmall, JwkError, JwkMember, KeyError, SignError};
-use crate::json;
-use crate::jwk::{PublicJwk, decode_field};
+use crate::error::{BufferTooSmall, KeyError, SignError};
+use crate::jwk::PublicJwk;
 use crate::writer::Writer;
 
 #[cfg(feature = "es256")]
@@ -27,7 +26,8 @@ use crate::crypto::rustcrypto::es512;
 /// Longest private JWK text [`SigningKey::write_private_jwk`] writes (P-521).
 pub const MAX_PRIVATE_JWK_LEN: usize = 320;
 
-/// A private EC key that signs DPoP proofs.
+/// A private EC key that signs DPoP proofs: the signing key of the RustCrypto backend
+/// ([`rustcrypto::PROVIDER`](crate::crypto::rustcrypto::PROVIDER)).
 ///
 /// ```
 /// use dpop_core::{Algorithm, SigningKey, crypto::ProofSigner};
@@ -105,34 +105,58 @@ impl SigningKey {
         Self::from_inner(inner)
     }
 
-    /// Parses a private EC JWK (`kty`, `crv`, `x`, `y`, `d`); `d` must belong to `(x, y)`.
+    /// Parses a private EC JWK (`kty`, `crv`, `x`, `y`, `d`); `d` must belong to `(x, y)`, and
+    /// `(x, y)` must be a valid point.
     ///
     /// # Errors
     ///
-    /// [`KeyError::Jwk`] with [`JwkError::Missing`]`(D)` when `d` is absent,
-    /// [`JwkError::InvalidPrivateKey`] for a bad scalar, [`JwkError::PrivateKeyMismatch`] when
-    /// `d` does not match the public point, or any public-key error.
+    /// [`KeyError::Jwk`] with [`JwkError::Missing`](crate::JwkError::Missing)`(D)` when `d` is
+    /// absent, [`JwkError::InvalidPrivateKey`](crate::JwkError::InvalidPrivateKey) for a bad
+    /// scalar, [`JwkError::PrivateKeyMismatch`](crate::JwkError::PrivateKeyMismatch) when `d`
+    /// does not match the public point, [`JwkError::NotOnCurve`](crate::JwkError::NotOnCurve)
+    /// for an invalid point, or any public-key error.
     pub fn from_jwk(json: &[u8]) -> Result<Self, KeyError> {
-        let object = json::parse_object(json).map_err(|_| JwkError::Json)?;
-        let (public, d) = PublicJwk::from_object(&object, true)?;
-        let d = match (d, object.get("d")) {
-            (Some(d), _) => d,
-            (None, Some(_)) => return Err(JwkError::Invalid(JwkMember::D).into()),
-            (None, None) => return Err(JwkError::Missing(JwkMember::D).into()),
-        };
-        let n = public.curve().coordinate_len();
-        let mut scalar = [0u8; 66];
-        let decoded = decode_field(d, JwkMember::D, n, &mut scalar);
-        let key = decoded.and_then(|()| {
-            Self::from_bytes(public.algorithm(), scalar.get(..n).unwrap_or_default())
-                .map_err(|_| JwkError::InvalidPrivateKey)
-        });
-        scalar.zeroize();
-        let key = key?;
-        if key.public != public {
-            return Err(JwkError::PrivateKeyMismatch.into());
+        rustcrypto::PROVIDER.signing_key_from_jwk(json)
+    }
+
+    /// Parses an unencrypted PKCS#8 v1 (RFC 5208) `id-ecPublicKey` private key in DER for
+    /// `algorithm`'s curve, as `openssl genpkey -algorithm EC -pkeyopt
+    /// ec_paramgen_curve:P-256 -outform DER` writes it (feature `pkcs8`).
+    ///
+    /// # Errors
+    ///
+    /// [`KeyError::InvalidScalar`] when the document is not such a key for the curve;
+    /// [`KeyError::UnsupportedAlgorithm`] when the algorithm's feature is off;
+    /// [`KeyError::UnsupportedFormat`] when the `pkcs8` feature is off.
+    pub fn from_pkcs8_der(algorithm: Algorithm, der: &[u8]) -> Result<Self, KeyError> {
+        #[cfg(feature = "pkcs8")]
+        {
+            let inner = match algorithm {
+                #[cfg(feature = "es256")]
+                Algorithm::Es256 => Inner::P256(
+                    <p256::ecdsa::SigningKey as p256::pkcs8::DecodePrivateKey>::from_pkcs8_der(der)
+                        .map_err(|_| KeyError::InvalidScalar)?,
+                ),
+                #[cfg(feature = "es384")]
+                Algorithm::Es384 => Inner::P384(
+                    <p384::ecdsa::SigningKey as p384::pkcs8::DecodePrivateKey>::from_pkcs8_der(der)
+                        .map_err(|_| KeyError::InvalidScalar)?,
+                ),
+                #[cfg(feature = "es512")]
+                Algorithm::Es512 => Inner::P521(
+                    <p521::ecdsa::SigningKey as p521::pkcs8::DecodePrivateKey>::from_pkcs8_der(der)
+                        .map_err(|_| KeyError::InvalidScalar)?,
+                ),
+                #[allow(unreachable_patterns)]
+                _ => return Err(KeyError::UnsupportedAlgorithm),
+            };
+            Self::from_inner(inner)
         }
-        Ok(key)
+        #[cfg(not(feature = "pkcs8"))]
+        {
+            let _ = (algorithm, der);
+            Err(KeyError::UnsupportedFormat)
+        }
     }
 
     /// Completes a key with its public half.
@@ -266,6 +290,7 @@ mod tests {
     use std::string::ToString;
 
     use super::*;
+    use crate::error::{JwkError, JwkMember};
 
     /// The scalar bytes a curve crate hands out are wiped once copied.
     #[test]

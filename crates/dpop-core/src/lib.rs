@@ -39,7 +39,7 @@ pub use claims::{AccessTokenHash, HttpMethod, InvalidAccessTokenHash, InvalidCla
 pub use curve::Curve;
 pub use error::{
     BufferTooSmall, Claim, CreateError, Error, InvalidSignature, JwkError, JwkMember, KeyError,
-    Limit, Malformed, SignError, VerifyError,
+    Limit, Malformed, SignError, SignatureCheckError, VerifyError,
 };
 pub use htu::{TargetUri, UriError};
 pub use jwk::PublicJwk;

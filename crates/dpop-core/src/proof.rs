@@ -14,6 +14,7 @@ pub const TYPE: &str = "dpop+jwt";
 pub const MAX_PROOF_LEN: usize = 8192;
 
 #[cfg(test)]
+#[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
 mod tests {
     use crate::alg::Algorithm;
     use crate::claims::{HttpMethod, ProofId};

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use base64ct::{Base64UrlUnpadded, Encoding as _};
 use dpop_core::PublicJwk;
+use dpop_core::crypto::{CryptoProvider as _, rustcrypto};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -72,7 +73,10 @@ fn inspect(proof: &str) -> Result<Report, String> {
 
     let (jkt, jkt_error) = match header.get("jwk") {
         None => (None, Some("the header has no jwk".to_owned())),
-        Some(jwk) => match PublicJwk::from_json(jwk.to_string().as_bytes()) {
+        // Parsing checks structure; the point is checked by the RustCrypto provider.
+        Some(jwk) => match PublicJwk::from_json(jwk.to_string().as_bytes())
+            .and_then(|jwk| rustcrypto::PROVIDER.validate_public_key(&jwk).map(|()| jwk))
+        {
             Ok(jwk) => (Some(jwk.thumbprint().to_string()), None),
             Err(e) => (None, Some(format!("invalid jwk: {e}"))),
         },

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use dpop_core::crypto::{CryptoProvider as _, rustcrypto};
 use dpop_core::{JwkError, PublicJwk, SigningKey, Thumbprint};
 
 use crate::cli::ThumbprintArgs;
@@ -26,14 +27,19 @@ pub(crate) fn run(args: &ThumbprintArgs) -> Result<ExitCode, CliError> {
 ///
 /// A private JWK is the one case where [`PublicJwk::from_json`] fails with
 /// [`JwkError::PrivateMember`] and [`SigningKey::from_jwk`] succeeds; the latter also checks
-/// that `d` belongs to `(x, y)`, so a mismatched key is reported rather than thumbprinted.
+/// that `d` belongs to `(x, y)`, so a mismatched key is reported rather than thumbprinted. A
+/// public JWK's point is checked with the RustCrypto provider (parsing checks structure only),
+/// so a key that is not on its curve is reported too.
 ///
 /// # Errors
 ///
 /// The reason the JWK was rejected, as one line without key material.
 pub(crate) fn thumbprint_of(json: &[u8]) -> Result<Thumbprint, String> {
     match PublicJwk::from_json(json) {
-        Ok(jwk) => Ok(jwk.thumbprint()),
+        Ok(jwk) => match rustcrypto::PROVIDER.validate_public_key(&jwk) {
+            Ok(()) => Ok(jwk.thumbprint()),
+            Err(e) => Err(format!("invalid jwk: {e}")),
+        },
         Err(JwkError::PrivateMember) => SigningKey::from_jwk(json)
             .map(|key| key.public_jwk().thumbprint())
             .map_err(describe_key_error),

@@ -1,6 +1,10 @@
 //! The RustCrypto backend: `p256`, `p384` and `p521` with deterministic RFC 6979 signing, one
 //! crate feature per algorithm (`es256`, `es384`, `es512`).
 //!
+//! [`PROVIDER`] is the whole backend as one [`CryptoProvider`]: its verifiers, the public-key
+//! point check, key generation and loading, and [`SigningKey`] as its
+//! signing key.
+//!
 //! Its verifiers are named after backend and algorithm, so that a server's setup reads as what
 //! it accepts: `Verifier::new(&[rustcrypto::ES256_VERIFIER])`, beside
 //! `dpop_aws_lc_rs::ES256_VERIFIER` for the aws-lc-rs backend.
@@ -9,14 +13,74 @@
 //! signatures verify (RustCrypto does not normalize S for the NIST curves), as with every other
 //! major implementation; replay detection therefore never keys on signature bytes.
 
-use super::VerifyAlgorithm;
+use super::{CryptoProvider, VerifyAlgorithm};
 use crate::alg::Algorithm;
 use crate::curve::Curve;
-use crate::error::{InvalidSignature, JwkError};
+use crate::error::{JwkError, KeyError, SignatureCheckError};
 use crate::jwk::PublicJwk;
+use crate::key::SigningKey;
 
-/// Checks that `(x, y)` is a point of `curve` other than the identity.
-pub(crate) fn check_point(curve: Curve, x: &[u8], y: &[u8]) -> Result<(), JwkError> {
+/// The RustCrypto backend as one [`CryptoProvider`]; use the value [`PROVIDER`].
+///
+/// Each algorithm is there when its feature is on: [`verifier`](CryptoProvider::verifier)
+/// returns `None`, key loading [`KeyError::UnsupportedAlgorithm`] and the point check
+/// [`JwkError::UnsupportedCurve`] for the others.
+#[derive(Clone, Copy, Debug, Default)]
+#[non_exhaustive]
+pub struct RustCryptoProvider;
+
+/// The RustCrypto backend: `rustcrypto::PROVIDER.signing_key_from_scalar(...)`, beside
+/// `dpop_aws_lc_rs::PROVIDER` for the aws-lc-rs backend.
+pub const PROVIDER: RustCryptoProvider = RustCryptoProvider;
+
+impl CryptoProvider for RustCryptoProvider {
+    type SigningKey = SigningKey;
+
+    fn verifier(&self, algorithm: Algorithm) -> Option<&'static dyn VerifyAlgorithm> {
+        match algorithm {
+            #[cfg(feature = "es256")]
+            Algorithm::Es256 => Some(ES256_VERIFIER),
+            #[cfg(feature = "es384")]
+            Algorithm::Es384 => Some(ES384_VERIFIER),
+            #[cfg(feature = "es512")]
+            Algorithm::Es512 => Some(ES512_VERIFIER),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
+    }
+
+    fn validate_public_key(&self, key: &PublicJwk) -> Result<(), JwkError> {
+        check_point(key.curve(), key.x(), key.y())
+    }
+
+    fn signing_key_from_scalar(
+        &self,
+        algorithm: Algorithm,
+        scalar: &[u8],
+    ) -> Result<SigningKey, KeyError> {
+        SigningKey::from_bytes(algorithm, scalar)
+    }
+
+    fn signing_key_from_pkcs8(
+        &self,
+        algorithm: Algorithm,
+        der: &[u8],
+    ) -> Result<SigningKey, KeyError> {
+        SigningKey::from_pkcs8_der(algorithm, der)
+    }
+
+    fn generate_signing_key<R: rand_core::TryCryptoRng + ?Sized>(
+        &self,
+        algorithm: Algorithm,
+        rng: &mut R,
+    ) -> Result<SigningKey, KeyError> {
+        SigningKey::generate(algorithm, rng)
+    }
+}
+
+/// Checks that `(x, y)` is a point of `curve` other than the identity, each coordinate below
+/// the field modulus.
+fn check_point(curve: Curve, x: &[u8], y: &[u8]) -> Result<(), JwkError> {
     let on_curve = match curve {
         #[cfg(feature = "es256")]
         Curve::P256 => es256::verifying_key(x, y).is_some(),
@@ -43,7 +107,7 @@ macro_rules! curve_backend {
             use $krate::elliptic_curve::point::AffineCoordinates;
             use $krate::{AffinePoint, FieldBytes};
 
-            use crate::error::{InvalidSignature, SignError};
+            use crate::error::{JwkError, SignError, SignatureCheckError};
 
             /// The verifying key for affine coordinates, if they are a valid point: each
             /// coordinate below the field modulus, on the curve, not the identity. Built from
@@ -56,19 +120,22 @@ macro_rules! curve_backend {
                 VerifyingKey::from_affine(point).ok()
             }
 
-            /// Verifies a raw `r||s` signature over the concatenated parts.
+            /// Verifies a raw `r||s` signature over the concatenated parts. The point check
+            /// is done here, once, as the verifying key is built.
             pub(crate) fn verify(
                 x: &[u8],
                 y: &[u8],
                 input: &[&[u8]],
                 signature: &[u8],
-            ) -> Result<(), InvalidSignature> {
-                let key = verifying_key(x, y).ok_or(InvalidSignature)?;
+            ) -> Result<(), SignatureCheckError> {
+                let key = verifying_key(x, y)
+                    .ok_or(SignatureCheckError::InvalidKey(JwkError::NotOnCurve))?;
                 // `from_slice` rejects any length but the raw size, so DER never parses, and
                 // rejects r or s that are zero or not below the group order.
-                let signature = Signature::from_slice(signature).map_err(|_| InvalidSignature)?;
+                let signature = Signature::from_slice(signature)
+                    .map_err(|_| SignatureCheckError::InvalidSignature)?;
                 key.multipart_verify(input, &signature)
-                    .map_err(|_| InvalidSignature)
+                    .map_err(|_| SignatureCheckError::InvalidSignature)
             }
 
             /// A signing key from the raw big-endian scalar.
@@ -129,8 +196,12 @@ macro_rules! curve_backend {
                 key: &PublicJwk,
                 signing_input: &[&[u8]],
                 signature: &[u8],
-            ) -> Result<(), InvalidSignature> {
-                Algorithm::$alg.check_key_and_signature(key, signature)?;
+            ) -> Result<(), SignatureCheckError> {
+                // The curve, then the point (as the key is built), then the signature (whose
+                // exact length `Signature::from_slice` checks).
+                if key.curve() != Algorithm::$alg.curve() {
+                    return Err(SignatureCheckError::InvalidSignature);
+                }
                 $module::verify(key.x(), key.y(), signing_input, signature)
             }
         }
@@ -167,3 +238,174 @@ pub(crate) const COMPILED_IN: &[&dyn VerifyAlgorithm] = &[
     #[cfg(feature = "es512")]
     ES512_VERIFIER,
 ];
+
+#[cfg(test)]
+#[cfg(feature = "es256")]
+mod tests {
+    use super::*;
+    use crate::crypto::ProofSigner as _;
+
+    fn hex(s: &str) -> std::vec::Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// `(0, y)` is a point of P-256; `p` is the field modulus, so `(p, y)` is the same point
+    /// with an unreduced `x`.
+    const ZERO_X_Y: &str = "66485c780e2f83d72433bd5d84a06bb6541c2af31dae871728bf856a174f93f4";
+    const P256_MODULUS: &str = "ffffffff00000001000000000000000000000000ffffffffffffffffffffffff";
+
+    fn p256(x: &[u8], y: &[u8]) -> PublicJwk {
+        PublicJwk::from_coordinates(Curve::P256, x, y).unwrap()
+    }
+
+    /// Each key below is structurally valid (a `PublicJwk`) but not a valid point; the
+    /// provider's check and the verifier both reject it with `NotOnCurve`. Without the point
+    /// check in the backend, every one of them would be accepted as a key.
+    #[test]
+    fn the_point_check_rejects_off_curve_identity_and_unreduced_keys() {
+        let good = *SigningKey::from_bytes(Algorithm::Es256, &[7u8; 32])
+            .unwrap()
+            .public_jwk();
+        let mut flipped_y = std::vec::Vec::from(good.y());
+        flipped_y[31] ^= 1;
+        let zero = [0u8; 32];
+        let valid_zero_x = p256(&zero, &hex(ZERO_X_Y));
+        assert_eq!(PROVIDER.validate_public_key(&good), Ok(()));
+        assert_eq!(PROVIDER.validate_public_key(&valid_zero_x), Ok(()));
+        let invalid = [
+            ("off the curve", p256(good.x(), &flipped_y)),
+            ("(0, 0), the identity's encoding", p256(&zero, &zero)),
+            (
+                "x not below the modulus",
+                p256(&hex(P256_MODULUS), &hex(ZERO_X_Y)),
+            ),
+        ];
+        for (name, key) in invalid {
+            assert_eq!(
+                PROVIDER.validate_public_key(&key),
+                Err(JwkError::NotOnCurve),
+                "{name}"
+            );
+            assert_eq!(
+                ES256_VERIFIER.verify(&key, &[b"input"], &[1u8; 64]),
+                Err(SignatureCheckError::InvalidKey(JwkError::NotOnCurve)),
+                "{name}"
+            );
+        }
+        // A valid key with a bad signature is a signature error, not a key error.
+        assert_eq!(
+            ES256_VERIFIER.verify(&good, &[b"input"], &[1u8; 64]),
+            Err(SignatureCheckError::InvalidSignature)
+        );
+        // A key of another curve is never handed to the curve arithmetic.
+        let p384 = PublicJwk::from_coordinates(Curve::P384, &[1; 48], &[2; 48]).unwrap();
+        assert_eq!(
+            ES256_VERIFIER.verify(&p384, &[b"input"], &[1u8; 64]),
+            Err(SignatureCheckError::InvalidSignature)
+        );
+    }
+
+    #[test]
+    fn the_provider_bundles_verifiers_keys_and_signing() {
+        for alg in Algorithm::ALL {
+            let verifier = PROVIDER.verifier(alg);
+            assert_eq!(
+                verifier.map(|v| v.algorithm()),
+                COMPILED_IN
+                    .iter()
+                    .map(|v| v.algorithm())
+                    .find(|a| *a == alg),
+                "{alg:?}"
+            );
+        }
+        let key = PROVIDER
+            .signing_key_from_scalar(Algorithm::Es256, &[7u8; 32])
+            .unwrap();
+        let mut sig = [0u8; 64];
+        assert_eq!(key.try_sign(&[b"msg"], &mut sig), Ok(64));
+        let verifier = PROVIDER.verifier(Algorithm::Es256).unwrap();
+        assert_eq!(verifier.verify(key.public_jwk(), &[b"msg"], &sig), Ok(()));
+        assert_eq!(
+            PROVIDER
+                .signing_key_from_scalar(Algorithm::Es256, &[0u8; 32])
+                .unwrap_err(),
+            KeyError::InvalidScalar
+        );
+        // The private JWK path checks the public point first: an off-curve (x, y) is reported
+        // as such, not as a mismatch with `d`.
+        let mut buf = [0u8; crate::consts::MAX_PRIVATE_JWK_LEN];
+        let json = key.write_private_jwk(&mut buf).unwrap();
+        let again = PROVIDER.signing_key_from_jwk(json.as_bytes()).unwrap();
+        assert_eq!(again.public_jwk(), key.public_jwk());
+        let y = json
+            .split("\"y\":\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let mut bad_y = std::string::String::from(y);
+        let last = if bad_y.ends_with('A') { "Q" } else { "A" };
+        bad_y.replace_range(bad_y.len() - 1.., last);
+        let off_curve = json.replace(y, &bad_y);
+        assert_eq!(
+            PROVIDER
+                .signing_key_from_jwk(off_curve.as_bytes())
+                .unwrap_err(),
+            KeyError::Jwk(JwkError::NotOnCurve)
+        );
+    }
+
+    /// PKCS#8 for P-256 with the scalar `01 5A 5A ...`: an RFC 5208 `PrivateKeyInfo` wrapping
+    /// an RFC 5915 `ECPrivateKey` without the optional public key.
+    fn pkcs8_p256() -> (std::vec::Vec<u8>, [u8; 32]) {
+        let mut d = [0x5A; 32];
+        d[0] = 1;
+        let mut der = std::vec![
+            0x30, 0x41, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d,
+            0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x04, 0x27,
+            0x30, 0x25, 0x02, 0x01, 0x01, 0x04, 0x20,
+        ];
+        der.extend(d);
+        (der, d)
+    }
+
+    #[test]
+    #[cfg(feature = "pkcs8")]
+    fn pkcs8_loads_the_key_of_its_scalar() {
+        let (der, d) = pkcs8_p256();
+        let key = PROVIDER
+            .signing_key_from_pkcs8(Algorithm::Es256, &der)
+            .unwrap();
+        let raw = SigningKey::from_bytes(Algorithm::Es256, &d).unwrap();
+        assert_eq!(key.public_jwk(), raw.public_jwk());
+        assert_eq!(
+            PROVIDER
+                .signing_key_from_pkcs8(Algorithm::Es256, &der[..der.len() - 1])
+                .unwrap_err(),
+            KeyError::InvalidScalar
+        );
+        #[cfg(feature = "es384")]
+        assert_eq!(
+            PROVIDER
+                .signing_key_from_pkcs8(Algorithm::Es384, &der)
+                .unwrap_err(),
+            KeyError::InvalidScalar
+        );
+    }
+
+    #[test]
+    #[cfg(not(feature = "pkcs8"))]
+    fn pkcs8_needs_its_feature() {
+        let (der, _) = pkcs8_p256();
+        assert_eq!(
+            PROVIDER
+                .signing_key_from_pkcs8(Algorithm::Es256, &der)
+                .unwrap_err(),
+            KeyError::UnsupportedFormat
+        );
+    }
+}

@@ -154,8 +154,11 @@ impl Default for Limits {
 /// 4. `typ` is `dpop+jwt` (case-insensitive, optionally `application/dpop+jwt`, RFC 7515 section
 ///    4.1.9); a `crit` header is rejected;
 /// 5. `alg` is in the allow-list and matches the curve of `jwk`;
-/// 6. `jwk` is a public EC key on its curve;
-/// 7. the signature (raw `r||s` of the exact length) verifies over `header.payload`;
+/// 6. `jwk` is a public EC key with coordinates of its curve's exact size;
+/// 7. the signature (raw `r||s` of the exact length) verifies over `header.payload`: the
+///    backend first checks that the `jwk` point is on its curve (rejected as
+///    [`VerifyError::Jwk`]`(`[`JwkError::NotOnCurve`](crate::JwkError::NotOnCurve)`)`), once,
+///    as it prepares the key for the signature check;
 /// 8. `jti`, `htm`, `htu` and `iat` are present with the right types;
 /// 9. `htm` equals the request method (case-sensitive);
 /// 10. `htu` equals the request URI under [`canonicalize_uri`](crate::canonicalize_uri); an
@@ -330,7 +333,7 @@ impl<'a> Verifier<'a> {
             base64url::decode(compact.signature, &mut signature).map_err(malformed_base64)?;
         algorithm
             .verify(&jwk, &[compact.signing_input], signature)
-            .map_err(|_| VerifyError::InvalidSignature)?;
+            .map_err(VerifyError::from)?;
 
         // 8. Required claims, with their types.
         let [p_jti, p_htm, p_htu, p_iat, p_nonce, p_exp, p_ath] =

@@ -24,8 +24,8 @@ use dpop_core::{
     crypto::rustcrypto::{ES256_VERIFIER, ES384_VERIFIER},
 };
 use dpop_core::{
-    Claim, Expected, InvalidSignature, JwkError, Limit, Limits, Malformed, Verifier, VerifyError,
-    consts::MAX_PROOF_LEN,
+    Claim, Expected, JwkError, Limit, Limits, Malformed, SignatureCheckError, Verifier,
+    VerifyError, consts::MAX_PROOF_LEN,
 };
 use dpop_core::{
     HttpMethod,
@@ -52,7 +52,7 @@ impl VerifyAlgorithm for Counting {
         key: &PublicJwk,
         signing_input: &[&[u8]],
         signature: &[u8],
-    ) -> Result<(), InvalidSignature> {
+    ) -> Result<(), SignatureCheckError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         ES256_VERIFIER.verify(key, signing_input, signature)
     }
@@ -580,17 +580,6 @@ fn structurally_invalid_proofs_never_reach_the_signature() {
             VerifyError::Jwk(JwkError::UnsupportedKeyType),
         ),
         (
-            "jwk not on the curve",
-            with_header(format!(
-                concat!(
-                    r#"{{"typ":"dpop+jwt","alg":"ES256","#,
-                    r#""jwk":{{"kty":"EC","crv":"P-256","x":"{z}","y":"{z}"}}}}"#
-                ),
-                z = "A".repeat(43)
-            )),
-            VerifyError::Jwk(JwkError::NotOnCurve),
-        ),
-        (
             "jwk coordinate too short",
             with_header(format!(
                 concat!(
@@ -620,6 +609,21 @@ fn structurally_invalid_proofs_never_reach_the_signature() {
     for (name, proof, error) in cases {
         assert_eq!(run(&proof, GET), (Err(error), 0), "{name}");
     }
+    // The point check is the backend's (a `PublicJwk` is structural only): a key that is not
+    // on its curve reaches the verifier once, which rejects it before any signature arithmetic,
+    // with the precise error.
+    let off_curve = with_header(format!(
+        concat!(
+            r#"{{"typ":"dpop+jwt","alg":"ES256","#,
+            r#""jwk":{{"kty":"EC","crv":"P-256","x":"{z}","y":"{z}"}}}}"#
+        ),
+        z = "A".repeat(43)
+    ));
+    assert_eq!(
+        run(&off_curve, GET),
+        (Err(VerifyError::Jwk(JwkError::NotOnCurve)), 1),
+        "jwk not on the curve"
+    );
 }
 
 #[test]
