@@ -57,10 +57,9 @@
 use core::fmt;
 use std::sync::Arc;
 
-use base64ct::{Base64UrlUnpadded, Encoding};
 use dpop_core::{
-    Expected, HttpMethod, Limits, NonceValidator, PublicJwk, TargetUri, Thumbprint, UnixTime,
-    UriError, VerifiedProof, Verifier,
+    Expected, HttpMethod, Limits, NonceValidator, TargetUri, Thumbprint, UnixTime, UriError,
+    VerifiedProof, Verifier,
     consts::{DEFAULT_LEEWAY, DEFAULT_MAX_AGE},
     crypto::VerifyAlgorithm,
     is_valid_nonce,
@@ -374,11 +373,18 @@ impl Server {
         if let Some(key) = bound_key {
             expected = expected.with_bound_key(key);
         }
-        match self.verifier().verify(proof, &expected, now) {
+        let verifier = self.verifier();
+        let mut scratch = vec![0u8; verifier.limits().scratch_len()];
+        match verifier.verify_detailed(proof, &expected, now, &mut scratch) {
             Ok(verified) => Ok(self.accept(endpoint, &verified, &htu, now)),
-            Err(error) => {
+            Err(failure) => {
+                let error = failure.error();
+                // The key, once the signature has verified it: dpop-core checks the nonce (its
+                // check 11) after the signature (check 7), so a nonce error always has it.
+                let key = failure.thumbprint();
                 let facts = Facts {
                     unverified: Some(proof),
+                    key,
                     ..Facts::default()
                 };
                 let mut rejection =
@@ -386,10 +392,7 @@ impl Server {
                 if error.is_nonce_error()
                     && let Some(nonces) = &self.nonces
                 {
-                    // dpop-core checks the nonce after the signature (its check 11 after
-                    // check 7), so the header key here is authentic.
-                    let thumbprint = header_thumbprint(proof);
-                    rejection.nonce = issue_nonce(nonces.as_ref(), thumbprint.as_ref(), &htu, now);
+                    rejection.nonce = issue_nonce(nonces.as_ref(), key, &htu, now);
                 }
                 Err(rejection)
             }
@@ -454,16 +457,6 @@ impl fmt::Display for ConfigError {
 }
 
 impl core::error::Error for ConfigError {}
-
-/// The thumbprint of the `jwk` in a proof's header, for binding a fresh nonce.
-pub(crate) fn header_thumbprint(proof: &str) -> Option<Thumbprint> {
-    let header = proof.split('.').next()?;
-    let mut buf = vec![0u8; header.len()];
-    let json = Base64UrlUnpadded::decode(header, &mut buf).ok()?;
-    let header: serde_json::Value = serde_json::from_slice(json).ok()?;
-    let jwk = serde_json::to_vec(header.get("jwk")?).ok()?;
-    PublicJwk::from_json(&jwk).ok().map(|key| key.thumbprint())
-}
 
 /// A fresh nonce bound to what is known; `None` if the source returns text that is not a valid
 /// nonce (RFC 9449 section 8: `1*NQCHAR`), which is never sent.

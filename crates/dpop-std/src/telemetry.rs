@@ -44,7 +44,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::sync::OnceLock;
 
-use dpop_core::UnixTime;
+use dpop_core::{Thumbprint, UnixTime};
 
 use crate::replay::{MemoryReplayCache, ReplayError};
 use crate::server::{AcceptedProof, Endpoint, Reason, Rejection, Server};
@@ -333,6 +333,8 @@ pub(crate) struct Facts<'a> {
     pub(crate) unverified: Option<&'a str>,
     /// The verified proof (replay, key mismatch at the token endpoint).
     pub(crate) verified: Option<&'a AcceptedProof>,
+    /// The key of a refused proof whose signature verified (dpop-core's `VerifyFailure`).
+    pub(crate) key: Option<&'a Thumbprint>,
 }
 
 impl Telemetry {
@@ -386,7 +388,7 @@ mod event {
     use tracing::Level;
 
     use super::{Facts, MAX_CLAIMED_HTU, MAX_PROOF_DECODED, endpoint_name};
-    use crate::server::{Reason, Rejection, header_thumbprint};
+    use crate::server::{Reason, Rejection};
 
     /// The readable claims of an unverified proof: nothing secret is kept.
     #[derive(Default)]
@@ -426,10 +428,11 @@ mod event {
     pub(super) fn emit(rejection: &Rejection, facts: Facts<'_>, now: UnixTime) {
         let reason = rejection.reason();
         let mut claimed = facts.unverified.map(claimed).unwrap_or_default();
-        let jkt = match (facts.verified, facts.unverified) {
+        // Only a key the signature vouched for: the `jwk` of a proof refused before its
+        // signature verified is anyone's claim, and would point a log reader at the wrong client.
+        let jkt = match (facts.verified, facts.key) {
             (Some(proof), _) => Some(*proof.thumbprint()),
-            (None, Some(proof)) => header_thumbprint(proof),
-            (None, None) => None,
+            (None, key) => key.copied(),
         }
         .map(|t| t.to_string());
         if let Some(proof) = facts.verified {

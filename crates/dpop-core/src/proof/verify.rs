@@ -296,6 +296,61 @@ impl<'a> Verifier<'a> {
         now: UnixTime,
         scratch: &mut [u8],
     ) -> Result<VerifiedProof<'e>, VerifyError> {
+        self.run(proof, expected, now, scratch, &mut None)
+    }
+
+    /// As [`verify_with_scratch`](Self::verify_with_scratch), and a failure also says which
+    /// key made the proof once the signature has verified it (check 7): what a server binds the
+    /// fresh nonce of a `use_dpop_nonce` answer to (RFC 9449 section 8), and the key it can log
+    /// for any later failure. The proof is not parsed a second time for it.
+    ///
+    /// ```
+    /// # use dpop_core::crypto::rustcrypto;
+    /// # use dpop_core::{Algorithm, Expected, HttpMethod, Limits, NewProof, ProofId, SigningKey,
+    /// #     TargetUri, UnixTime, Verifier, VerifyError};
+    /// # let key = SigningKey::from_bytes(Algorithm::Es256, &[7; 32])?;
+    /// # let uri = TargetUri::parse("https://api.example.com/items")?;
+    /// # let now = UnixTime::from_secs(1_700_000_000);
+    /// # let proof = NewProof::new(HttpMethod::GET, uri, ProofId::new("j-1")?, now)
+    /// #     .encode_to_string(&key)?;
+    /// let verifier = Verifier::new(&[rustcrypto::ES256_VERIFIER]);
+    /// let expected = Expected::new(HttpMethod::GET, uri).with_nonce("n-42");
+    /// let mut scratch = [0u8; Limits::DEFAULT.scratch_len()];
+    /// let failure = verifier
+    ///     .verify_detailed(&proof, &expected, now, &mut scratch)
+    ///     .unwrap_err();
+    /// assert_eq!(failure.error(), VerifyError::NonceRequired);
+    /// assert_eq!(failure.thumbprint(), Some(&key.public_jwk().thumbprint()));
+    /// # Ok::<(), dpop_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`verify_with_scratch`](Self::verify_with_scratch), in a [`VerifyFailure`].
+    pub fn verify_detailed<'e>(
+        &self,
+        proof: &str,
+        expected: &Expected<'e>,
+        now: UnixTime,
+        scratch: &mut [u8],
+    ) -> Result<VerifiedProof<'e>, VerifyFailure> {
+        let mut key = None;
+        self.run(proof, expected, now, scratch, &mut key)
+            .map_err(|error| VerifyFailure {
+                error,
+                thumbprint: key,
+            })
+    }
+
+    /// The checks, in order; `key` receives the thumbprint as soon as the signature verified.
+    fn run<'e>(
+        &self,
+        proof: &str,
+        expected: &Expected<'e>,
+        now: UnixTime,
+        scratch: &mut [u8],
+        key: &mut Option<Thumbprint>,
+    ) -> Result<VerifiedProof<'e>, VerifyError> {
         // A configuration error, not a proof error: an empty expected nonce would otherwise
         // be compared with whatever the proof carries.
         if matches!(expected.nonce, NonceExpectation::Exact("")) {
@@ -334,6 +389,8 @@ impl<'a> Verifier<'a> {
         algorithm
             .verify(&jwk, &[compact.signing_input], signature)
             .map_err(VerifyError::from)?;
+        let thumbprint = jwk.thumbprint();
+        *key = Some(thumbprint);
 
         // 8. Required claims, with their types.
         let [p_jti, p_htm, p_htu, p_iat, p_nonce, p_exp, p_ath] =
@@ -378,8 +435,6 @@ impl<'a> Verifier<'a> {
         if claimed_htu != expected_htu {
             return Err(VerifyError::Mismatch(Claim::Htu));
         }
-
-        let thumbprint = jwk.thumbprint();
 
         // 11. Nonce.
         let nonce = match p_nonce {
@@ -660,6 +715,50 @@ fn check_nonce(
             NonceStatus::Valid => Ok(None),
             NonceStatus::Invalid => Err(VerifyError::NonceInvalid),
         },
+    }
+}
+
+/// Why [`Verifier::verify_detailed`] refused a proof: the [`VerifyError`], and the thumbprint
+/// of the proof's key when the signature had verified it before the failing check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerifyFailure {
+    error: VerifyError,
+    thumbprint: Option<Thumbprint>,
+}
+
+impl VerifyFailure {
+    /// The failed check.
+    #[must_use]
+    pub const fn error(&self) -> VerifyError {
+        self.error
+    }
+
+    /// The thumbprint of the key that signed the proof, when its signature verified (the
+    /// failure came at check 8 or later); `None` for a proof refused before, whose key is not
+    /// known to be the signer's.
+    #[must_use]
+    pub const fn thumbprint(&self) -> Option<&Thumbprint> {
+        self.thumbprint.as_ref()
+    }
+}
+
+impl From<VerifyFailure> for VerifyError {
+    fn from(failure: VerifyFailure) -> Self {
+        failure.error
+    }
+}
+
+impl fmt::Display for VerifyFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl core::error::Error for VerifyFailure {}
+
+impl From<VerifyFailure> for crate::Error {
+    fn from(failure: VerifyFailure) -> Self {
+        failure.error.into()
     }
 }
 

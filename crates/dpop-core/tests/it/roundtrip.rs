@@ -238,3 +238,68 @@ fn public_types_are_send_and_sync() {
     check::<dpop_core::CreateError>();
     check::<dpop_core::JwkError>();
 }
+
+/// `verify_detailed` reports the same error as `verify_with_scratch`, and the key only once
+/// the signature has verified it: never for a proof refused at or before the signature.
+#[test]
+fn a_failure_names_the_key_only_after_the_signature_verified() {
+    use dpop_core::{Limits, VerifyError};
+
+    let k = key(Algorithm::Es256);
+    let jkt = k.public_jwk().thumbprint();
+    let uri = TargetUri::parse("https://api.example.com/items").unwrap();
+    let now = UnixTime::from_secs(NOW);
+    let proof = NewProof::new(HttpMethod::GET, uri, ProofId::new("j-1").unwrap(), now)
+        .encode_to_string(&k)
+        .unwrap();
+    let (signed, signature) = proof.rsplit_once('.').unwrap();
+    // Another valid-length signature: the same proof's signature with its first character
+    // changed, so it decodes but does not verify.
+    let first = if signature.starts_with('A') { "B" } else { "A" };
+    let forged = format!("{signed}.{first}{}", &signature[1..]);
+    let verifier = Verifier::new(ALL_VERIFIERS);
+    let mut scratch = vec![0u8; Limits::DEFAULT.scratch_len()];
+    let cases: [(&str, Expected<'_>, Result<(), VerifyError>, bool); 5] = [
+        (&proof, Expected::new(HttpMethod::GET, uri), Ok(()), true),
+        (
+            &forged,
+            Expected::new(HttpMethod::GET, uri),
+            Err(VerifyError::InvalidSignature),
+            false,
+        ),
+        (
+            "e30.e30",
+            Expected::new(HttpMethod::GET, uri),
+            Err(VerifyError::Malformed(dpop_core::Malformed::Segments)),
+            false,
+        ),
+        (
+            &proof,
+            Expected::new(HttpMethod::POST, uri),
+            Err(VerifyError::Mismatch(dpop_core::Claim::Htm)),
+            true,
+        ),
+        (
+            &proof,
+            Expected::new(HttpMethod::GET, uri).with_nonce("n-1"),
+            Err(VerifyError::NonceRequired),
+            true,
+        ),
+    ];
+    for (proof, expected, want, keyed) in cases {
+        let plain = verifier.verify_with_scratch(proof, &expected, now, &mut scratch);
+        let detailed = verifier.verify_detailed(proof, &expected, now, &mut scratch);
+        match (plain, detailed, want) {
+            (Ok(a), Ok(b), Ok(())) => assert_eq!(a.thumbprint(), b.thumbprint()),
+            (Err(a), Err(failure), Err(want)) => {
+                assert_eq!(a, want);
+                assert_eq!(failure.error(), want);
+                assert_eq!(VerifyError::from(failure), want);
+                assert_eq!(failure.to_string(), want.to_string());
+                let expected_key = if keyed { Some(&jkt) } else { None };
+                assert_eq!(failure.thumbprint(), expected_key, "{want:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

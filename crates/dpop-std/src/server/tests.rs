@@ -431,26 +431,3 @@ fn quoted_values_are_unescaped() {
     );
     assert!(split_outside_quotes("\"a", ',').is_err());
 }
-
-#[test]
-fn header_thumbprint_reads_the_jwk() {
-    use dpop_core::{Algorithm, NewProof, ProofId, SigningKey};
-
-    let key = SigningKey::from_bytes(Algorithm::Es256, &[7u8; 32]).unwrap();
-    let uri = TargetUri::parse("https://a.example/").unwrap();
-    let proof = NewProof::new(
-        HttpMethod::GET,
-        uri,
-        ProofId::new("x").unwrap(),
-        UnixTime::EPOCH,
-    )
-    .encode_to_string(&key)
-    .unwrap();
-    assert_eq!(
-        header_thumbprint(&proof),
-        Some(key.public_jwk().thumbprint())
-    );
-    assert_eq!(header_thumbprint(""), None);
-    assert_eq!(header_thumbprint("!!!.x.y"), None);
-    assert_eq!(header_thumbprint("e30.x.y"), None); // {}
-}
