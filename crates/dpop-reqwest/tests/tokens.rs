@@ -1,7 +1,7 @@
 //! The token manager against a local authorization server and resource on 127.0.0.1 built
 //! with dpop-axum: client credentials (post and basic), single flight, refresh ahead with a
 //! manual clock, refresh with the same key, one retry on `invalid_token`, the device grant,
-//! and a second run from the file store.
+//! and second runs from the file store (in this process, and in separate processes).
 
 #![allow(
     clippy::unwrap_used,
@@ -607,6 +607,72 @@ async fn device_grant_denied_and_expired() {
     // polls at 5, 10, 15, 20 s; the next one (25 s) would be past the 23 s: stop
     assert_eq!(*slept.lock().unwrap(), [5, 5, 5, 5]);
     assert_eq!(server.grants.lock().unwrap().len(), 4);
+}
+
+/// Where the child half of [`separate_processes_share_one_stored_session`] finds the server
+/// and the session file.
+const CHILD_BASE: &str = "DPOP_TEST_CHILD_BASE";
+const CHILD_STORE: &str = "DPOP_TEST_CHILD_STORE";
+
+/// Two real runs of a command-line tool: each a separate process (this test binary started
+/// again on the child test below) with a `TokenManager` over the same `FileStore`. The first
+/// signs in; the second reuses the stored key and tokens: one sign-in at the server, one key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn separate_processes_share_one_stored_session() {
+    let (server, base) = start(as_with(300)).await;
+    let dir = std::env::temp_dir().join(format!("dpop-processes-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).unwrap();
+    let path = dir.join("session.json");
+    let mut keys = Vec::new();
+    for run in 0..2 {
+        let (base, path) = (base.clone(), path.clone());
+        let output = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "child_process_run", "--ignored", "--nocapture"])
+                .env(CHILD_BASE, base)
+                .env(CHILD_STORE, path)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "run {run}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let key = stdout
+            .lines()
+            .find_map(|line| line.strip_prefix("child key: "))
+            .unwrap_or_else(|| panic!("run {run} printed its key: {stdout}"));
+        keys.push(key.to_owned());
+        // Each run signs in at most once: the first run's sign-in is the only one.
+        assert_eq!(*server.grants.lock().unwrap(), ["client_credentials"]);
+    }
+    assert_eq!(
+        keys[0], keys[1],
+        "the second process signs with the stored key"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The child half of [`separate_processes_share_one_stored_session`], which starts this test
+/// in a process of its own with the server's address; ignored in a plain run (it needs that
+/// server).
+#[tokio::test]
+#[ignore = "run by separate_processes_share_one_stored_session in a child process"]
+async fn child_process_run() {
+    let base = std::env::var(CHILD_BASE).expect("started by the parent test");
+    let path = std::env::var(CHILD_STORE).expect("started by the parent test");
+    let manager = TokenManager::builder(credentials(&base, true))
+        .with_http(http())
+        .with_store(FileStore::new(&path))
+        .build()
+        .unwrap();
+    assert_eq!(get_api(&manager, &base).await, StatusCode::OK);
+    println!("child key: {}", manager.client().dpop().thumbprint());
 }
 
 #[tokio::test]
