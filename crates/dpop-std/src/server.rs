@@ -54,6 +54,7 @@
 //! text, restricted to printable ASCII without `"` and `\`: no request byte ever reaches a
 //! response header.
 
+use core::cell::RefCell;
 use core::fmt;
 use std::sync::Arc;
 
@@ -374,7 +375,11 @@ impl Server {
         if let Some(key) = bound_key {
             expected = expected.with_bound_key(key);
         }
-        match self.verifier().verify(proof, &expected, now) {
+        let verifier = self.verifier();
+        let result = with_scratch(self.limits.scratch_len(), |scratch| {
+            verifier.verify_with_scratch(proof, &expected, now, scratch)
+        });
+        match result {
             Ok(verified) => Ok(self.accept(endpoint, &verified, &htu, now)),
             Err(error) => {
                 let facts = Facts {
@@ -463,6 +468,31 @@ pub(crate) fn header_thumbprint(proof: &str) -> Option<Thumbprint> {
     let header: serde_json::Value = serde_json::from_slice(json).ok()?;
     let jwk = serde_json::to_vec(header.get("jwk")?).ok()?;
     PublicJwk::from_json(&jwk).ok().map(|key| key.thumbprint())
+}
+
+thread_local! {
+    /// This thread's verification scratch, reused by every proof it verifies: dpop-core's
+    /// `Verifier::verify` would zero a 12 KiB stack buffer per call instead.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with `len` bytes of scratch memory (contents unspecified): this thread's reusable
+/// buffer, or a fresh one when that is already in use (a verification started from inside
+/// another, such as a nonce source that verifies) or no longer available (thread exit). `f` is
+/// synchronous, so the buffer is never held across an `.await`. The buffer keeps the decoded
+/// header and payload of the thread's last proof (public data) and its largest size so far.
+pub(crate) fn with_scratch<R>(len: usize, mut f: impl FnMut(&mut [u8]) -> R) -> R {
+    let reused = SCRATCH.try_with(|cell| {
+        let mut buf = cell.try_borrow_mut().ok()?;
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        buf.get_mut(..len).map(&mut f)
+    });
+    match reused {
+        Ok(Some(out)) => out,
+        _ => f(&mut vec![0u8; len]),
+    }
 }
 
 /// A fresh nonce bound to what is known; `None` if the source returns text that is not a valid

@@ -454,3 +454,32 @@ fn header_thumbprint_reads_the_jwk() {
     assert_eq!(header_thumbprint("!!!.x.y"), None);
     assert_eq!(header_thumbprint("e30.x.y"), None); // {}
 }
+
+#[test]
+fn scratch_is_reused_per_thread_and_fresh_when_reentered() {
+    let len = Limits::DEFAULT.scratch_len();
+    let first = with_scratch(len, |outer| {
+        assert_eq!(outer.len(), len);
+        outer.fill(0xAA);
+        // A verification started while this thread's buffer is in use gets its own buffer.
+        let inner_ptr = with_scratch(len / 2, |inner| {
+            assert_eq!(inner.len(), len / 2);
+            inner.fill(0x55);
+            inner.as_ptr()
+        });
+        assert_ne!(inner_ptr, outer.as_ptr());
+        assert!(
+            outer.iter().all(|&b| b == 0xAA),
+            "the inner call wrote elsewhere"
+        );
+        outer.as_ptr()
+    });
+    // Not in use any more: the same buffer again, whatever length is asked up to its size.
+    let again = with_scratch(len / 3, |buf| buf.as_ptr());
+    assert_eq!(again, first);
+    // Another thread has its own.
+    let other = std::thread::spawn(move || with_scratch(len, |buf| buf.as_ptr() as usize))
+        .join()
+        .unwrap();
+    assert_ne!(other, first as usize);
+}
