@@ -342,6 +342,8 @@ impl Server {
         rejection
     }
 
+    /// Verifies `proof` for `head`, whose raw path the caller has already checked
+    /// ([`check_raw_path`](target::check_raw_path)).
     fn verify_proof(
         &self,
         endpoint: Endpoint,
@@ -355,7 +357,7 @@ impl Server {
         // looked at.
         let htu = self
             .uri
-            .target(head)
+            .target_of_checked_path(head)
             .map_err(|e| self.reject(endpoint, Reason::Target(e)))?;
         let proof = proof
             .to_str()

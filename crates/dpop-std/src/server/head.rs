@@ -1,7 +1,7 @@
 //! The request head and its credentials: [`RequestHead`], the `Authorization` and `DPoP`
 //! header rules.
 
-use http::header::{HeaderMap, HeaderValue};
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::request::Parts;
 use http::{Method, Request, Uri};
 
@@ -52,10 +52,14 @@ impl<'r> From<(&'r Method, &'r Uri, &'r HeaderMap)> for RequestHead<'r> {
     }
 }
 
-/// The one header value named `name`, if any.
+/// The `DPoP` request header's name, parsed once.
+pub(super) const DPOP_HEADER: HeaderName = HeaderName::from_static(super::DPOP);
+
+/// The one header value named `name`, if any. A [`HeaderName`], not a `&str`: the map
+/// would parse and hash a text name on every lookup.
 pub(super) fn at_most_one<'h>(
     headers: &'h HeaderMap,
-    name: &str,
+    name: &HeaderName,
 ) -> Result<Option<&'h HeaderValue>, ()> {
     let mut values = headers.get_all(name).iter();
     let first = values.next();

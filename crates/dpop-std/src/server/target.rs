@@ -214,6 +214,15 @@ impl UriPolicy {
 
     pub(super) fn target(&self, head: &RequestHead<'_>) -> Result<String, TargetError> {
         check_raw_path(head.uri)?;
+        self.target_of_checked_path(head)
+    }
+
+    /// [`target`](Self::target) for a request whose raw path already passed
+    /// [`check_raw_path`] (every request the server verifies a proof for).
+    pub(super) fn target_of_checked_path(
+        &self,
+        head: &RequestHead<'_>,
+    ) -> Result<String, TargetError> {
         let raw_path = match head.uri.path() {
             "" if head.uri.authority().is_some() && head.uri.scheme().is_some() => "/",
             p if p.starts_with('/') => p,
@@ -349,7 +358,7 @@ pub(super) fn request_authority(head: &RequestHead<'_>) -> Result<String, Target
             Err(TargetError::InvalidHost)
         };
     }
-    let host = at_most_one(head.headers, HOST.as_str())
+    let host = at_most_one(head.headers, &HOST)
         .map_err(|()| TargetError::DuplicateHost)?
         .ok_or(TargetError::MissingHost)?;
     match host.to_str() {
@@ -391,9 +400,21 @@ pub(super) fn check_raw_path(uri: &Uri) -> Result<(), TargetError> {
 
 /// The canonical form of `uri` (dpop-core's one canonicalization) as a `String`.
 pub(super) fn canonical_string(uri: &str) -> Result<String, UriError> {
-    let mut buf = [0u8; MAX_URI_LEN];
-    dpop_core::canonicalize_uri(uri, &mut buf).map(str::to_owned)
+    // Most URLs are short: a small buffer first spares zeroing `MAX_URI_LEN` bytes per call.
+    // `canonicalize_uri` reports input errors before `BufferTooSmall`, so the retry changes
+    // nothing but the buffer.
+    let mut short = [0u8; SHORT_URI_LEN];
+    match dpop_core::canonicalize_uri(uri, &mut short) {
+        Err(UriError::BufferTooSmall) => {
+            let mut buf = [0u8; MAX_URI_LEN];
+            dpop_core::canonicalize_uri(uri, &mut buf).map(str::to_owned)
+        }
+        result => result.map(str::to_owned),
+    }
 }
+
+/// The first buffer [`canonical_string`] tries.
+const SHORT_URI_LEN: usize = 256;
 
 /// The canonical form of an absolute path: dot segments removed, unreserved escapes decoded.
 pub(super) fn normalize_path(path: &str) -> Result<String, UriError> {

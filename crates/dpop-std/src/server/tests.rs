@@ -4,6 +4,7 @@ use http::{Request, header::HeaderValue};
 use super::forwarded::{forwarded_value, split_outside_quotes};
 use super::head::{is_token68, parse_authorization};
 use super::rejection::{MAX_DESCRIPTION, quoted_string_safe};
+use super::target::canonical_string;
 use super::*;
 use crate::wire::TokenType;
 
@@ -482,4 +483,25 @@ fn scratch_is_reused_per_thread_and_fresh_when_reentered() {
         .join()
         .unwrap();
     assert_ne!(other, first as usize);
+}
+
+#[test]
+fn long_targets_past_the_short_canonicalization_buffer() {
+    let policy = UriPolicy::public_base("https://api.example.com").unwrap();
+    // Longer than the first buffer `canonical_string` tries, shorter than the limit.
+    let segment = "a".repeat(300);
+    assert_eq!(
+        target(&policy, &format!("/x/%7E{segment}"), &[]),
+        Ok(format!("https://api.example.com/x/~{segment}"))
+    );
+    assert_eq!(
+        canonical_string(&format!("https://api.example.com/{segment}")),
+        Ok(format!("https://api.example.com/{segment}"))
+    );
+    // Past the limit: still the input error, not a buffer error.
+    let too_long = "a".repeat(dpop_core::consts::MAX_URI_LEN);
+    assert_eq!(
+        target(&policy, &format!("/{too_long}"), &[]),
+        Err(TargetError::Uri(UriError::TooLong))
+    );
 }
