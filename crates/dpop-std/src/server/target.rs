@@ -228,6 +228,17 @@ impl UriPolicy {
             p if p.starts_with('/') => p,
             _ => return Err(TargetError::UnsupportedTarget),
         };
+        if let (Source::PublicBase(base), None) = (&self.source, &self.backend_prefix)
+            && base.len() + raw_path.len() <= MAX_URI_LEN
+        {
+            // One pass: the base is canonical and the raw path has no dot segment, so the
+            // canonical form of `base + raw path` is that of `base + normalized path`, and
+            // within MAX_URI_LEN both report the same path errors.
+            let mut joined = String::with_capacity(base.len() + raw_path.len());
+            joined.push_str(base);
+            joined.push_str(raw_path);
+            return canonicalize_owned(joined).map_err(TargetError::Uri);
+        }
         let normalized = normalize_path(raw_path).map_err(TargetError::Uri)?;
         let path = match &self.backend_prefix {
             None => normalized.as_str(),
@@ -410,6 +421,17 @@ pub(super) fn canonical_string(uri: &str) -> Result<String, UriError> {
             dpop_core::canonicalize_uri(uri, &mut buf).map(str::to_owned)
         }
         result => result.map(str::to_owned),
+    }
+}
+
+/// The canonical form of `uri`, reusing `uri` itself when it is already canonical.
+pub(super) fn canonicalize_owned(uri: String) -> Result<String, UriError> {
+    let mut short = [0u8; SHORT_URI_LEN];
+    match dpop_core::canonicalize_uri(&uri, &mut short) {
+        Ok(canonical) if canonical == uri => Ok(uri),
+        Ok(canonical) => Ok(canonical.to_owned()),
+        Err(UriError::BufferTooSmall) => canonical_string(&uri),
+        Err(e) => Err(e),
     }
 }
 

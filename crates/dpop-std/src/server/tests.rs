@@ -4,7 +4,7 @@ use http::{Request, header::HeaderValue};
 use super::forwarded::{forwarded_value, split_outside_quotes};
 use super::head::{is_token68, parse_authorization};
 use super::rejection::{MAX_DESCRIPTION, quoted_string_safe};
-use super::target::canonical_string;
+use super::target::{canonical_string, check_raw_path, normalize_path};
 use super::*;
 use crate::wire::TokenType;
 
@@ -504,4 +504,71 @@ fn long_targets_past_the_short_canonicalization_buffer() {
         target(&policy, &format!("/{too_long}"), &[]),
         Err(TargetError::Uri(UriError::TooLong))
     );
+}
+
+/// The target built the way it was before the one-pass public-base form: the path normalized
+/// on its own, appended to the base, and the whole canonicalized again.
+fn two_pass_target(base: &str, uri: &str) -> Option<Result<String, TargetError>> {
+    let parts = head_parts_checked(uri)?;
+    if check_raw_path(&parts.uri).is_err() {
+        return None;
+    }
+    let path = parts.uri.path();
+    let path = if path.is_empty() { "/" } else { path };
+    let normalized = match normalize_path(path) {
+        Ok(normalized) => normalized,
+        Err(e) => return Some(Err(TargetError::Uri(e))),
+    };
+    Some(canonical_string(&format!("{base}{normalized}")).map_err(TargetError::Uri))
+}
+
+fn head_parts_checked(uri: &str) -> Option<Parts> {
+    let uri: http::Uri = uri.parse().ok()?;
+    uri.path().starts_with('/').then_some(())?;
+    Some(Request::builder().uri(uri).body(()).ok()?.into_parts().0)
+}
+
+#[test]
+fn public_base_target_in_one_pass_matches_two_passes() {
+    for base in [
+        "https://api.example.com",
+        "https://example.com/api",
+        "http://a",
+    ] {
+        let policy = UriPolicy::public_base(base).unwrap();
+        for uri in [
+            "/",
+            "/v1/x",
+            "/a//b/",
+            "/%7e%41%2f%2F/x",
+            "/a/%zz",
+            "/a%",
+            "/caf%C3%A9/%e2%82%ac",
+            "/a/b?q=1",
+            "//evil.example/x",
+            "/.well-known/x",
+            "/a/...",
+            "/a/%2e%2e%2e/b",
+        ] {
+            let expected = two_pass_target(base, uri).unwrap();
+            assert_eq!(
+                policy.target_uri(&head_parts(uri, &[])),
+                expected,
+                "{base} {uri}"
+            );
+        }
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn public_base_target_in_one_pass_matches_two_passes_for_any_path(
+        path in "(/[a-zA-Z0-9._~%!$&'()*+,;=:@\"{}|^`-]{0,12}){1,4}",
+    ) {
+        let base = "https://example.com/api";
+        let policy = UriPolicy::public_base(base).unwrap();
+        if let (Some(expected), Some(parts)) = (two_pass_target(base, &path), head_parts_checked(&path)) {
+            proptest::prop_assert_eq!(policy.target_uri(&parts), expected);
+        }
+    }
 }
