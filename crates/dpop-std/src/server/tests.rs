@@ -572,3 +572,76 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn token68_and_tchar_tables_match_the_grammar_for_every_byte() {
+    for b in 0..=255u8 {
+        // RFC 7235 section 2.1: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/".
+        let token68_char = matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9')
+            || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        assert_eq!(is_token68([b]), token68_char, "{b:#04x}");
+        assert_eq!(is_token68([b, b'=']), token68_char, "{b:#04x}=");
+        assert_eq!(
+            is_token68([b'a', b]),
+            token68_char || b == b'=',
+            "a{b:#04x}"
+        );
+        // RFC 9110 section 5.6.2 tchar.
+        let tchar =
+            matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9') || b"!#$%&'*+-.^_`|~".contains(&b);
+        assert_eq!(head::is_token([b]), tchar, "{b:#04x}");
+    }
+}
+
+/// The `Authorization` parser as it was before the one-pass table: `to_str`, then a per-byte
+/// scan of the credentials.
+fn two_pass_authorization(value: &HeaderValue) -> Result<(TokenType, &str), Reason> {
+    let text = value.to_str().map_err(|_| Reason::MalformedAuthorization)?;
+    let (scheme, credentials) = match text.split_once(' ') {
+        Some((scheme, rest)) => (scheme, rest.trim_start_matches(' ')),
+        None => (text, ""),
+    };
+    let scheme = match TokenType::parse(scheme) {
+        Ok(scheme) => scheme,
+        Err(_)
+            if !scheme.is_empty()
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) =>
+        {
+            return Err(Reason::UnsupportedScheme);
+        }
+        Err(_) => return Err(Reason::MalformedAuthorization),
+    };
+    let body = credentials.trim_end_matches('=');
+    if body.is_empty()
+        || !body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+    {
+        return Err(Reason::MalformedAuthorization);
+    }
+    Ok((scheme, credentials))
+}
+
+proptest::proptest! {
+    #[test]
+    fn authorization_parser_matches_the_two_pass_parser(
+        scheme in proptest::sample::select(vec!["DPoP", "dpop", "Bearer", "Basic", "B(a", "", "DP\u{e9}"]),
+        spaces in 0usize..3,
+        body in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::sample::select(b"aZ9-._~+/=\t \",;\x7f\x80\xff\x01".to_vec()),
+                proptest::num::u8::ANY,
+            ],
+            0..12,
+        ),
+    ) {
+        let mut bytes = scheme.as_bytes().to_vec();
+        bytes.extend(std::iter::repeat_n(b' ', spaces));
+        bytes.extend(body);
+        if let Ok(value) = HeaderValue::from_bytes(&bytes) {
+            proptest::prop_assert_eq!(parse_authorization(&value), two_pass_authorization(&value));
+        }
+    }
+}
