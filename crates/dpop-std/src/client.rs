@@ -90,6 +90,9 @@ use crate::wire::TokenResponse;
 pub const DPOP: &str = "dpop";
 /// The response header carrying a server nonce (RFC 9449 section 8.1), lower-case.
 pub const DPOP_NONCE: &str = "dpop-nonce";
+
+/// [`DPOP`] as a header name, parsed once.
+const DPOP_HEADER: HeaderName = HeaderName::from_static(DPOP);
 /// How many origins' nonces and clock offsets a client keeps by default (least recently used
 /// first out), as openid-client does.
 pub const DEFAULT_NONCE_CAPACITY: usize = 100;
@@ -381,10 +384,11 @@ impl Client {
         let jws = proof.encode_to_string(signer).map_err(ClientError::Proof)?;
 
         let mut headers = HeaderMap::new();
-        let mut value = HeaderValue::from_str(&jws)
+        // From the String itself: its buffer becomes the value's, without a copy.
+        let mut value = HeaderValue::try_from(jws)
             .map_err(|_| ClientError::Proof(CreateError::BufferTooSmall))?;
         value.set_sensitive(true);
-        headers.insert(HeaderName::from_static(DPOP), value);
+        headers.insert(DPOP_HEADER, value);
         if let Some(token) = access_token {
             let value = match &bound {
                 Some(bound) => bound.authorization.clone(),
@@ -481,7 +485,7 @@ impl Attempt {
     #[must_use]
     pub fn proof(&self) -> &str {
         self.headers
-            .get(DPOP)
+            .get(&DPOP_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
     }
