@@ -57,4 +57,38 @@ mod tests {
             );
         }
     }
+
+    /// A hash computed once gives the very proof the token gives (signing is deterministic),
+    /// and the later of the two setters wins.
+    #[test]
+    fn access_token_hash_makes_the_same_proof_as_the_token() {
+        let verifier = ALL_COMPILED_IN[0];
+        let alg: Algorithm = verifier.algorithm();
+        let mut scalar = [0x42u8; 66];
+        scalar[0] = 1;
+        let key = SigningKey::from_bytes(alg, &scalar[..alg.curve().coordinate_len()]).unwrap();
+        let uri = TargetUri::parse("https://api.example.com/r").unwrap();
+        let now = UnixTime::from_secs(1_700_000_000);
+        let base = NewProof::new(HttpMethod::GET, uri, ProofId::new("j").unwrap(), now);
+        let (mut a, mut b, mut c, mut d) = ([0u8; 2048], [0u8; 2048], [0u8; 2048], [0u8; 2048]);
+        let by_token = base.with_access_token("tok").encode(&key, &mut a).unwrap();
+        let ath = crate::AccessTokenHash::of("tok");
+        let by_hash = base
+            .with_access_token_hash(ath)
+            .encode(&key, &mut b)
+            .unwrap();
+        assert_eq!(by_token, by_hash);
+        let replaced = base
+            .with_access_token("other")
+            .with_access_token_hash(ath)
+            .encode(&key, &mut c)
+            .unwrap();
+        assert_eq!(replaced, by_token);
+        let replaced = base
+            .with_access_token_hash(crate::AccessTokenHash::of("other"))
+            .with_access_token("tok")
+            .encode(&key, &mut d)
+            .unwrap();
+        assert_eq!(replaced, by_token);
+    }
 }

@@ -151,7 +151,9 @@ impl DpopClient {
         let mut response = loop {
             let template = Template::of(&request);
             let method = request.method().clone();
-            let response = self.hop(request, access_token, &mut exchange).await?;
+            let response = self
+                .hop(request, &template, access_token, &mut exchange)
+                .await?;
             let step = redirect_step(
                 &method,
                 response.status(),
@@ -180,10 +182,13 @@ impl DpopClient {
         Ok(response)
     }
 
-    /// One URL: the attempt, and the nonce retry when the server asks for it.
+    /// One URL: the attempt, and the nonce retry when the server asks for it. `template` is
+    /// the copy of `request` kept for redirects; the retry is cloned from it, only when one is
+    /// made (one clone per request, not two).
     async fn hop(
         &self,
         request: Request,
+        template: &Template,
         access_token: Option<&str>,
         exchange: &mut Exchange,
     ) -> Result<Response, Error> {
@@ -191,22 +196,23 @@ impl DpopClient {
             .dpop
             .prepare(request.method(), request.url().as_str(), access_token)
             .map_err(Error::Proof)?;
-        let spare = request.try_clone();
         let (mut response, outcome) = self.round(request, &mut attempt).await?;
         exchange.retried = false;
         exchange.not_retried = None;
-        match (outcome, spare) {
-            (Outcome::Retry, Some(second)) => {
-                let mut retry = self.dpop.retry(&attempt).map_err(Error::Proof)?;
-                let (second_response, outcome) = self.round(second, &mut retry).await?;
-                response = second_response;
-                exchange.retried = true;
-                if let Outcome::NotRetried(reason) = outcome {
-                    exchange.not_retried = Some(reason);
+        match outcome {
+            Outcome::Retry => match template.replay() {
+                Some(second) => {
+                    let mut retry = self.dpop.retry(&attempt).map_err(Error::Proof)?;
+                    let (second_response, outcome) = self.round(second, &mut retry).await?;
+                    response = second_response;
+                    exchange.retried = true;
+                    if let Outcome::NotRetried(reason) = outcome {
+                        exchange.not_retried = Some(reason);
+                    }
                 }
-            }
-            (Outcome::Retry, None) => exchange.not_retried = Some(NoRetry::NotReplayable),
-            (Outcome::NotRetried(reason), _) => exchange.not_retried = Some(reason),
+                None => exchange.not_retried = Some(NoRetry::NotReplayable),
+            },
+            Outcome::NotRetried(reason) => exchange.not_retried = Some(reason),
             _ => {}
         }
         Ok(response)
@@ -359,6 +365,16 @@ impl Template {
                     has_body: false,
                 }
             }
+        }
+    }
+
+    /// The request again, for a nonce retry: `None` when its body could not be cloned (a
+    /// stream), as `Request::try_clone` answers for the request itself.
+    fn replay(&self) -> Option<Request> {
+        if self.has_body {
+            self.request.try_clone()
+        } else {
+            None
         }
     }
 
@@ -567,6 +583,18 @@ impl From<reqwest::Error> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `execute` holds the request's redirect template across its awaits: its future must
+    /// stay `Send` for multi-threaded runtimes (a compile-time check).
+    #[test]
+    fn execute_future_is_send() {
+        fn is_send<T: Send>(_: &T) {}
+        fn check(client: &DpopClient, request: Request) {
+            let future = client.execute(request, None);
+            is_send(&future);
+        }
+        let _ = check as fn(&DpopClient, Request);
+    }
 
     fn step(method: Method, status: u16, from: &str, location: &str, done: u8) -> Step {
         let mut headers = HeaderMap::new();

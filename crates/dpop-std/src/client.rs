@@ -76,8 +76,8 @@ use std::sync::Arc;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use dpop_core::{
-    CreateError, HttpMethod, NewProof, ProofId, TargetUri, Thumbprint, UnixTime, UriError,
-    consts::USE_DPOP_NONCE, crypto::ProofSigner,
+    AccessTokenHash, CreateError, HttpMethod, NewProof, ProofId, TargetUri, Thumbprint, UnixTime,
+    UriError, consts::USE_DPOP_NONCE, crypto::ProofSigner,
 };
 use http::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, StatusCode};
@@ -90,6 +90,9 @@ use crate::wire::TokenResponse;
 pub const DPOP: &str = "dpop";
 /// The response header carrying a server nonce (RFC 9449 section 8.1), lower-case.
 pub const DPOP_NONCE: &str = "dpop-nonce";
+
+/// [`DPOP`] as a header name, parsed once.
+const DPOP_HEADER: HeaderName = HeaderName::from_static(DPOP);
 /// How many origins' nonces and clock offsets a client keeps by default (least recently used
 /// first out), as openid-client does.
 pub const DEFAULT_NONCE_CAPACITY: usize = 100;
@@ -116,6 +119,16 @@ pub struct Client {
     clock: Arc<dyn Clock>,
     max_clock_offset: u64,
     state: Mutex<State>,
+    /// The last access token sent, with its `ath` and `Authorization` value: computed once
+    /// per token, not once per request.
+    last_token: Mutex<Option<Arc<BoundToken>>>,
+}
+
+/// An access token with what every request that sends it needs.
+struct BoundToken {
+    token: Zeroizing<String>,
+    ath: AccessTokenHash,
+    authorization: HeaderValue,
 }
 
 impl Client {
@@ -135,6 +148,7 @@ impl Client {
             clock: Arc::new(SystemClock),
             max_clock_offset: DEFAULT_MAX_CLOCK_OFFSET,
             state: Mutex::new(State::new(DEFAULT_NONCE_CAPACITY)),
+            last_token: Mutex::new(None),
         }
     }
 
@@ -356,26 +370,31 @@ impl Client {
         let issued_at = UnixTime::from_secs(now.checked_add_signed(offset).unwrap_or(now));
         let mut id = [0u8; ProofId::RANDOM_LEN];
         let id = ProofId::random(&mut getrandom::SysRng, &mut id).map_err(ClientError::Proof)?;
+        let bound = access_token.and_then(|token| self.bound_token(token));
         let mut proof = NewProof::new(htm, htu, id, issued_at);
         if let Some(nonce) = nonce.as_deref() {
             proof = proof.with_nonce(nonce);
         }
-        if let Some(token) = access_token {
-            proof = proof.with_access_token(token);
+        match (&bound, access_token) {
+            (Some(bound), _) => proof = proof.with_access_token_hash(bound.ath),
+            (None, Some(token)) => proof = proof.with_access_token(token),
+            (None, None) => {}
         }
         let signer: &dyn ProofSigner = &*self.signer;
         let jws = proof.encode_to_string(signer).map_err(ClientError::Proof)?;
 
         let mut headers = HeaderMap::new();
-        let mut value = HeaderValue::from_str(&jws)
+        // From the String itself: its buffer becomes the value's, without a copy.
+        let mut value = HeaderValue::try_from(jws)
             .map_err(|_| ClientError::Proof(CreateError::BufferTooSmall))?;
         value.set_sensitive(true);
-        headers.insert(HeaderName::from_static(DPOP), value);
+        headers.insert(DPOP_HEADER, value);
         if let Some(token) = access_token {
-            let text = Zeroizing::new(format!("DPoP {token}"));
-            let mut value = HeaderValue::from_str(&text)
-                .map_err(|_| ClientError::Proof(CreateError::InvalidAccessToken))?;
-            value.set_sensitive(true);
+            let value = match &bound {
+                Some(bound) => bound.authorization.clone(),
+                None => authorization_value(token)
+                    .ok_or(ClientError::Proof(CreateError::InvalidAccessToken))?,
+            };
             headers.insert(AUTHORIZATION, value);
         }
         Ok(Attempt {
@@ -391,10 +410,42 @@ impl Client {
         })
     }
 
+    /// `token` with its `ath` and `Authorization` value, from the last request when it sent
+    /// the same token; `None` for a token that is not printable ASCII, which proof creation
+    /// then reports as before.
+    fn bound_token(&self, token: &str) -> Option<Arc<BoundToken>> {
+        let mut last = self
+            .last_token
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(bound) = last.as_ref().filter(|b| b.token.as_str() == token) {
+            return Some(Arc::clone(bound));
+        }
+        // dpop-core's access-token syntax (NewProof::with_access_token checks the same).
+        if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return None;
+        }
+        let bound = Arc::new(BoundToken {
+            token: Zeroizing::new(token.to_owned()),
+            ath: AccessTokenHash::of(token),
+            authorization: authorization_value(token)?,
+        });
+        *last = Some(Arc::clone(&bound));
+        Some(bound)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         // The state is a cache: whatever a panicking thread left is still usable.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// `DPoP <token>`, marked sensitive.
+fn authorization_value(token: &str) -> Option<HeaderValue> {
+    let text = Zeroizing::new(format!("DPoP {token}"));
+    let mut value = HeaderValue::from_str(&text).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 impl fmt::Debug for Client {
@@ -434,7 +485,7 @@ impl Attempt {
     #[must_use]
     pub fn proof(&self) -> &str {
         self.headers
-            .get(DPOP)
+            .get(&DPOP_HEADER)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
     }

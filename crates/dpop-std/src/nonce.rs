@@ -382,6 +382,18 @@ impl StatelessNonces {
         htu: &str,
         now: UnixTime,
     ) -> Result<(), NonceError> {
+        self.checked_step(nonce, thumbprint, htu, now).map(|_| ())
+    }
+
+    /// [`check`](Self::check), returning the nonce's time step: what
+    /// [`accepted_until`](Self::accepted_until) reads, without decoding the nonce again.
+    fn checked_step(
+        &self,
+        nonce: &str,
+        thumbprint: &Thumbprint,
+        htu: &str,
+        now: UnixTime,
+    ) -> Result<u64, NonceError> {
         let raw = decode(nonce).ok_or(NonceError::Malformed)?;
         let (header, tag) = raw.split_at(HEADER_LEN);
         let fields = Fields::parse(header).ok_or(NonceError::Malformed)?;
@@ -404,7 +416,8 @@ impl StatelessNonces {
         let mac = self.tagged(key, header, Some(thumbprint), Some(htu));
         // Constant-time comparison with the first 16 bytes of the HMAC.
         mac.verify_truncated_left(tag)
-            .map_err(|_| NonceError::InvalidTag)
+            .map_err(|_| NonceError::InvalidTag)?;
+        Ok(fields.step)
     }
 
     /// The last second at which a valid `nonce` is accepted on this server's clock: the end of
@@ -485,12 +498,10 @@ impl NonceValidator for StatelessNonces {
     /// [`accepted_until`](StatelessNonces::accepted_until): the nonce's time step is this
     /// server's clock, so it vouches for the proof's freshness.
     fn status(&self, nonce: &str, context: &NonceContext<'_>) -> NonceStatus {
-        match self.check(nonce, context.thumbprint, context.htu, context.now) {
-            Ok(()) => self
-                .accepted_until(nonce)
-                .map_or(NonceStatus::Invalid, |accepted_until| NonceStatus::Fresh {
-                    accepted_until,
-                }),
+        match self.checked_step(nonce, context.thumbprint, context.htu, context.now) {
+            Ok(step) => NonceStatus::Fresh {
+                accepted_until: self.last_second(step),
+            },
             Err(_) => NonceStatus::Invalid,
         }
     }

@@ -54,6 +54,7 @@
 //! text, restricted to printable ASCII without `"` and `\`: no request byte ever reaches a
 //! response header.
 
+use core::cell::RefCell;
 use core::fmt;
 use std::sync::Arc;
 
@@ -340,6 +341,8 @@ impl Server {
         rejection
     }
 
+    /// Verifies `proof` for `head`, whose raw path the caller has already checked
+    /// ([`check_raw_path`](target::check_raw_path)).
     fn verify_proof(
         &self,
         endpoint: Endpoint,
@@ -353,7 +356,7 @@ impl Server {
         // looked at.
         let htu = self
             .uri
-            .target(head)
+            .target_of_checked_path(head)
             .map_err(|e| self.reject(endpoint, Reason::Target(e)))?;
         let proof = proof
             .to_str()
@@ -374,8 +377,10 @@ impl Server {
             expected = expected.with_bound_key(key);
         }
         let verifier = self.verifier();
-        let mut scratch = vec![0u8; verifier.limits().scratch_len()];
-        match verifier.verify_detailed(proof, &expected, now, &mut scratch) {
+        let result = with_scratch(self.limits.scratch_len(), |scratch| {
+            verifier.verify_detailed(proof, &expected, now, scratch)
+        });
+        match result {
             Ok(verified) => Ok(self.accept(endpoint, &verified, &htu, now)),
             Err(failure) => {
                 let error = failure.error();
@@ -457,6 +462,31 @@ impl fmt::Display for ConfigError {
 }
 
 impl core::error::Error for ConfigError {}
+
+thread_local! {
+    /// This thread's verification scratch, reused by every proof it verifies: dpop-core's
+    /// `Verifier::verify` would zero a 12 KiB stack buffer per call instead.
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with `len` bytes of scratch memory (contents unspecified): this thread's reusable
+/// buffer, or a fresh one when that is already in use (a verification started from inside
+/// another, such as a nonce source that verifies) or no longer available (thread exit). `f` is
+/// synchronous, so the buffer is never held across an `.await`. The buffer keeps the decoded
+/// header and payload of the thread's last proof (public data) and its largest size so far.
+pub(crate) fn with_scratch<R>(len: usize, mut f: impl FnMut(&mut [u8]) -> R) -> R {
+    let reused = SCRATCH.try_with(|cell| {
+        let mut buf = cell.try_borrow_mut().ok()?;
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        buf.get_mut(..len).map(&mut f)
+    });
+    match reused {
+        Ok(Some(out)) => out,
+        _ => f(&mut vec![0u8; len]),
+    }
+}
 
 /// A fresh nonce bound to what is known; `None` if the source returns text that is not a valid
 /// nonce (RFC 9449 section 8: `1*NQCHAR`), which is never sent.

@@ -40,6 +40,7 @@ pub struct NewProof<'a> {
     issued_at: UnixTime,
     nonce: Option<&'a str>,
     access_token: Option<&'a str>,
+    access_token_hash: Option<AccessTokenHash>,
 }
 
 impl<'a> NewProof<'a> {
@@ -58,6 +59,7 @@ impl<'a> NewProof<'a> {
             issued_at,
             nonce: None,
             access_token: None,
+            access_token_hash: None,
         }
     }
 
@@ -72,6 +74,31 @@ impl<'a> NewProof<'a> {
     #[must_use]
     pub const fn with_access_token(mut self, access_token: &'a str) -> Self {
         self.access_token = Some(access_token);
+        self.access_token_hash = None;
+        self
+    }
+
+    /// Adds `ath` already computed with [`AccessTokenHash::of`]: the same claim as
+    /// [`with_access_token`](Self::with_access_token), for a client that sends one token with
+    /// many requests and hashes it once. The token itself is not seen, so its syntax is the
+    /// caller's to check. Replaces an earlier `with_access_token`, and the other way round.
+    ///
+    /// ```
+    /// # use dpop_core::{AccessTokenHash, HttpMethod, NewProof, ProofId, SigningKey, TargetUri, UnixTime};
+    /// # use dpop_core::Algorithm;
+    /// let key = SigningKey::from_bytes(Algorithm::Es256, &[7u8; 32])?;
+    /// let ath = AccessTokenHash::of("token-123"); // once per token
+    /// let uri = TargetUri::parse("https://api.example.com/v1/items")?;
+    /// let proof = NewProof::new(HttpMethod::GET, uri, ProofId::new("id-1")?, UnixTime::from_secs(1_700_000_000))
+    ///     .with_access_token_hash(ath);
+    /// let mut buf = [0u8; 1024];
+    /// assert_eq!(proof.encode(&key, &mut buf)?.split('.').count(), 3);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub const fn with_access_token_hash(mut self, ath: AccessTokenHash) -> Self {
+        self.access_token_hash = Some(ath);
+        self.access_token = None;
         self
     }
 
@@ -168,12 +195,14 @@ impl<'a> NewProof<'a> {
         w.canonical_uri(&self.uri)?;
         w.base64url(b"\",\"iat\":")?;
         w.decimal(self.issued_at.as_secs())?;
-        if let Some(token) = self.access_token {
+        let ath = match (self.access_token, self.access_token_hash) {
+            (Some(token), _) => Some(AccessTokenHash::of(token)),
+            (None, ath) => ath,
+        };
+        if let Some(ath) = ath {
             w.base64url(b",\"ath\":\"")?;
-            let mut ath = [0u8; 43];
-            let ath = AccessTokenHash::of(token)
-                .write_base64url(&mut ath)
-                .map_err(too_small)?;
+            let mut buf = [0u8; 43];
+            let ath = ath.write_base64url(&mut buf).map_err(too_small)?;
             w.base64url(ath.as_bytes())?;
             w.base64url(b"\"")?;
         }

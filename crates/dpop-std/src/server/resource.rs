@@ -4,9 +4,9 @@
 use dpop_core::Thumbprint;
 use http::header::{AUTHORIZATION, HeaderValue};
 
-use super::head::{at_most_one, parse_authorization};
+use super::head::{DPOP_HEADER, at_most_one, parse_authorization};
 use super::target::check_raw_path;
-use super::{Accepted, DPOP, Endpoint, Reason, Rejection, RequestHead, Server};
+use super::{Accepted, Endpoint, Reason, Rejection, RequestHead, Server};
 use crate::wire::TokenType;
 
 /// Whether plain `Bearer` tokens (not DPoP-bound) are accepted (RFC 9449 section 7.2).
@@ -46,9 +46,9 @@ impl Server {
         let head = request.into();
         let endpoint = Endpoint::Resource;
         check_raw_path(head.uri).map_err(|e| self.reject(endpoint, Reason::Target(e)))?;
-        let proof = at_most_one(head.headers, DPOP)
+        let proof = at_most_one(head.headers, &DPOP_HEADER)
             .map_err(|()| self.reject(endpoint, Reason::MultipleProofs))?;
-        let authorization = at_most_one(head.headers, AUTHORIZATION.as_str())
+        let authorization = at_most_one(head.headers, &AUTHORIZATION)
             .map_err(|()| self.reject(endpoint, Reason::MultipleAuthorizations))?
             .ok_or_else(|| self.reject(endpoint, Reason::MissingCredentials))?;
         let (scheme, token) =

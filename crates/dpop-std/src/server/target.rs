@@ -214,11 +214,31 @@ impl UriPolicy {
 
     pub(super) fn target(&self, head: &RequestHead<'_>) -> Result<String, TargetError> {
         check_raw_path(head.uri)?;
+        self.target_of_checked_path(head)
+    }
+
+    /// [`target`](Self::target) for a request whose raw path already passed
+    /// [`check_raw_path`] (every request the server verifies a proof for).
+    pub(super) fn target_of_checked_path(
+        &self,
+        head: &RequestHead<'_>,
+    ) -> Result<String, TargetError> {
         let raw_path = match head.uri.path() {
             "" if head.uri.authority().is_some() && head.uri.scheme().is_some() => "/",
             p if p.starts_with('/') => p,
             _ => return Err(TargetError::UnsupportedTarget),
         };
+        if let (Source::PublicBase(base), None) = (&self.source, &self.backend_prefix)
+            && base.len() + raw_path.len() <= MAX_URI_LEN
+        {
+            // One pass: the base is canonical and the raw path has no dot segment, so the
+            // canonical form of `base + raw path` is that of `base + normalized path`, and
+            // within MAX_URI_LEN both report the same path errors.
+            let mut joined = String::with_capacity(base.len() + raw_path.len());
+            joined.push_str(base);
+            joined.push_str(raw_path);
+            return canonicalize_owned(joined).map_err(TargetError::Uri);
+        }
         let normalized = normalize_path(raw_path).map_err(TargetError::Uri)?;
         let path = match &self.backend_prefix {
             None => normalized.as_str(),
@@ -349,7 +369,7 @@ pub(super) fn request_authority(head: &RequestHead<'_>) -> Result<String, Target
             Err(TargetError::InvalidHost)
         };
     }
-    let host = at_most_one(head.headers, HOST.as_str())
+    let host = at_most_one(head.headers, &HOST)
         .map_err(|()| TargetError::DuplicateHost)?
         .ok_or(TargetError::MissingHost)?;
     match host.to_str() {
@@ -391,9 +411,32 @@ pub(super) fn check_raw_path(uri: &Uri) -> Result<(), TargetError> {
 
 /// The canonical form of `uri` (dpop-core's one canonicalization) as a `String`.
 pub(super) fn canonical_string(uri: &str) -> Result<String, UriError> {
-    let mut buf = [0u8; MAX_URI_LEN];
-    dpop_core::canonicalize_uri(uri, &mut buf).map(str::to_owned)
+    // Most URLs are short: a small buffer first spares zeroing `MAX_URI_LEN` bytes per call.
+    // `canonicalize_uri` reports input errors before `BufferTooSmall`, so the retry changes
+    // nothing but the buffer.
+    let mut short = [0u8; SHORT_URI_LEN];
+    match dpop_core::canonicalize_uri(uri, &mut short) {
+        Err(UriError::BufferTooSmall) => {
+            let mut buf = [0u8; MAX_URI_LEN];
+            dpop_core::canonicalize_uri(uri, &mut buf).map(str::to_owned)
+        }
+        result => result.map(str::to_owned),
+    }
 }
+
+/// The canonical form of `uri`, reusing `uri` itself when it is already canonical.
+pub(super) fn canonicalize_owned(uri: String) -> Result<String, UriError> {
+    let mut short = [0u8; SHORT_URI_LEN];
+    match dpop_core::canonicalize_uri(&uri, &mut short) {
+        Ok(canonical) if canonical == uri => Ok(uri),
+        Ok(canonical) => Ok(canonical.to_owned()),
+        Err(UriError::BufferTooSmall) => canonical_string(&uri),
+        Err(e) => Err(e),
+    }
+}
+
+/// The first buffer [`canonical_string`] tries.
+const SHORT_URI_LEN: usize = 256;
 
 /// The canonical form of an absolute path: dot segments removed, unreserved escapes decoded.
 pub(super) fn normalize_path(path: &str) -> Result<String, UriError> {

@@ -4,6 +4,7 @@ use http::{Request, header::HeaderValue};
 use super::forwarded::{forwarded_value, split_outside_quotes};
 use super::head::{is_token68, parse_authorization};
 use super::rejection::{MAX_DESCRIPTION, quoted_string_safe};
+use super::target::{canonical_string, check_raw_path, normalize_path};
 use super::*;
 use crate::wire::TokenType;
 
@@ -430,4 +431,193 @@ fn quoted_values_are_unescaped() {
         ["a", "\"b,c\"", "d"]
     );
     assert!(split_outside_quotes("\"a", ',').is_err());
+}
+#[test]
+fn scratch_is_reused_per_thread_and_fresh_when_reentered() {
+    let len = Limits::DEFAULT.scratch_len();
+    let first = with_scratch(len, |outer| {
+        assert_eq!(outer.len(), len);
+        outer.fill(0xAA);
+        // A verification started while this thread's buffer is in use gets its own buffer.
+        let inner_ptr = with_scratch(len / 2, |inner| {
+            assert_eq!(inner.len(), len / 2);
+            inner.fill(0x55);
+            inner.as_ptr()
+        });
+        assert_ne!(inner_ptr, outer.as_ptr());
+        assert!(
+            outer.iter().all(|&b| b == 0xAA),
+            "the inner call wrote elsewhere"
+        );
+        outer.as_ptr()
+    });
+    // Not in use any more: the same buffer again, whatever length is asked up to its size.
+    let again = with_scratch(len / 3, |buf| buf.as_ptr());
+    assert_eq!(again, first);
+    // Another thread has its own.
+    let other = std::thread::spawn(move || with_scratch(len, |buf| buf.as_ptr() as usize))
+        .join()
+        .unwrap();
+    assert_ne!(other, first as usize);
+}
+
+#[test]
+fn long_targets_past_the_short_canonicalization_buffer() {
+    let policy = UriPolicy::public_base("https://api.example.com").unwrap();
+    // Longer than the first buffer `canonical_string` tries, shorter than the limit.
+    let segment = "a".repeat(300);
+    assert_eq!(
+        target(&policy, &format!("/x/%7E{segment}"), &[]),
+        Ok(format!("https://api.example.com/x/~{segment}"))
+    );
+    assert_eq!(
+        canonical_string(&format!("https://api.example.com/{segment}")),
+        Ok(format!("https://api.example.com/{segment}"))
+    );
+    // Past the limit: still the input error, not a buffer error.
+    let too_long = "a".repeat(dpop_core::consts::MAX_URI_LEN);
+    assert_eq!(
+        target(&policy, &format!("/{too_long}"), &[]),
+        Err(TargetError::Uri(UriError::TooLong))
+    );
+}
+
+/// The target built the way it was before the one-pass public-base form: the path normalized
+/// on its own, appended to the base, and the whole canonicalized again.
+fn two_pass_target(base: &str, uri: &str) -> Option<Result<String, TargetError>> {
+    let parts = head_parts_checked(uri)?;
+    if check_raw_path(&parts.uri).is_err() {
+        return None;
+    }
+    let path = parts.uri.path();
+    let path = if path.is_empty() { "/" } else { path };
+    let normalized = match normalize_path(path) {
+        Ok(normalized) => normalized,
+        Err(e) => return Some(Err(TargetError::Uri(e))),
+    };
+    Some(canonical_string(&format!("{base}{normalized}")).map_err(TargetError::Uri))
+}
+
+fn head_parts_checked(uri: &str) -> Option<Parts> {
+    let uri: http::Uri = uri.parse().ok()?;
+    uri.path().starts_with('/').then_some(())?;
+    Some(Request::builder().uri(uri).body(()).ok()?.into_parts().0)
+}
+
+#[test]
+fn public_base_target_in_one_pass_matches_two_passes() {
+    for base in [
+        "https://api.example.com",
+        "https://example.com/api",
+        "http://a",
+    ] {
+        let policy = UriPolicy::public_base(base).unwrap();
+        for uri in [
+            "/",
+            "/v1/x",
+            "/a//b/",
+            "/%7e%41%2f%2F/x",
+            "/a/%zz",
+            "/a%",
+            "/caf%C3%A9/%e2%82%ac",
+            "/a/b?q=1",
+            "//evil.example/x",
+            "/.well-known/x",
+            "/a/...",
+            "/a/%2e%2e%2e/b",
+        ] {
+            let expected = two_pass_target(base, uri).unwrap();
+            assert_eq!(
+                policy.target_uri(&head_parts(uri, &[])),
+                expected,
+                "{base} {uri}"
+            );
+        }
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn public_base_target_in_one_pass_matches_two_passes_for_any_path(
+        path in "(/[a-zA-Z0-9._~%!$&'()*+,;=:@\"{}|^`-]{0,12}){1,4}",
+    ) {
+        let base = "https://example.com/api";
+        let policy = UriPolicy::public_base(base).unwrap();
+        if let (Some(expected), Some(parts)) = (two_pass_target(base, &path), head_parts_checked(&path)) {
+            proptest::prop_assert_eq!(policy.target_uri(&parts), expected);
+        }
+    }
+}
+
+#[test]
+fn token68_and_tchar_tables_match_the_grammar_for_every_byte() {
+    for b in 0..=255u8 {
+        // RFC 7235 section 2.1: ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/".
+        let token68_char = matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9')
+            || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        assert_eq!(is_token68([b]), token68_char, "{b:#04x}");
+        assert_eq!(is_token68([b, b'=']), token68_char, "{b:#04x}=");
+        assert_eq!(
+            is_token68([b'a', b]),
+            token68_char || b == b'=',
+            "a{b:#04x}"
+        );
+        // RFC 9110 section 5.6.2 tchar.
+        let tchar =
+            matches!(b, b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9') || b"!#$%&'*+-.^_`|~".contains(&b);
+        assert_eq!(head::is_token([b]), tchar, "{b:#04x}");
+    }
+}
+
+/// The `Authorization` parser as it was before the one-pass table: `to_str`, then a per-byte
+/// scan of the credentials.
+fn two_pass_authorization(value: &HeaderValue) -> Result<(TokenType, &str), Reason> {
+    let text = value.to_str().map_err(|_| Reason::MalformedAuthorization)?;
+    let (scheme, credentials) = match text.split_once(' ') {
+        Some((scheme, rest)) => (scheme, rest.trim_start_matches(' ')),
+        None => (text, ""),
+    };
+    let scheme = match TokenType::parse(scheme) {
+        Ok(scheme) => scheme,
+        Err(_)
+            if !scheme.is_empty()
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)) =>
+        {
+            return Err(Reason::UnsupportedScheme);
+        }
+        Err(_) => return Err(Reason::MalformedAuthorization),
+    };
+    let body = credentials.trim_end_matches('=');
+    if body.is_empty()
+        || !body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~+/".contains(&b))
+    {
+        return Err(Reason::MalformedAuthorization);
+    }
+    Ok((scheme, credentials))
+}
+
+proptest::proptest! {
+    #[test]
+    fn authorization_parser_matches_the_two_pass_parser(
+        scheme in proptest::sample::select(vec!["DPoP", "dpop", "Bearer", "Basic", "B(a", "", "DP\u{e9}"]),
+        spaces in 0usize..3,
+        body in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::sample::select(b"aZ9-._~+/=\t \",;\x7f\x80\xff\x01".to_vec()),
+                proptest::num::u8::ANY,
+            ],
+            0..12,
+        ),
+    ) {
+        let mut bytes = scheme.as_bytes().to_vec();
+        bytes.extend(std::iter::repeat_n(b' ', spaces));
+        bytes.extend(body);
+        if let Ok(value) = HeaderValue::from_bytes(&bytes) {
+            proptest::prop_assert_eq!(parse_authorization(&value), two_pass_authorization(&value));
+        }
+    }
 }

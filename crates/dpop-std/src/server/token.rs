@@ -4,10 +4,10 @@
 use dpop_core::{Thumbprint, UnixTime};
 use http::header::{AUTHORIZATION, HeaderMap};
 
-use super::head::at_most_one;
+use super::head::{DPOP_HEADER, at_most_one};
 use super::target::check_raw_path;
 use super::{
-    Accepted, AcceptedProof, BearerPolicy, DPOP, Endpoint, Reason, Rejection, RequestHead, Server,
+    Accepted, AcceptedProof, BearerPolicy, Endpoint, Reason, Rejection, RequestHead, Server,
 };
 use crate::replay::ReplayCache;
 use crate::telemetry::Facts;
@@ -63,9 +63,9 @@ impl Server {
         let head = request.into();
         let endpoint = Endpoint::Token;
         check_raw_path(head.uri).map_err(|e| self.reject(endpoint, Reason::Target(e)))?;
-        let proof = at_most_one(head.headers, DPOP)
+        let proof = at_most_one(head.headers, &DPOP_HEADER)
             .map_err(|()| self.reject(endpoint, Reason::MultipleProofs))?;
-        at_most_one(head.headers, AUTHORIZATION.as_str())
+        at_most_one(head.headers, &AUTHORIZATION)
             .map_err(|()| self.reject(endpoint, Reason::MultipleAuthorizations))?;
         let Some(proof) = proof else {
             if self.bearer == BearerPolicy::Refuse {

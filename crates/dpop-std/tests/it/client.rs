@@ -944,3 +944,46 @@ fn public_types_are_send_and_sync() {
     assert_send_sync::<ClientError>();
     assert_send_sync::<KeyFileError>();
 }
+
+/// The `ath` and `Authorization` value are kept for the last token: a new token replaces
+/// them, an old one comes back correct, and an invalid one is still refused.
+#[test]
+fn access_token_headers_follow_the_token_sent() {
+    let client = client();
+    for token in ["token-a", "token-a", "token-b", "token-a", "token-b"] {
+        let attempt = client.prepare(&Method::GET, RS, Some(token)).unwrap();
+        assert_eq!(
+            attempt.headers()["authorization"],
+            format!("DPoP {token}").as_str()
+        );
+        assert!(attempt.headers()["authorization"].is_sensitive());
+        assert_eq!(
+            verify(&attempt, HttpMethod::GET, RS, Some(token), None, NOW),
+            Ok(())
+        );
+        let other = if token == "token-a" {
+            "token-b"
+        } else {
+            "token-a"
+        };
+        assert_eq!(
+            verify(&attempt, HttpMethod::GET, RS, Some(other), None, NOW),
+            Err(VerifyError::Mismatch(Claim::Ath))
+        );
+    }
+    for bad in ["", "tok en", "tok\u{e9}n"] {
+        assert!(matches!(
+            client.prepare(&Method::GET, RS, Some(bad)),
+            Err(ClientError::Proof(
+                dpop_core::CreateError::InvalidAccessToken
+            ))
+        ));
+    }
+    // A request without a token after one with: no `ath`, no `Authorization`.
+    let attempt = client.prepare(&Method::GET, RS, None).unwrap();
+    assert!(attempt.headers().get("authorization").is_none());
+    assert_eq!(
+        verify(&attempt, HttpMethod::GET, RS, None, None, NOW),
+        Ok(())
+    );
+}
