@@ -976,6 +976,15 @@ fn parse_challenges(text: &str) -> Vec<Challenge> {
     out
 }
 
+/// [`parse_challenges`] as plain tuples, for the fuzz targets.
+#[cfg(feature = "__fuzzing-internals")]
+pub(crate) fn fuzz_challenges(text: &str) -> Vec<(String, Vec<(String, String)>)> {
+    parse_challenges(text)
+        .into_iter()
+        .map(|c| (c.scheme, c.params))
+        .collect()
+}
+
 /// A byte cursor over a header value.
 struct Lexer<'a> {
     bytes: &'a [u8],
