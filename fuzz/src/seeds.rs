@@ -143,6 +143,18 @@ pub fn all() -> Vec<Seed> {
         .into_bytes(),
     );
 
+    // Found by fuzzing: escapes that push the canonical form to the limit, with a query.
+    add(
+        "htu",
+        "escapes-at-the-limit",
+        format!(
+            "https://a/{}?q\nhttps://a/{}%7C",
+            "|".repeat(679),
+            "|".repeat(678)
+        )
+        .into_bytes(),
+    );
+
     // json_vs_serde: every decoded header and payload, the key, and documents with every kind
     // of value, escape and number.
     for known in known_proofs()
