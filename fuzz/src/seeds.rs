@@ -462,6 +462,19 @@ fn new_target_seeds(add: &mut impl FnMut(&'static str, &str, Vec<u8>)) {
             "path-specials",
             "GET https://a.example/ 1\n307 /auth0|1/{x}",
         ),
+        // URL-parser corners: userinfo, backslashes as slashes, encoded dot segments.
+        (
+            "userinfo",
+            "GET https://api.example/ 1\n302 https://user:pw@api.example/x",
+        ),
+        (
+            "backslash-authority",
+            "GET https://api.example/ 1\n302 \\\\evil.example\\x",
+        ),
+        (
+            "encoded-dot-segments",
+            "GET https://api.example/a/b 1\n302 /%2e%2e/%2E/c/..%2f",
+        ),
     ] {
         add("redirect", name, text.as_bytes().to_vec());
     }
