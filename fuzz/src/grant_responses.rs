@@ -21,12 +21,61 @@ use dpop_reqwest::grants::AuthError;
 use dpop_std::wire::ErrorBody;
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::Value;
 
 /// A JSON object's members in order, duplicates kept; or an array's elements.
 enum Raw {
-    Object(Vec<(String, Value)>),
-    Array(Vec<Value>),
+    Object(Vec<(String, Scalar)>),
+    Array(Vec<Scalar>),
+}
+
+/// A member's value as far as the model needs it. Not `serde_json::Value`: with serde_json's
+/// `raw_value` feature, a `Value` reads `{"$serde_json::private::RawValue":"\"x\""}` as the
+/// string `x`, where a `String` field refuses the object.
+#[derive(Debug)]
+enum Scalar {
+    Str(String),
+    U64(u64),
+    Null,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl<'de> Visitor<'de> for ScalarVisitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar::Str(v.to_owned()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar::U64(v))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Scalar, E> {
+                Ok(Scalar::Other)
+            }
+            fn visit_unit<E>(self) -> Result<Scalar, E> {
+                Ok(Scalar::Null)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scalar, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scalar, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Scalar::Other)
+            }
+        }
+        deserializer.deserialize_any(ScalarVisitor)
+    }
 }
 
 impl<'de> Deserialize<'de> for Raw {
@@ -44,7 +93,7 @@ impl<'de> Deserialize<'de> for Raw {
                     // (serde_json's `Value` refuses numbers such as `1e400` that skipping
                     // accepts).
                     if FIELDS.contains(&name.as_str()) {
-                        members.push((name, map.next_value::<Value>()?));
+                        members.push((name, map.next_value::<Scalar>()?));
                     } else {
                         map.next_value::<IgnoredAny>()?;
                     }
@@ -53,7 +102,7 @@ impl<'de> Deserialize<'de> for Raw {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Raw, A::Error> {
                 let mut items = Vec::new();
-                while let Some(item) = seq.next_element::<Value>()? {
+                while let Some(item) = seq.next_element::<Scalar>()? {
                     items.push(item);
                 }
                 Ok(Raw::Array(items))
@@ -74,13 +123,23 @@ const FIELDS: [&str; 6] = [
 
 type Device = (String, String, String, Option<String>, u64, Option<u64>);
 
-fn string(v: &Value) -> Option<String> {
-    v.as_str().map(str::to_owned)
+fn string(v: &Scalar) -> Option<String> {
+    match v {
+        Scalar::Str(s) => Some(s.clone()),
+        _ => None,
+    }
 }
 
-fn optional<T>(v: Option<&Value>, read: impl Fn(&Value) -> Option<T>) -> Option<Option<T>> {
+fn number(v: &Scalar) -> Option<u64> {
     match v {
-        None | Some(Value::Null) => Some(None),
+        Scalar::U64(n) => Some(*n),
+        _ => None,
+    }
+}
+
+fn optional<T>(v: Option<&Scalar>, read: impl Fn(&Scalar) -> Option<T>) -> Option<Option<T>> {
+    match v {
+        None | Some(Scalar::Null) => Some(None),
         Some(v) => read(v).map(Some),
     }
 }
@@ -88,7 +147,7 @@ fn optional<T>(v: Option<&Value>, read: impl Fn(&Value) -> Option<T>) -> Option<
 fn model(body: &[u8]) -> Option<Device> {
     let raw: Raw = serde_json::from_slice(body).ok()?;
     let fields = FIELDS;
-    let values: Vec<Option<&Value>> = match &raw {
+    let values: Vec<Option<&Scalar>> = match &raw {
         Raw::Object(members) => {
             let mut values = Vec::new();
             for field in fields {
@@ -109,8 +168,8 @@ fn model(body: &[u8]) -> Option<Device> {
         string(values[1]?)?,
         string(values[2]?)?,
         optional(values[3], string)?,
-        values[4]?.as_u64()?,
-        optional(values[5], Value::as_u64)?,
+        number(values[4]?)?,
+        optional(values[5], number)?,
     ))
 }
 
