@@ -27,8 +27,19 @@ pub mod proof_verify;
 // dpop-std
 pub mod authorization_header;
 pub mod nonce_validate;
+pub mod telemetry_claimed;
 pub mod token_response;
 pub mod www_authenticate;
+
+// dpop-reqwest (and dpop-std's challenge parser)
+pub mod challenges;
+pub mod grant_responses;
+pub mod redirect;
+
+// dpop-axum
+#[cfg(feature = "jwt")]
+pub mod jwt_claims;
+pub mod resolver_claims;
 
 /// A target's entry point.
 pub type Target = fn(&[u8]);
@@ -45,4 +56,15 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("authorization_header", authorization_header::run),
     ("www_authenticate", www_authenticate::run),
     ("token_response", token_response::run),
+    ("redirect", redirect::run),
+    ("challenges", challenges::run),
+    ("grant_responses", grant_responses::run),
+    ("resolver_claims", resolver_claims::run),
+    ("telemetry_claimed", telemetry_claimed::run),
+    #[cfg(feature = "jwt")]
+    ("jwt_claims", jwt_claims::run),
 ];
+
+/// Targets built only with a feature of this package (`jwt`), so left out of [`TARGETS`]
+/// without it, and out of the CI smoke.
+pub const FEATURE_TARGETS: &[&str] = &["jwt_claims"];

@@ -19,10 +19,43 @@ use crate::fixtures::Context;
 /// On any other serde_json error: callers only pass documents dpop-core accepted.
 #[must_use]
 pub fn serde_reads(bytes: &[u8], what: &str) -> Option<Value> {
+    if has_raw_value_token(bytes) {
+        return None;
+    }
     match serde_json::from_slice::<Value>(bytes) {
         Ok(value) => Some(value),
         Err(e) if is_number_out_of_range(&e) => None,
         Err(e) => panic!("dpop-core accepted {what} that serde_json rejects: {e}"),
+    }
+}
+
+/// The member name serde_json's `raw_value` feature reserves.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// True when serde_json cannot be an oracle for `bytes`: with its `raw_value` feature (on in
+/// this package, because dpop-reqwest needs it), serde_json reads an object whose first member
+/// is named `$serde_json::private::RawValue` as the JSON text held in that member's string, and
+/// refuses it when that member is not a string. dpop-core rightly sees an ordinary member.
+/// Detected in dpop-core's reading (any depth, escaped names included), or by the bytes when
+/// dpop-core refuses the document.
+#[must_use]
+pub fn has_raw_value_token(bytes: &[u8]) -> bool {
+    use dpop_core::fuzzing::{Json, parse_json};
+    fn walk(json: &Json) -> bool {
+        match json {
+            Json::Object(members) => {
+                members
+                    .first()
+                    .is_some_and(|(name, _)| name == RAW_VALUE_TOKEN)
+                    || members.iter().any(|(_, v)| walk(v))
+            }
+            Json::Array(items) => items.iter().any(walk),
+            _ => false,
+        }
+    }
+    match parse_json(bytes) {
+        Some(json) => walk(&json),
+        None => bytes.windows(8).any(|w| w == b"RawValue"),
     }
 }
 

@@ -143,6 +143,18 @@ pub fn all() -> Vec<Seed> {
         .into_bytes(),
     );
 
+    // Found by fuzzing: escapes that push the canonical form to the limit, with a query.
+    add(
+        "htu",
+        "escapes-at-the-limit",
+        format!(
+            "https://a/{}?q\nhttps://a/{}%7C",
+            "|".repeat(679),
+            "|".repeat(678)
+        )
+        .into_bytes(),
+    );
+
     // json_vs_serde: every decoded header and payload, the key, and documents with every kind
     // of value, escape and number.
     for known in known_proofs()
@@ -383,7 +395,242 @@ pub fn all() -> Vec<Seed> {
     ] {
         add("token_response", name, json.as_bytes().to_vec());
     }
+    new_target_seeds(&mut add);
     seeds
+}
+
+/// RFC 7517 appendix A.1's RSA modulus, for a JWKS entry.
+const RSA_N: &str = "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw";
+
+/// Seeds of the targets for dpop-reqwest, dpop-axum and dpop-std's telemetry.
+fn new_target_seeds(add: &mut impl FnMut(&'static str, &str, Vec<u8>)) {
+    // redirect: `METHOD FROM REPLAYABLE`, then `STATUS LOCATION[\tLOCATION...]` per response.
+    for (name, text) in [
+        (
+            "get-302-307-200",
+            "GET https://api.example/a/b 1\n302 /c\n307 ../d?x=1\n200",
+        ),
+        (
+            "post-303",
+            "POST https://api.example/token 0\n303 https://api.example/done",
+        ),
+        (
+            "post-302-becomes-get",
+            "POST https://api.example/x 1\n302 /y\n308 /z",
+        ),
+        (
+            "post-307-not-replayable",
+            "POST https://api.example/x 0\n307 /y",
+        ),
+        (
+            "put-301-keeps",
+            "PUT https://api.example/x 1\n301 /y\n303 /z",
+        ),
+        ("head-303", "HEAD https://a.example/ 0\n303 /x"),
+        (
+            "downgrade",
+            "GET https://api.example/ 1\n301 http://api.example/",
+        ),
+        (
+            "cross-origin",
+            "GET https://api.example/ 1\n302 https://evil.example/",
+        ),
+        (
+            "other-port",
+            "GET http://127.0.0.1:8080/a 1\n302 //127.0.0.1:8081/b",
+        ),
+        (
+            "default-port",
+            "GET https://api.example/a 1\n302 HTTPS://API.EXAMPLE:443/%7e/b",
+        ),
+        (
+            "ipv6",
+            "GET http://[::1]:8080/a 1\n302 http://[0:0::1]:8080/b",
+        ),
+        (
+            "too-many",
+            "GET https://a.example/0 1\n302 /1\n302 /2\n302 /3\n302 /4\n302 /5\n302 /6",
+        ),
+        ("two-locations", "GET https://a.example/ 1\n302 /x\t/y"),
+        ("fragment", "GET https://a.example/ 1\n302 /x#f"),
+        (
+            "javascript",
+            "GET https://a.example/ 1\n302 javascript:alert(1)",
+        ),
+        ("no-location", "GET https://a.example/ 1\n302"),
+        (
+            "path-specials",
+            "GET https://a.example/ 1\n307 /auth0|1/{x}",
+        ),
+        // URL-parser corners: userinfo, backslashes as slashes, encoded dot segments.
+        (
+            "userinfo",
+            "GET https://api.example/ 1\n302 https://user:pw@api.example/x",
+        ),
+        (
+            "backslash-authority",
+            "GET https://api.example/ 1\n302 \\\\evil.example\\x",
+        ),
+        (
+            "encoded-dot-segments",
+            "GET https://api.example/a/b 1\n302 /%2e%2e/%2E/c/..%2f",
+        ),
+    ] {
+        add("redirect", name, text.as_bytes().to_vec());
+    }
+    add(
+        "redirect",
+        "obs-text-location",
+        b"GET https://a.example/ 1\n302 /caf\xe9".to_vec(),
+    );
+
+    // challenges: header values (`\n` between headers); `#` + bytes: a generated list.
+    for (name, text) in [
+        (
+            "dpop-invalid-token",
+            r#"DPoP error="invalid_token", error_description="The access token expired""#,
+        ),
+        (
+            "several",
+            r#"Bearer realm="api", error="invalid_token", Basic abc==, DPoP realm="api",algs="ES256 PS256", error=use_dpop_nonce"#,
+        ),
+        ("token68", "Negotiate abc==, DPoP error=use_dpop_nonce"),
+        ("two-headers", "Basic realm=x\nBearer error=invalid_token"),
+        ("escapes", r#"DPoP error="inv\"alid", realm="a\\b""#),
+        ("empty-members", "Basic realm=\"x\", , ,Bearer"),
+        ("spaces-around-equals", r#"bearer ERROR = "invalid_token""#),
+        ("slash-scheme", "Bea/rer error=invalid_token, DPoP a=b/c"),
+        ("unterminated", r#"DPoP error="invalid_token"#),
+    ] {
+        add("challenges", name, text.as_bytes().to_vec());
+    }
+    for (i, data) in random_inputs().take(3).enumerate() {
+        let mut seed = vec![b'#'];
+        seed.extend_from_slice(&data);
+        add("challenges", &format!("generated-{i}"), seed);
+    }
+
+    // grant_responses: status byte (300 + byte), then the body.
+    for (name, status, body) in [
+        (
+            "oauth-error",
+            100u8,
+            r#"{"error":"invalid_grant","error_description":"refresh token expired"}"#,
+        ),
+        (
+            "authorization-pending",
+            100,
+            r#"{"error":"authorization_pending"}"#,
+        ),
+        ("not-json", 200, "<html>bad gateway</html>"),
+        (
+            "rfc8628-device",
+            0,
+            r#"{"device_code":"GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS","user_code":"WDJB-MJHT","verification_uri":"https://example.com/device","verification_uri_complete":"https://example.com/device?user_code=WDJB-MJHT","expires_in":1800,"interval":5}"#,
+        ),
+        (
+            "device-nulls-and-unknown",
+            0,
+            r#"{"device_code":"d","user_code":"u","verification_uri":"https://e/d","verification_uri_complete":null,"expires_in":600,"interval":null,"x":1e400}"#,
+        ),
+        (
+            "device-array",
+            0,
+            r#"["d","u","https://e/d",null,600,null]"#,
+        ),
+        (
+            "device-duplicate",
+            0,
+            r#"{"device_code":"a","device_code":"b","user_code":"u","verification_uri":"v","expires_in":1}"#,
+        ),
+        (
+            "device-float-expiry",
+            0,
+            r#"{"device_code":"d","user_code":"u","verification_uri":"v","expires_in":1800.0}"#,
+        ),
+    ] {
+        let mut data = vec![status];
+        data.extend_from_slice(body.as_bytes());
+        add("grant_responses", name, data);
+    }
+
+    // resolver_claims: introspection responses and claim sets.
+    for (name, json) in [
+        (
+            "rfc7662-active",
+            r#"{"active":true,"client_id":"l238j323ds-23ij4","username":"jdoe","scope":"read write dolphin","sub":"Z5O3upPC88QrAjx00dis","aud":"https://protected.example.net/resource","iss":"https://server.example.com/","exp":4102444800,"iat":1419350238,"extension_field":"twenty-seven"}"#,
+        ),
+        (
+            "dpop-bound",
+            r#"{"active":true,"token_type":"DPoP","cnf":{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"},"aud":["https://rs.example",7],"exp":4102444800.5}"#,
+        ),
+        ("dpop-unbound", r#"{"active":true,"token_type":"dpop"}"#),
+        (
+            "mtls-bound",
+            r#"{"active":true,"cnf":{"x5t#S256":"bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}}"#,
+        ),
+        ("inactive", r#"{"active":false,"exp":4102444800}"#),
+        ("expired", r#"{"active":true,"exp":1}"#),
+        ("not-yet-valid", r#"{"active":true,"nbf":4102444800}"#),
+        (
+            "dates",
+            r#"{"exp":-0.0,"iat":9007199254740993,"nbf":1.5e3,"x":18446744073709551615,"y":18446744073709551616,"z":-1}"#,
+        ),
+        (
+            "urls",
+            r#"{"jwks_uri":"http://localhost/jwks","a":"http://[::1]:8080/","b":"http://127.0.0.2/","c":"http://example.com/","d":"HTTPS://AS.EXAMPLE/","e":"http://[::ffff:127.0.0.1]/","f":"http://0x7f.1/","g":"http://localhost./"}"#,
+        ),
+        ("array", "[1]"),
+    ] {
+        add("resolver_claims", name, json.as_bytes().to_vec());
+    }
+
+    // telemetry_claimed: 0 + payload JSON, or a proof as text.
+    let long_htu = format!(
+        r#"{{"htu":"https://a.example/{}","htm":"{}"}}"#,
+        "x".repeat(300),
+        "M".repeat(40)
+    );
+    for (name, json) in [
+        (
+            "rfc9449-payload",
+            r#"{"jti":"-BwC3ESc6acc2lTc","htm":"POST","htu":"https://server.example.com/token","iat":1562262616}"#,
+        ),
+        (
+            "control-characters",
+            r#"{"htu":"https://a/\n\u001b[31mred\u00e9","htm":"GET\u0000","iat":-5}"#,
+        ),
+        ("fractional-iat", r#"{"htu":7,"iat":1.5}"#),
+        ("long", long_htu.as_str()),
+    ] {
+        let mut data = vec![0u8];
+        data.extend_from_slice(json.as_bytes());
+        add("telemetry_claimed", name, data);
+    }
+    if let Some(known) = known_proofs().first() {
+        add(
+            "telemetry_claimed",
+            "known-proof",
+            known.proof.clone().into_bytes(),
+        );
+    }
+    add("telemetry_claimed", "not-base64", b"a.b!.c".to_vec());
+
+    // jwt_claims: access token claims and JWKS entries.
+    let jwks = format!(
+        r#"{{"keys":[{ec},{{"kty":"RSA","n":"{RSA_N}","e":"AQAB","kid":"r1","alg":"RS256","use":"sig"}},{{"kty":"oct","k":"c2VjcmV0"}},{{"kty":"RSA","n":"{RSA_N}","e":"AQAB","use":"enc"}},{{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}}]}}"#,
+        ec = rfc_jwk_json()
+    );
+    for (name, json) in [
+        (
+            "rfc9068-claims",
+            r#"{"iss":"https://as.example","sub":"u","aud":["https://rs.example",7],"exp":4102444800,"iat":1700000000.9,"jti":"j","client_id":"c","scope":"read write","cnf":{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}"#,
+        ),
+        ("no-exp", r#"{"iss":"https://as.example","aud":"x"}"#),
+        ("jwks", jwks.as_str()),
+    ] {
+        add("jwt_claims", name, json.as_bytes().to_vec());
+    }
 }
 
 /// The decoded header and payload text of a compact proof.

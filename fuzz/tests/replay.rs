@@ -5,7 +5,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use dpop_fuzz::{
-    TARGETS, authorization_header, create_verify, nonce_validate, proof_claims, proof_verify, seeds,
+    FEATURE_TARGETS, TARGETS, authorization_header, create_verify, nonce_validate, proof_claims,
+    proof_verify, seeds,
 };
 
 fn fuzz_dir() -> PathBuf {
@@ -36,12 +37,13 @@ fn inputs(dir: &Path) -> Vec<(String, PathBuf, Vec<u8>)> {
     found
 }
 
-fn entry_point(target: &str) -> fn(&[u8]) {
-    TARGETS
-        .iter()
-        .find(|(name, _)| *name == target)
-        .unwrap_or_else(|| panic!("no target named {target}"))
-        .1
+fn entry_point(target: &str) -> Option<fn(&[u8])> {
+    match TARGETS.iter().find(|(name, _)| *name == target) {
+        Some((_, run)) => Some(*run),
+        // Built only with a feature of this package (`--features jwt`).
+        None if FEATURE_TARGETS.contains(&target) => None,
+        None => panic!("no target named {target}"),
+    }
 }
 
 /// Every seed and every saved crash input runs through its target without a panic. A
@@ -51,8 +53,11 @@ fn seeds_and_regressions_replay() {
     let mut count = 0;
     for dir in ["seeds", "regressions"] {
         for (target, path, data) in inputs(&fuzz_dir().join(dir)) {
+            let Some(run) = entry_point(&target) else {
+                continue;
+            };
             eprintln!("{}", path.display());
-            entry_point(&target)(&data);
+            run(&data);
             count += 1;
         }
     }

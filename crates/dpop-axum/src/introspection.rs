@@ -433,6 +433,15 @@ impl Inner {
     }
 }
 
+/// `resolver`'s check of an introspection response object, for the fuzz targets.
+#[cfg(feature = "__fuzzing-internals")]
+pub(crate) fn check_response(
+    resolver: &IntrospectionResolver,
+    claims: Map<String, Value>,
+) -> Result<(Option<Thumbprint>, IntrospectedToken), &'static str> {
+    resolver.inner.check(claims)
+}
+
 fn status(jkt: Option<Thumbprint>, claims: IntrospectedToken) -> TokenStatus<IntrospectedToken> {
     match jkt {
         Some(jkt) => TokenStatus::Bound { jkt, claims },

@@ -757,6 +757,18 @@ fn key(entry: &Value) -> Option<Key> {
     })
 }
 
+/// What [`key`] keeps of a JWKS entry (`kid`, `alg`, family), for the fuzz targets.
+#[cfg(feature = "__fuzzing-internals")]
+pub(crate) fn key_summary(entry: &Value) -> Option<(Option<String>, Option<String>, &'static str)> {
+    let key = key(entry)?;
+    let family = match key.family {
+        jsonwebtoken::AlgorithmFamily::Rsa => "RSA",
+        jsonwebtoken::AlgorithmFamily::Ec => "EC",
+        _ => "other",
+    };
+    Some((key.kid, key.alg.map(|alg| format!("{alg:?}")), family))
+}
+
 fn retry_after(wait: Duration) -> u32 {
     u32::try_from(wait.as_secs().max(1)).unwrap_or(u32::MAX)
 }

@@ -35,6 +35,71 @@ pub mod jwt;
 #[cfg(any(feature = "jwt", feature = "introspection"))]
 mod remote;
 
+/// Internals exposed to the fuzz targets only (feature `__fuzzing-internals`, which turns on
+/// `introspection`); not a public API, no semver guarantees.
+#[cfg(feature = "__fuzzing-internals")]
+#[doc(hidden)]
+pub mod __fuzzing {
+    use dpop_core::Thumbprint;
+    use serde_json::{Map, Value};
+
+    use crate::introspection::{IntrospectedToken, IntrospectionResolver};
+
+    /// A JSON object body; `None` when it is not one (the resolvers' `Malformed`).
+    #[must_use]
+    pub fn json_object(body: &[u8]) -> Option<Map<String, Value>> {
+        crate::remote::json_object(body).ok()
+    }
+
+    /// The key a token is bound to, from its `cnf` claim.
+    ///
+    /// # Errors
+    ///
+    /// The resolvers' description of a malformed or non-DPoP `cnf`.
+    pub fn bound_key(claims: &Map<String, Value>) -> Result<Option<Thumbprint>, &'static str> {
+        crate::remote::bound_key(claims)
+    }
+
+    /// A `NumericDate` as whole seconds.
+    #[must_use]
+    pub fn numeric_date(value: Option<&Value>) -> Option<u64> {
+        crate::remote::numeric_date(value)
+    }
+
+    /// `aud` as a list.
+    #[must_use]
+    pub fn audiences(claims: &Map<String, Value>) -> Vec<String> {
+        crate::remote::audiences(claims)
+    }
+
+    /// `url` if it is `https`, or `http` on a loopback host.
+    #[must_use]
+    pub fn secure_url(url: &str) -> Option<reqwest::Url> {
+        crate::remote::secure_url(url)
+    }
+
+    /// An introspection response body as `resolver` reads it: `None` when the body is not a
+    /// JSON object (503), else the token's binding and claims or the reason it is invalid.
+    #[must_use]
+    #[allow(clippy::type_complexity)]
+    pub fn introspection_response(
+        resolver: &IntrospectionResolver,
+        body: &[u8],
+    ) -> Option<Result<(Option<Thumbprint>, IntrospectedToken), &'static str>> {
+        let claims = crate::remote::json_object(body).ok()?;
+        Some(crate::introspection::check_response(resolver, claims))
+    }
+
+    /// A JWKS entry as the JWT resolver reads it: `None` when it is skipped, else its `kid`,
+    /// its `alg` (jsonwebtoken's name) and its family (`"RSA"` or `"EC"`).
+    #[cfg(feature = "jwt")]
+    #[must_use]
+    #[allow(clippy::type_complexity)]
+    pub fn jwks_key(entry: &Value) -> Option<(Option<String>, Option<String>, &'static str)> {
+        crate::jwt::key_summary(entry)
+    }
+}
+
 /// A tower [`Layer`] that verifies the DPoP proof of every request with dpop-std's
 /// [`Server`] and hands the result to the handler through the request extensions. Rejected
 /// requests never reach the handler: they get dpop-std's response

@@ -369,7 +369,15 @@ impl<'a> TargetUri<'a> {
     }
 
     fn new(uri: &'a str, claim: bool) -> Result<Self, UriError> {
-        let parts = analyze(uri, claim)?;
+        let parts = match analyze(uri, claim) {
+            // A canonical form over MAX_URI_LEN (escapes in the path before the `?` or `#`) is
+            // an input error, and those come before QueryOrFragment.
+            Err(UriError::QueryOrFragment) => {
+                analyze(uri, false)?.canonical_len()?;
+                return Err(UriError::QueryOrFragment);
+            }
+            parts => parts?,
+        };
         Ok(Self {
             raw: uri,
             canonical_len: parts.canonical_len()?,

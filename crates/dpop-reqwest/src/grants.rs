@@ -253,7 +253,7 @@ pub async fn token_request(
     Err(error_response(status.as_u16(), &body))
 }
 
-fn error_response(status: u16, body: &[u8]) -> AuthError {
+pub(crate) fn error_response(status: u16, body: &[u8]) -> AuthError {
     match ErrorBody::from_json(body) {
         Ok(error) => AuthError::OAuth(OAuthError {
             status,
@@ -397,6 +397,23 @@ struct DeviceResponse {
     verification_uri_complete: Option<String>,
     expires_in: u64,
     interval: Option<u64>,
+}
+
+/// The device authorization response as [`DeviceAuthorization`] reads it, for the fuzz targets.
+#[cfg(feature = "__fuzzing-internals")]
+#[allow(clippy::type_complexity)]
+pub(crate) fn device_response(
+    body: &[u8],
+) -> Option<(String, String, String, Option<String>, u64, Option<u64>)> {
+    let device: DeviceResponse = serde_json::from_slice(body).ok()?;
+    Some((
+        device.device_code,
+        device.user_code,
+        device.verification_uri,
+        device.verification_uri_complete,
+        device.expires_in,
+        device.interval,
+    ))
 }
 
 type Prompt = Arc<dyn Fn(&DevicePrompt) + Send + Sync>;

@@ -580,6 +580,89 @@ impl From<reqwest::Error> for Error {
     }
 }
 
+/// Internals exposed to the fuzz targets only (feature `__fuzzing-internals`); not a public API,
+/// no semver guarantees.
+#[cfg(feature = "__fuzzing-internals")]
+#[doc(hidden)]
+pub mod __fuzzing {
+    use http::{HeaderMap, Method, StatusCode};
+    use reqwest::Url;
+
+    pub use crate::RedirectStop;
+
+    /// The redirect decision, as `DpopClient::execute` takes it.
+    #[derive(Debug, PartialEq, Eq)]
+    #[allow(clippy::exhaustive_enums, missing_docs)]
+    pub enum RedirectStep {
+        Done,
+        Follow {
+            url: Url,
+            method: Method,
+            keep_body: bool,
+        },
+        Stop(RedirectStop),
+    }
+
+    /// The private redirect decision for a response to `method` at `from`, after `done`
+    /// redirects.
+    #[must_use]
+    pub fn redirect_step(
+        method: &Method,
+        status: StatusCode,
+        from: &Url,
+        headers: &HeaderMap,
+        done: u8,
+        replayable: bool,
+    ) -> RedirectStep {
+        match crate::redirect_step(method, status, from, headers, done, replayable) {
+            crate::Step::Done => RedirectStep::Done,
+            crate::Step::Follow {
+                url,
+                method,
+                keep_body,
+            } => RedirectStep::Follow {
+                url,
+                method,
+                keep_body,
+            },
+            crate::Step::Stop(stop) => RedirectStep::Stop(stop),
+        }
+    }
+
+    /// The token manager's `WWW-Authenticate` challenge parser: schemes and parameters.
+    #[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
+    #[must_use]
+    pub fn challenges(value: &str) -> Vec<(String, Vec<(String, String)>)> {
+        crate::tokens::challenges(value)
+    }
+
+    /// Whether the token manager sees an `invalid_token` challenge in these headers.
+    #[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
+    #[must_use]
+    pub fn invalid_token(headers: &HeaderMap) -> bool {
+        crate::tokens::invalid_token(headers)
+    }
+
+    /// How a token or device endpoint's non-success response is read.
+    #[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
+    #[must_use]
+    pub fn error_response(status: u16, body: &[u8]) -> crate::grants::AuthError {
+        crate::grants::error_response(status, body)
+    }
+
+    /// A device authorization response (RFC 8628 section 3.2) as the device grant reads it:
+    /// `(device_code, user_code, verification_uri, verification_uri_complete, expires_in,
+    /// interval)`.
+    #[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
+    #[allow(clippy::type_complexity)]
+    #[must_use]
+    pub fn device_response(
+        body: &[u8],
+    ) -> Option<(String, String, String, Option<String>, u64, Option<u64>)> {
+        crate::grants::device_response(body)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -482,7 +482,7 @@ type Challenge = (String, Vec<(String, String)>);
 
 /// The challenges of a `WWW-Authenticate` value (RFC 9110 section 11.6.1): schemes and their
 /// `name=value` parameters (token or quoted-string). Malformed parts end the parse.
-fn challenges(value: &str) -> Vec<Challenge> {
+pub(crate) fn challenges(value: &str) -> Vec<Challenge> {
     fn is_tchar(c: char) -> bool {
         c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c)
     }

@@ -642,6 +642,15 @@ mod tokens;
 use response::{ResponseError, date_header, from_cache, offset, server_time_in, single_nonce};
 use state::{State, origin_of};
 
+/// [`challenge::parse_challenges`] as plain tuples, for the fuzz targets.
+#[cfg(feature = "__fuzzing-internals")]
+pub(crate) fn fuzz_challenges(text: &str) -> Vec<(String, Vec<(String, String)>)> {
+    challenge::parse_challenges(text)
+        .into_iter()
+        .map(|c| (c.scheme, c.params))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests;
 

@@ -381,6 +381,17 @@ pub const fn endpoint_name(endpoint: Endpoint) -> &'static str {
     }
 }
 
+/// The unverified claims an event reports of a proof, for the fuzz targets.
+#[cfg(feature = "__fuzzing-internals")]
+pub(crate) fn fuzz_claimed(proof: &str) -> (Option<String>, Option<String>, Option<i64>) {
+    let claimed = event::claimed(proof);
+    (claimed.htu, claimed.htm, claimed.iat)
+}
+
+/// [`MAX_CLAIMED_HTU`] and [`MAX_PROOF_DECODED`], for the fuzz targets.
+#[cfg(feature = "__fuzzing-internals")]
+pub(crate) const FUZZ_LIMITS: (usize, usize) = (MAX_CLAIMED_HTU, MAX_PROOF_DECODED);
+
 #[cfg(feature = "tracing")]
 mod event {
     use base64ct::{Base64UrlUnpadded, Encoding};
@@ -392,13 +403,13 @@ mod event {
 
     /// The readable claims of an unverified proof: nothing secret is kept.
     #[derive(Default)]
-    struct Claimed {
-        htu: Option<String>,
-        htm: Option<String>,
-        iat: Option<i64>,
+    pub(super) struct Claimed {
+        pub(super) htu: Option<String>,
+        pub(super) htm: Option<String>,
+        pub(super) iat: Option<i64>,
     }
 
-    fn claimed(proof: &str) -> Claimed {
+    pub(super) fn claimed(proof: &str) -> Claimed {
         let read = || -> Option<Claimed> {
             if proof.len() > MAX_PROOF_DECODED {
                 return None;

@@ -3,7 +3,7 @@
 //! through the public API, without the fuzz harness.
 
 use dpop_core::{
-    Algorithm, Expected, HttpMethod, NewProof, ProofId, TargetUri, UnixTime, Verifier,
+    Algorithm, Expected, HttpMethod, NewProof, ProofId, TargetUri, UnixTime, UriError, Verifier,
     crypto::rustcrypto::ALL_VERIFIERS,
 };
 
@@ -28,4 +28,22 @@ fn proof_with_iat_above_i64_max_verifies() {
             .unwrap_or_else(|e| panic!("iat {secs}: {e:?}"));
         assert_eq!(verified.issued_at(), issued_at);
     }
+}
+
+/// `htu`, `fuzz/regressions/htu/too-long-before-query`: a path of 700 `|` (each written `%7C`,
+/// so the canonical form is over `MAX_URI_LEN`) followed by `?`. `parse` said `TooLong`, but
+/// `parse_claim` said `QueryOrFragment`, which it documents as the error of a URI otherwise
+/// valid up to the `?`. Input errors now come first for claims too.
+#[test]
+fn claim_too_long_before_its_query_is_too_long() {
+    let uri = format!("https://a/{}?", "|".repeat(700));
+    assert_eq!(TargetUri::parse(&uri), Err(UriError::TooLong));
+    assert_eq!(TargetUri::parse_claim(&uri), Err(UriError::TooLong));
+    // Within the limit, the query is still what a claim is refused for.
+    let short = format!("https://a/{}?", "|".repeat(600));
+    assert!(TargetUri::parse(&short).is_ok());
+    assert_eq!(
+        TargetUri::parse_claim(&short),
+        Err(UriError::QueryOrFragment)
+    );
 }
