@@ -3,7 +3,10 @@
 //!
 //! - `raw_verify/ALG/BACKEND`: the floor, the backend's bare ECDSA verify of the fixture's
 //!   signing input with the key already parsed (`aws-lc-rs-with-key-parse` adds the ~1 µs key
-//!   parse, for reference);
+//!   parse, for reference); `raw_verify/ES256/BACKEND/distinct-signatures` verifies the
+//!   server pool's 512 distinct signatures in turn: the floor of `server_verify`, which also
+//!   sees a new signature each time (ECDSA verification branches on the signature, so one
+//!   signature verified again and again runs faster than a server's traffic ever does);
 //! - `core_verify/ALG/BACKEND`: dpop-core's `Verifier::verify` on the same proof, every check
 //!   (`ath` over a 1000-byte token and the bound key included); `aws-lc-rs-cached` is
 //!   `CachedAwsLcVerifier`; `core_verify/ES256/BACKEND/short-token`: the same with `ath` over a
@@ -40,6 +43,7 @@ use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED, ECDSA_P384_SHA384_FIXED, ECDSA_P521_SHA512_FIXED,
     EcdsaVerificationAlgorithm, ParsedPublicKey, UnparsedPublicKey,
 };
+use base64ct::{Base64UrlUnpadded, Encoding as _};
 use criterion::{BenchmarkId, Criterion};
 use dpop_aws_lc_rs::CachedAwsLcVerifier;
 use dpop_core::{
@@ -205,6 +209,11 @@ fn core_verify(c: &mut Criterion<CpuTime>, fixtures: &[Fixture], short: &Fixture
 /// The replay cache's own cost at a realistic size is `replay_insert/1M-live`.
 struct ServerPool {
     requests: Vec<Request<()>>,
+    /// The signing input and raw signature of each request's proof, for the raw floor over the
+    /// same distinct signatures (ECDSA verification time depends on the signature: a floor that
+    /// verifies one signature again and again runs with warm branch predictors that no server
+    /// has).
+    signatures: Vec<(Vec<u8>, Vec<u8>)>,
     jkt: Thumbprint,
     nonces: Arc<StatelessNonces>,
 }
@@ -224,17 +233,22 @@ impl ServerPool {
                 let jti = format!("jti-{i:08}-{:08x}", i.wrapping_mul(0x9E37_79B9_u32));
                 // Signed with aws-lc-rs (the same key as the RustCrypto one): 5x faster to build.
                 let proof = encode(&new_proof(&jti, now, &f.token, Some(&nonce)), &f.aws_key);
-                Request::builder()
+                let (input, signature) = proof.rsplit_once('.').unwrap();
+                let signature = Base64UrlUnpadded::decode_vec(signature).unwrap();
+                let request = Request::builder()
                     .method(Method::GET)
                     .uri(PATH)
                     .header(AUTHORIZATION, authorization.clone())
                     .header("dpop", HeaderValue::from_str(&proof).unwrap())
                     .body(())
-                    .unwrap()
+                    .unwrap();
+                (request, (input.as_bytes().to_vec(), signature))
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let (requests, signatures) = requests.into_iter().unzip();
         let pool = Self {
             requests,
+            signatures,
             jkt: f.jkt,
             nonces,
         };
@@ -279,6 +293,26 @@ fn handle(
 type Pool<'f> = LazyLock<ServerPool, Box<dyn FnOnce() -> ServerPool + 'f>>;
 
 fn server_verify<'f>(c: &mut Criterion<CpuTime>, pools: &[(&str, &Pool<'f>)]) {
+    // The floor of the server path: the raw verification of the pool's distinct signatures.
+    let mut group = c.benchmark_group("raw_verify");
+    if let Some((_, pool)) = pools.first() {
+        let f = fixture(Algorithm::Es256);
+        for (name, verify) in raw_verifiers(&f) {
+            group.bench_function(
+                BenchmarkId::new("ES256", format!("{name}/distinct-signatures")),
+                |b| {
+                    let pool = LazyLock::force(pool);
+                    let mut next = 0;
+                    b.iter(|| {
+                        let (input, signature) = &pool.signatures[next];
+                        next = (next + 1) % pool.signatures.len();
+                        verify(black_box(input), black_box(signature))
+                    });
+                },
+            );
+        }
+    }
+    group.finish();
     let mut group = c.benchmark_group("server_verify");
     for (suffix, pool) in pools {
         for (name, algorithm) in backends(Algorithm::Es256) {
@@ -524,7 +558,7 @@ fn paired<'f>(fixtures: &[Fixture], short: &Fixture, pool: &Pool<'f>, short_pool
         let raws = raw_verifiers(f);
         for (name, algorithm) in backends(Algorithm::Es256) {
             let raw = &raws[usize::from(name != "rustcrypto")].1;
-            paired_server(&mut paired, f, pool, raw, name, algorithm, suffix);
+            paired_server(&mut paired, pool, raw, name, algorithm, suffix);
         }
     }
     paired_threads(&mut paired, LazyLock::force(pool));
@@ -557,7 +591,6 @@ fn paired_threads(paired: &mut Paired, pool: &ServerPool) {
 /// `server_verify/raw_verify/ES256/BACKEND[SUFFIX]`, interleaved.
 fn paired_server(
     paired: &mut Paired,
-    f: &Fixture,
     pool: &ServerPool,
     raw: &RawVerify,
     name: &str,
@@ -568,10 +601,13 @@ fn paired_server(
         let server = pool.server(algorithm);
         let mut cache = pool.cache();
         let mut next = 0;
+        let mut next_raw = 0;
         paired.measure(
             &format!("server_verify/raw_verify/ES256/{name}{suffix}"),
             || {
-                black_box(raw(black_box(&f.signing_input), black_box(&f.signature)));
+                let (input, signature) = &pool.signatures[next_raw];
+                next_raw = (next_raw + 1) % pool.signatures.len();
+                black_box(raw(black_box(input), black_box(signature)));
             },
             || {
                 if next == pool.requests.len() {
