@@ -362,21 +362,26 @@ impl<'a> Verifier<'a> {
         {
             return Err(VerifyError::TooLarge(Limit::Proof));
         }
-        // 2. Segments and base64url.
-        let compact = jws::split(proof).map_err(VerifyError::Malformed)?;
         let (buf, uri_scratch) = scratch
             .split_at_mut_checked(base64url::decoded_len_max(proof.len()))
             .ok_or(VerifyError::TooLarge(Limit::Proof))?;
-        let (header_buf, payload_buf) =
-            buf.split_at_mut(base64url::decoded_len_max(compact.header.len()));
-        let header = base64url::decode(compact.header, header_buf).map_err(malformed_base64)?;
-        let payload = base64url::decode(compact.payload, payload_buf).map_err(malformed_base64)?;
-        // 3. JSON.
-        let header = json::parse_object(header).map_err(malformed_json)?;
-        let payload = json::parse_object(payload).map_err(malformed_json)?;
+        // Two stages, each in a frame of its own, one after the other: the signature check
+        // (with the crypto, the deepest part) does not carry the claims' locals on the stack,
+        // and the claims check does not carry the header's.
+        let signed = self.check_signature(proof, buf)?;
+        self.check_claims(signed, uri_scratch, proof.len(), expected, now, key)
+    }
 
-        // 4-6. Header.
-        let (algorithm, jwk) = self.check_header(&header)?;
+    /// Checks 2 to 7: segments, base64url, JSON, header, key, signature. The decoded header and
+    /// payload are left in `buf`, and the payload is returned unread.
+    #[inline(never)]
+    fn check_signature<'s>(
+        &self,
+        proof: &'s str,
+        buf: &'s mut [u8],
+    ) -> Result<Signed<'s, 'a>, VerifyError> {
+        // 2-6, in a frame that is gone before the signature check.
+        let (compact, algorithm, jwk, payload) = self.check_structure(proof, buf)?;
 
         // 7. Signature over the exact bytes received.
         let sig_len = algorithm.algorithm().signature_len();
@@ -389,6 +394,30 @@ impl<'a> Verifier<'a> {
         algorithm
             .verify(&jwk, &[compact.signing_input], signature)
             .map_err(VerifyError::from)?;
+        Ok(Signed {
+            algorithm,
+            jwk,
+            payload,
+        })
+    }
+
+    /// Checks 8 to 13, on the payload of a proof whose signature verified; `key` receives the
+    /// thumbprint of its key first.
+    #[inline(never)]
+    fn check_claims<'e>(
+        &self,
+        signed: Signed<'_, 'a>,
+        uri_scratch: &mut [u8],
+        proof_len: usize,
+        expected: &Expected<'e>,
+        now: UnixTime,
+        key: &mut Option<Thumbprint>,
+    ) -> Result<VerifiedProof<'e>, VerifyError> {
+        let Signed {
+            algorithm,
+            jwk,
+            payload,
+        } = signed;
         let thumbprint = jwk.thumbprint();
         *key = Some(thumbprint);
 
@@ -420,7 +449,7 @@ impl<'a> Verifier<'a> {
         }
 
         // 10. Target URI, under the one canonicalization.
-        let [htu_buf, canonical, claimed_buf] = uri_buffers(uri_scratch, proof.len());
+        let [htu_buf, canonical, claimed_buf] = uri_buffers(uri_scratch, proof_len);
         let htu = bounded_in(htu, htu_buf, Claim::Htu, Limit::Htu)?;
         let claimed = TargetUri::parse_claim(htu).map_err(|_| VerifyError::Invalid(Claim::Htu))?;
         // An expected URI whose canonical form does not fit is longer than any `htu` this proof
@@ -526,6 +555,29 @@ impl<'a> Verifier<'a> {
         })
     }
 
+    /// Checks 2 to 6: segments, base64url, JSON and the header; returns the segments, the
+    /// verifier and key the header names, and the payload, unread.
+    #[inline(never)]
+    fn check_structure<'s>(
+        &self,
+        proof: &'s str,
+        buf: &'s mut [u8],
+    ) -> Result<Structure<'s, 'a>, VerifyError> {
+        // 2. Segments and base64url.
+        let compact = jws::split(proof).map_err(VerifyError::Malformed)?;
+        let (header_buf, payload_buf) =
+            buf.split_at_mut(base64url::decoded_len_max(compact.header.len()));
+        let header = base64url::decode(compact.header, header_buf).map_err(malformed_base64)?;
+        let payload = base64url::decode(compact.payload, payload_buf).map_err(malformed_base64)?;
+        // 3. JSON.
+        let header = json::parse_object(header).map_err(malformed_json)?;
+        let payload = json::parse_object(payload).map_err(malformed_json)?;
+
+        // 4-6. Header.
+        let (algorithm, jwk) = self.check_header(&header)?;
+        Ok((compact, algorithm, jwk, payload))
+    }
+
     /// Checks `typ`, `crit`, `alg` and `jwk`; returns the verifier and the key.
     fn check_header(
         &self,
@@ -562,6 +614,23 @@ impl<'a> Verifier<'a> {
         }
         Ok((verifier, jwk))
     }
+}
+
+/// The outcome of the structural checks (2 to 6): the segments, the verifier and key the
+/// header names, and the payload, unread.
+type Structure<'s, 'a> = (
+    jws::Compact<'s>,
+    &'a dyn VerifyAlgorithm,
+    PublicJwk,
+    Object<'s>,
+);
+
+/// The outcome of the signature stage: the verifier and key that checked the signature, and
+/// the payload, not yet read.
+struct Signed<'s, 'a> {
+    algorithm: &'a dyn VerifyAlgorithm,
+    jwk: PublicJwk,
+    payload: Object<'s>,
 }
 
 /// What one request expects of its proof.
