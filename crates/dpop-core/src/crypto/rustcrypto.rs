@@ -99,10 +99,15 @@ fn check_point(curve: Curve, x: &[u8], y: &[u8]) -> Result<(), JwkError> {
 }
 
 macro_rules! curve_backend {
-    ($feature:literal, $module:ident, $krate:ident, $digest:ty, $alg:ident, $unit:ident, $static:ident) => {
+    ($feature:literal, $module:ident, $krate:ident, $curve:ty, $digest:ty, $alg:ident, $unit:ident, $static:ident) => {
         #[cfg(feature = $feature)]
         pub(crate) mod $module {
-            use $krate::ecdsa::signature::MultipartSigner;
+            use ecdsa::EcdsaCurve;
+            use $krate::elliptic_curve::Curve;
+            use $krate::elliptic_curve::ff::PrimeField as _;
+            use $krate::elliptic_curve::group::Group as _;
+            use $krate::NonZeroScalar;
+            use zeroize::Zeroize as _;
             use $krate::elliptic_curve::ops::{Invert, Reduce};
             use wnaf::array::typenum::U5;
             use wnaf::{WnafBase, WnafScalar};
@@ -133,7 +138,7 @@ macro_rules! curve_backend {
             /// computes it (`hazmat::verify_prehashed`: the same scalar steps, the same
             /// interleaved window-5 wNAF multiplication), split into stages that each have a
             /// frame of their own and run one after the other: the key, the digest, the scalars
-            /// `u1` and `u2`, the point `u1 G + u2 Q`, its `x`. On a 32-bit target the deepest
+            /// `u1` and `u2`, the `x` of the point `u1 G + u2 Q`. On a 32-bit target the deepest
             /// stage (the window tables) takes about 2.5 KiB of stack; the `ecdsa` crate's
             /// single frame took 4.4 KiB, with the other stages' locals beside the tables.
             pub(crate) fn verify(
@@ -151,8 +156,7 @@ macro_rules! curve_backend {
                 let digest = digest(input);
                 let (u1, u2) =
                     scalars(&digest, &signature).ok_or(SignatureCheckError::InvalidSignature)?;
-                let point = lincomb(&u1, &u2, key.as_affine());
-                if *signature.r() == x_mod_n(&point) {
+                if *signature.r() == lincomb_x(&u1, &u2, key.as_affine()) {
                     Ok(())
                 } else {
                     Err(SignatureCheckError::InvalidSignature)
@@ -169,33 +173,41 @@ macro_rules! curve_backend {
                 hash.finalize()
             }
 
-            /// `u1 = z / s` and `u2 = r / s` mod n, where `z` is the digest as a scalar: its
-            /// leftmost bits up to the order's size, reduced mod n. The digests of ES256/384/512
-            /// are never longer than the field (32, 48 and 64 bytes against 32, 48 and 66), so
-            /// this is a left zero-padding; `None` for a longer one.
+            /// `u1 = z / s` and `u2 = r / s` mod n, where `z` is the digest as a scalar
+            /// ([`digest_scalar`]); `None` for a digest longer than the field.
             #[inline(never)]
             fn scalars(digest: &[u8], signature: &Signature) -> Option<(Scalar, Scalar)> {
                 let (r, s) = signature.split_scalars();
-                let mut z = FieldBytes::default();
-                let start = z.len().checked_sub(digest.len())?;
-                z.get_mut(start..)?.copy_from_slice(digest);
-                let z = <Scalar as Reduce<FieldBytes>>::reduce(&z);
+                let z = digest_scalar(digest)?;
                 let s_inv = *Invert::invert_vartime(&s);
                 Some((z * s_inv, *r * s_inv))
             }
 
-            /// `u1 G + u2 Q` in variable time (the scalars are public), by Straus's method with
-            /// window-5 wNAF tables, the generator's first, as `primeorder` computes it. The
-            /// tables are built in place.
+            /// The digest as a scalar (SEC 1 v2 section 4.1.3 step 5): its leftmost bits up to
+            /// the order's size, reduced mod n. The digests of ES256/384/512 are never longer
+            /// than the field (32, 48 and 64 bytes against 32, 48 and 66), so this is a left
+            /// zero-padding; `None` for a longer one.
+            fn digest_scalar(digest: &[u8]) -> Option<Scalar> {
+                let mut z = FieldBytes::default();
+                let start = z.len().checked_sub(digest.len())?;
+                z.get_mut(start..)?.copy_from_slice(digest);
+                Some(<Scalar as Reduce<FieldBytes>>::reduce(&z))
+            }
+
+            /// The affine `x` of `u1 G + u2 Q`, reduced mod n. The point is computed in variable
+            /// time (the scalars are public), by Straus's method with window-5 wNAF tables, the
+            /// generator's first, as `primeorder` computes it; the tables are built in place.
             #[inline(never)]
-            fn lincomb(u1: &Scalar, u2: &Scalar, q: &AffinePoint) -> ProjectivePoint {
+            fn lincomb_x(u1: &Scalar, u2: &Scalar, q: &AffinePoint) -> Scalar {
                 let mut g_table = WnafBase::<ProjectivePoint, U5>::default();
                 g_table.init_from_base(&ProjectivePoint::GENERATOR);
                 let mut q_table = WnafBase::<ProjectivePoint, U5>::default();
                 q_table.init_from_base(&ProjectivePoint::from(*q));
                 let u1 = WnafScalar::<Scalar, U5>::new(u1);
                 let u2 = WnafScalar::<Scalar, U5>::new(u2);
-                WnafBase::multiscalar_mul([(&g_table, &u1), (&q_table, &u2)].into_iter())
+                let point =
+                    WnafBase::multiscalar_mul([(&g_table, &u1), (&q_table, &u2)].into_iter());
+                x_mod_n(&point)
             }
 
             /// The affine `x` of `point`, reduced mod n (the identity's `x` is zero, which no
@@ -203,6 +215,55 @@ macro_rules! curve_backend {
             #[inline(never)]
             fn x_mod_n(point: &ProjectivePoint) -> Scalar {
                 <Scalar as Reduce<FieldBytes>>::reduce(&point.to_affine().x())
+            }
+
+            /// The staged signing and verification agree with the `ecdsa` crate's: the same
+            /// signature bytes (deterministic RFC 6979), and the same verdict on valid
+            /// signatures, on signatures with a flipped bit, and on other messages. They would
+            /// not if a stage (digest, `k`, `r`, `s`, `u1`/`u2`, the window tables, `x mod n`)
+            /// were wrong.
+            #[cfg(test)]
+            #[test]
+            fn staged_signing_and_verification_agree_with_the_ecdsa_crate() {
+                use $krate::ecdsa::signature::{MultipartSigner as _, MultipartVerifier as _};
+
+                let reference = |key: &VerifyingKey, input: &[&[u8]], sig: &[u8]| {
+                    Signature::from_slice(sig)
+                        .is_ok_and(|sig| key.multipart_verify(input, &sig).is_ok())
+                };
+                let len = FieldBytes::default().len();
+                for seed in 1..4u8 {
+                    let mut scalar = std::vec![seed; len];
+                    scalar[0] = 1;
+                    let signer = signing_key(&scalar).unwrap();
+                    let public = signer.verifying_key().to_sec1_point(false);
+                    let (x, y) = (public.x().unwrap(), public.y().unwrap());
+                    let key = verifying_key(x, y).unwrap();
+                    let input: [&[u8]; 2] = [b"header.", &[seed; 40]];
+                    let mut sig = [0u8; 132];
+                    let n = sign(&signer, &input, &mut sig).unwrap();
+                    let sig = &mut sig[..n];
+                    // The staged RFC 6979 signing gives the ecdsa crate's signature, byte for
+                    // byte.
+                    let expected: Signature = signer.try_multipart_sign(&input).unwrap();
+                    assert_eq!(&*sig, &expected.to_bytes()[..]);
+                    assert_eq!(verify(x, y, &input, sig), Ok(()));
+                    assert!(reference(&key, &input, sig));
+                    // Another message: both refuse.
+                    let other: [&[u8]; 2] = [b"header.", &[seed ^ 1; 40]];
+                    assert!(verify(x, y, &other, sig).is_err());
+                    assert!(!reference(&key, &other, sig));
+                    for bit in (0..n * 8).step_by(11) {
+                        sig[bit / 8] ^= 1 << (bit % 8);
+                        assert_eq!(
+                            verify(x, y, &input, sig).is_ok(),
+                            reference(&key, &input, sig),
+                            "bit {bit}"
+                        );
+                        assert!(verify(x, y, &input, sig).is_err(), "bit {bit}");
+                        sig[bit / 8] ^= 1 << (bit % 8);
+                    }
+                }
             }
 
             /// A signing key from the raw big-endian scalar.
@@ -216,11 +277,76 @@ macro_rules! curve_backend {
                 input: &[&[u8]],
                 out: &mut [u8],
             ) -> Result<usize, SignError> {
-                let signature: Signature = key.try_multipart_sign(input).map_err(|_| SignError)?;
+                let digest = digest(input);
+                let signature = sign_prehash(key.as_nonzero_scalar(), &digest)?;
                 let bytes = signature.to_bytes();
                 let dst = out.get_mut(..bytes.len()).ok_or(SignError)?;
                 dst.copy_from_slice(&bytes);
                 Ok(bytes.len())
+            }
+
+            /// Deterministic ECDSA (RFC 6979 section 3.2; SEC 1 v2 section 4.1.3) of a prehashed
+            /// message, as the `ecdsa` crate computes it (`hazmat::sign_prehashed_rfc6979` with no
+            /// added data: the same candidates for `k`, the same equations), in stages with
+            /// frames of their own, one after the other: the candidate `k` (the HMAC-DRBG state),
+            /// `r` (the scalar multiplication), then `s`. Candidate `i` (almost always the
+            /// first) is made again from the start when needed, so the sequence of candidates
+            /// is the same.
+            #[inline(never)]
+            fn sign_prehash(d: &NonZeroScalar, z: &[u8]) -> Result<Signature, SignError> {
+                // A candidate fails with probability about 2^-128 (k not below n, or r or s
+                // zero); four in a row mean something else is wrong.
+                for attempt in 0..4 {
+                    if let Some(k) = nth_k(d, z, attempt) {
+                        let r = x_mod_n(&ProjectivePoint::mul_by_generator(&k));
+                        if let Some(signature) = signature(d, &k, r, z) {
+                            return Ok(signature);
+                        }
+                    }
+                }
+                Err(SignError)
+            }
+
+            /// The `attempt`-th RFC 6979 candidate for `k` (counting from 0), if it is a
+            /// non-zero scalar.
+            #[inline(never)]
+            fn nth_k(d: &NonZeroScalar, z: &[u8], attempt: usize) -> Option<NonZeroScalar> {
+                let order = <$curve as Curve>::ORDER;
+                let mut x = d.to_repr();
+                let mut kgen = rfc6979::KGenerator::<$digest, <$curve as Curve>::Uint>::new(
+                    &x,
+                    z,
+                    &[],
+                    &order,
+                );
+                x.zeroize();
+                let mut k = FieldBytes::default();
+                for _ in 0..=attempt {
+                    kgen.fill_next_k(&mut k);
+                }
+                let scalar = NonZeroScalar::from_repr(k).into_option();
+                k.zeroize();
+                scalar
+            }
+
+            /// `s = (z + r d) / k` mod n, and the signature `(r, s)`; `None` if `r` or `s` is
+            /// zero.
+            #[inline(never)]
+            fn signature(
+                d: &NonZeroScalar,
+                k: &NonZeroScalar,
+                r: Scalar,
+                z: &[u8],
+            ) -> Option<Signature> {
+                let z = digest_scalar(z)?;
+                let k_inv = *Invert::invert(k);
+                let s = k_inv * (z + r * d.as_ref());
+                let signature = Signature::from_scalars(r, s).ok()?;
+                Some(if <$curve as EcdsaCurve>::NORMALIZE_S {
+                    signature.normalize_s()
+                } else {
+                    signature
+                })
             }
 
             /// Writes the public affine coordinates of `key`.
@@ -286,6 +412,7 @@ curve_backend!(
     "es256",
     es256,
     p256,
+    p256::NistP256,
     sha2::Sha256,
     Es256,
     RustCryptoEs256,
@@ -295,6 +422,7 @@ curve_backend!(
     "es384",
     es384,
     p384,
+    p384::NistP384,
     sha2::Sha384,
     Es384,
     RustCryptoEs384,
@@ -304,6 +432,7 @@ curve_backend!(
     "es512",
     es512,
     p521,
+    p521::NistP521,
     sha2::Sha512,
     Es512,
     RustCryptoEs512,
