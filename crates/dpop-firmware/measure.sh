@@ -7,11 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Budgets (bytes), ES256 at opt-level z. The goals are 48 KiB flash for create + verify, 4 KiB
-# of stack to create and 8 KiB to verify (device limits). Flash meets its goal (48,964 B); the
-# stack budgets are the figures reached so far (create 4,212 B in the create-only build, verify
-# 9,692 B), with a small margin, so that CI catches any regression.
+# of stack to create and 8 KiB to verify (device limits). Flash (49,096 B) and creation (3,772 B
+# at most, in the create-only build) meet their goals; the verify budget is the figure reached
+# so far (9,692 B) with a small margin, so that CI catches any regression.
 FLASH_BUDGET=$((48 * 1024))
-CREATE_STACK_BUDGET=$((4 * 1024 + 512))
+CREATE_STACK_BUDGET=$((4 * 1024))
 VERIFY_STACK_BUDGET=$((10 * 1024))
 
 target_dir="${CARGO_TARGET_DIR:-target}"

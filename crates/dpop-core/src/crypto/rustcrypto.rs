@@ -138,7 +138,7 @@ macro_rules! curve_backend {
             /// computes it (`hazmat::verify_prehashed`: the same scalar steps, the same
             /// interleaved window-5 wNAF multiplication), split into stages that each have a
             /// frame of their own and run one after the other: the key, the digest, the scalars
-            /// `u1` and `u2`, the `x` of the point `u1 G + u2 Q`. On a 32-bit target the deepest
+            /// `u1` and `u2`, the point `u1 G + u2 Q`, its `x`. On a 32-bit target the deepest
             /// stage (the window tables) takes about 2.5 KiB of stack; the `ecdsa` crate's
             /// single frame took 4.4 KiB, with the other stages' locals beside the tables.
             pub(crate) fn verify(
@@ -156,7 +156,10 @@ macro_rules! curve_backend {
                 let digest = digest(input);
                 let (u1, u2) =
                     scalars(&digest, &signature).ok_or(SignatureCheckError::InvalidSignature)?;
-                if *signature.r() == lincomb_x(&u1, &u2, key.as_affine()) {
+                let point = lincomb(&u1, &u2, key.as_affine());
+                // `x mod n` in a frame of its own too: the field inversion below it does not
+                // add to the window tables' frame.
+                if *signature.r() == x_mod_n(&point) {
                     Ok(())
                 } else {
                     Err(SignatureCheckError::InvalidSignature)
@@ -194,20 +197,18 @@ macro_rules! curve_backend {
                 Some(<Scalar as Reduce<FieldBytes>>::reduce(&z))
             }
 
-            /// The affine `x` of `u1 G + u2 Q`, reduced mod n. The point is computed in variable
-            /// time (the scalars are public), by Straus's method with window-5 wNAF tables, the
-            /// generator's first, as `primeorder` computes it; the tables are built in place.
+            /// `u1 G + u2 Q` in variable time (the scalars are public), by Straus's method with
+            /// window-5 wNAF tables, the generator's first, as `primeorder` computes it. The
+            /// tables are built in place.
             #[inline(never)]
-            fn lincomb_x(u1: &Scalar, u2: &Scalar, q: &AffinePoint) -> Scalar {
+            fn lincomb(u1: &Scalar, u2: &Scalar, q: &AffinePoint) -> ProjectivePoint {
                 let mut g_table = WnafBase::<ProjectivePoint, U5>::default();
                 g_table.init_from_base(&ProjectivePoint::GENERATOR);
                 let mut q_table = WnafBase::<ProjectivePoint, U5>::default();
                 q_table.init_from_base(&ProjectivePoint::from(*q));
                 let u1 = WnafScalar::<Scalar, U5>::new(u1);
                 let u2 = WnafScalar::<Scalar, U5>::new(u2);
-                let point =
-                    WnafBase::multiscalar_mul([(&g_table, &u1), (&q_table, &u2)].into_iter());
-                x_mod_n(&point)
+                WnafBase::multiscalar_mul([(&g_table, &u1), (&q_table, &u2)].into_iter())
             }
 
             /// The affine `x` of `point`, reduced mod n (the identity's `x` is zero, which no
