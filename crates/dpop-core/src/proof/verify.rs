@@ -45,9 +45,9 @@ pub const NONCE_IAT_BOUND: u64 = 86_400;
 /// `htu` is bounded by [`MAX_URI_LEN`]. Values above a hard maximum are clamped to it.
 ///
 /// The proof limit also sizes the scratch memory verification needs ([`Limits::scratch_len`]):
-/// [`Verifier::verify`] keeps scratch for the largest proof on its stack (12,291 bytes), while
+/// [`Verifier::verify`] keeps scratch for the largest proof on its stack (12,225 bytes), while
 /// [`Verifier::verify_with_scratch`] takes it from the caller, so that a device verifying
-/// proofs of at most 1 KiB ([`Limits::DEVICE`]) needs only 3,075 bytes.
+/// proofs of at most 1 KiB ([`Limits::DEVICE`]) needs only 2,811 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
@@ -69,7 +69,7 @@ impl Limits {
 
     /// Limits for a device: proofs of at most 1 KiB, enough for ES512 with a 256-byte URI and
     /// no nonce, or ES256 with a 400-byte URI and a 100-byte nonce. Its
-    /// [`scratch_len`](Self::scratch_len) is 3,075 bytes.
+    /// [`scratch_len`](Self::scratch_len) is 2,811 bytes.
     pub const DEVICE: Self = Self::DEFAULT.with_proof(1024);
 
     /// The scratch memory, in bytes, that [`Verifier::verify_with_scratch`] needs for a proof
@@ -78,8 +78,8 @@ impl Limits {
     ///
     /// ```
     /// use dpop_core::Limits;
-    /// assert_eq!(Limits::DEFAULT.scratch_len(), 12_291);
-    /// assert_eq!(Limits::DEVICE.scratch_len(), 3_075);
+    /// assert_eq!(Limits::DEFAULT.scratch_len(), 12_225);
+    /// assert_eq!(Limits::DEVICE.scratch_len(), 2_811);
     /// ```
     #[must_use]
     pub const fn scratch_len(&self) -> usize {
@@ -362,26 +362,31 @@ impl<'a> Verifier<'a> {
         {
             return Err(VerifyError::TooLarge(Limit::Proof));
         }
+        // 2. Segments.
+        let compact = jws::split(proof).map_err(VerifyError::Malformed)?;
+        // The decoded header and payload go to the front of the scratch, the `htu` buffers of
+        // the claims check right after them.
+        let payload_len = base64url::decoded_len_max(compact.payload.len());
         let (buf, uri_scratch) = scratch
-            .split_at_mut_checked(base64url::decoded_len_max(proof.len()))
+            .split_at_mut_checked(base64url::decoded_len_max(compact.header.len()) + payload_len)
             .ok_or(VerifyError::TooLarge(Limit::Proof))?;
         // Two stages, each in a frame of its own, one after the other: the signature check
         // (with the crypto, the deepest part) does not carry the claims' locals on the stack,
         // and the claims check does not carry the header's.
-        let signed = self.check_signature(proof, buf)?;
-        self.check_claims(signed, uri_scratch, proof.len(), expected, now, key)
+        let signed = self.check_signature(compact, buf)?;
+        self.check_claims(signed, uri_scratch, payload_len, expected, now, key)
     }
 
-    /// Checks 2 to 7: segments, base64url, JSON, header, key, signature. The decoded header and
-    /// payload are left in `buf`, and the payload is returned unread.
+    /// Checks 2 to 7 on the segments: base64url, JSON, header, key, signature. The decoded
+    /// header and payload are left in `buf`, and the payload is returned unread.
     #[inline(never)]
     fn check_signature<'s>(
         &self,
-        proof: &'s str,
+        compact: jws::Compact<'s>,
         buf: &'s mut [u8],
     ) -> Result<Signed<'s, 'a>, VerifyError> {
         // 2-6, in a frame that is gone before the signature check.
-        let (compact, algorithm, jwk, payload) = self.check_structure(proof, buf)?;
+        let (algorithm, jwk, payload) = self.check_structure(&compact, buf)?;
 
         // 7. Signature over the exact bytes received.
         let sig_len = algorithm.algorithm().signature_len();
@@ -408,7 +413,7 @@ impl<'a> Verifier<'a> {
         &self,
         signed: Signed<'_, 'a>,
         uri_scratch: &mut [u8],
-        proof_len: usize,
+        payload_len: usize,
         expected: &Expected<'e>,
         now: UnixTime,
         key: &mut Option<Thumbprint>,
@@ -449,7 +454,7 @@ impl<'a> Verifier<'a> {
         }
 
         // 10. Target URI, under the one canonicalization.
-        let [htu_buf, canonical, claimed_buf] = uri_buffers(uri_scratch, proof_len);
+        let [htu_buf, canonical, claimed_buf] = uri_buffers(uri_scratch, payload_len)?;
         let htu = bounded_in(htu, htu_buf, Claim::Htu, Limit::Htu)?;
         let claimed = TargetUri::parse_claim(htu).map_err(|_| VerifyError::Invalid(Claim::Htu))?;
         // An expected URI whose canonical form does not fit is longer than any `htu` this proof
@@ -555,16 +560,15 @@ impl<'a> Verifier<'a> {
         })
     }
 
-    /// Checks 2 to 6: segments, base64url, JSON and the header; returns the segments, the
-    /// verifier and key the header names, and the payload, unread.
+    /// Checks 2 to 6 on the segments: base64url, JSON and the header; returns the verifier and
+    /// key the header names, and the payload, unread.
     #[inline(never)]
     fn check_structure<'s>(
         &self,
-        proof: &'s str,
+        compact: &jws::Compact<'s>,
         buf: &'s mut [u8],
     ) -> Result<Structure<'s, 'a>, VerifyError> {
-        // 2. Segments and base64url.
-        let compact = jws::split(proof).map_err(VerifyError::Malformed)?;
+        // 2. Base64url.
         let (header_buf, payload_buf) =
             buf.split_at_mut(base64url::decoded_len_max(compact.header.len()));
         let header = base64url::decode(compact.header, header_buf).map_err(malformed_base64)?;
@@ -575,7 +579,7 @@ impl<'a> Verifier<'a> {
 
         // 4-6. Header.
         let (algorithm, jwk) = self.check_header(&header)?;
-        Ok((compact, algorithm, jwk, payload))
+        Ok((algorithm, jwk, payload))
     }
 
     /// Checks `typ`, `crit`, `alg` and `jwk`; returns the verifier and the key.
@@ -616,15 +620,9 @@ impl<'a> Verifier<'a> {
     }
 }
 
-/// The outcome of the structural checks (2 to 6): the segments, the verifier and key the
-/// header names, and the payload, unread.
-type Structure<'s, 'a> = (
-    jws::Compact<'s>,
-    &'a dyn VerifyAlgorithm,
-    PublicJwk,
-    Object<'s>,
-);
-
+/// The outcome of the structural checks (2 to 6): the verifier and key the header names, and
+/// the payload, unread.
+type Structure<'s, 'a> = (&'a dyn VerifyAlgorithm, PublicJwk, Object<'s>);
 /// The outcome of the signature stage: the verifier and key that checked the signature, and
 /// the payload, not yet read.
 struct Signed<'s, 'a> {
@@ -961,27 +959,49 @@ fn required<'a>(value: Option<Value<'a>>, claim: Claim) -> Result<JsonStr<'a>, V
     }
 }
 
-/// The scratch [`Verifier::verify_with_scratch`] needs for a proof of `proof_len` bytes: the
-/// decoded segments, then three `htu` buffers (no `htu` is longer than the decoded payload).
+/// The characters of the shortest signature segment of any algorithm (ES256's 64 bytes): a
+/// proof reaches the claims check only with a signature segment of its algorithm's exact length.
+const MIN_SIGNATURE_CHARS: usize = base64url::encoded_len(64);
+
+/// The scratch [`Verifier::verify_with_scratch`] needs for a proof of `proof_len` bytes.
+///
+/// Decoding needs the decoded header and payload: at most `decoded_len_max(proof_len)`. The
+/// claims check, reached only once a signature of at least [`MIN_SIGNATURE_CHARS`] has
+/// verified, needs the decoded header and payload (`H + P` bytes) and then three `htu` buffers
+/// of `1 + min(P, MAX_URI_LEN)` bytes each (no `htu` is longer than the decoded payload, and
+/// its canonical form is at most one byte longer). Since decoding rounds down,
+/// `H + P <= decoded_len_max(proof_len - MIN_SIGNATURE_CHARS - 2)`, which bounds both.
 const fn scratch_len_for(proof_len: usize) -> usize {
-    base64url::decoded_len_max(proof_len) + 3 * uri_buffer_len(proof_len)
+    let decoding = base64url::decoded_len_max(proof_len);
+    let signed = base64url::decoded_len_max(proof_len.saturating_sub(MIN_SIGNATURE_CHARS + 2));
+    let claims = signed + 3 * uri_buffer_len(signed);
+    if decoding > claims { decoding } else { claims }
 }
 
-const fn uri_buffer_len(proof_len: usize) -> usize {
-    let decoded = base64url::decoded_len_max(proof_len);
-    1 + if decoded < MAX_URI_LEN {
-        decoded
+/// The length of each `htu` buffer for a decoded payload of `payload_len` bytes.
+const fn uri_buffer_len(payload_len: usize) -> usize {
+    1 + if payload_len < MAX_URI_LEN {
+        payload_len
     } else {
         MAX_URI_LEN
     }
 }
 
-/// Splits the `htu` part of the scratch into its three buffers (empty ones if it is short,
-/// which the scratch check in `verify_with_scratch` rules out).
-fn uri_buffers(scratch: &mut [u8], proof_len: usize) -> [&mut [u8]; 3] {
-    let len = uri_buffer_len(proof_len);
-    let mut chunks = scratch.chunks_mut(len);
-    [(); 3].map(|()| chunks.next().unwrap_or_default())
+/// Splits the `htu` part of the scratch into its three buffers. Too short a part is
+/// `TooLarge(Proof)`, which [`scratch_len_for`] rules out for any proof whose signature
+/// verified.
+fn uri_buffers(scratch: &mut [u8], payload_len: usize) -> Result<[&mut [u8]; 3], VerifyError> {
+    let len = uri_buffer_len(payload_len);
+    let (first, rest) = scratch
+        .split_at_mut_checked(len)
+        .ok_or(VerifyError::TooLarge(Limit::Proof))?;
+    let (second, rest) = rest
+        .split_at_mut_checked(len)
+        .ok_or(VerifyError::TooLarge(Limit::Proof))?;
+    let third = rest
+        .get_mut(..len)
+        .ok_or(VerifyError::TooLarge(Limit::Proof))?;
+    Ok([first, second, third])
 }
 
 /// Unescapes a string claim into `buf`, or borrows it when it has no escapes; enforces

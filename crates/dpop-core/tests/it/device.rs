@@ -164,3 +164,51 @@ fn device_limits_reject_a_larger_proof() {
         .unwrap();
     assert_eq!(verified.algorithm(), Algorithm::Es256);
 }
+
+/// The scratch sized by [`Limits::scratch_len`] for a proof's exact length holds the claims
+/// check's three `htu` buffers in the worst case: a proof of at most 1 KiB whose payload is
+/// nearly all `htu`, JSON-escaped (so it is unescaped into a buffer of its own), with a
+/// non-canonical expected URI (so both canonical forms are written). One byte less is
+/// `TooLarge(Proof)` before any work.
+#[test]
+fn the_exact_scratch_holds_the_longest_escaped_htu() {
+    for alg in ALGS {
+        let signer = key(alg);
+        let header = crate::common::header_for(&signer);
+        let build = |segments: usize| {
+            let htu = format!("https:\\/\\/api.example.com{}", "\\/a".repeat(segments));
+            let payload = format!(
+                r#"{{"jti":"j","htm":"GET","htu":"{htu}","iat":{}}}"#,
+                NOW.as_secs()
+            );
+            crate::common::sign_raw(&signer, &header, &payload)
+        };
+        let mut segments = 1;
+        while build(segments + 1).len() <= 1024 {
+            segments += 1;
+        }
+        let proof = build(segments);
+        assert!(
+            proof.len() <= 1024 && proof.len() > 1000,
+            "{alg:?} {}",
+            proof.len()
+        );
+        let uri = format!("HTTPS://API.example.com:443{}", "/a".repeat(segments));
+        let target = TargetUri::parse(&uri).unwrap();
+        let expected = Expected::new(HttpMethod::GET, target);
+        let verifier = Verifier::new(ALL_VERIFIERS).with_limits(Limits::DEVICE);
+        let needed = Limits::DEFAULT.with_proof(proof.len()).scratch_len();
+        assert!(needed <= Limits::DEVICE.scratch_len());
+        let mut scratch = vec![0u8; needed];
+        let verified = verifier
+            .verify_with_scratch(&proof, &expected, NOW, &mut scratch)
+            .unwrap();
+        assert_eq!(verified.id(), "j");
+        assert_eq!(
+            verifier
+                .verify_with_scratch(&proof, &expected, NOW, &mut scratch[..needed - 1])
+                .unwrap_err(),
+            VerifyError::TooLarge(Limit::Proof)
+        );
+    }
+}
