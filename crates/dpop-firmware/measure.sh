@@ -7,12 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # Budgets (bytes), ES256 at opt-level z. The goals are 48 KiB flash for create + verify, 4 KiB
-# of stack to create and 8 KiB to verify (device limits). Flash (49,116 B) and creation (3,772 B
-# at most, in the create-only build) meet their goals; the verify budget is the figure reached
-# so far (9,468 B) with a small margin, so that CI catches any regression.
+# of stack to create and 8 KiB to verify (device limits, or a caller-provided scratch buffer).
+# Verification with the scratch provided by the caller is held to the 8 KiB goal; with its
+# scratch on its own stack (2,811 B for Limits::DEVICE) it needs more, and that budget is the
+# figure reached so far with a small margin, so that CI catches any regression.
 FLASH_BUDGET=$((48 * 1024))
 CREATE_STACK_BUDGET=$((4 * 1024))
-VERIFY_STACK_BUDGET=$((10 * 1024))
+VERIFY_STACK_BUDGET=$((8 * 1024))
+VERIFY_OWN_SCRATCH_STACK_BUDGET=$((10 * 1024))
 
 target_dir="${CARGO_TARGET_DIR:-target}"
 elf="$target_dir/thumbv7em-none-eabihf/release/dpop-firmware"
@@ -54,12 +56,18 @@ run() {
     if [ "$n" -gt "$VERIFY_STACK_BUDGET" ]; then
       echo "FAIL: ES256 verify stack $n B > budget $VERIFY_STACK_BUDGET B"; failed=1
     fi
+  done < <(printf '%s\n' "$out" | sed -n 's/^stack ES256 verify (caller.s scratch): \([0-9]*\) bytes$/\1/p')
+  while read -r n; do
+    if [ "$n" -gt "$VERIFY_OWN_SCRATCH_STACK_BUDGET" ]; then
+      echo "FAIL: ES256 verify stack (scratch on its own stack) $n B > budget $VERIFY_OWN_SCRATCH_STACK_BUDGET B"
+      failed=1
+    fi
   done < <(printf '%s\n' "$out" | sed -n 's/^stack ES256 verify: \([0-9]*\) bytes$/\1/p')
 }
 
 run "ES256 create + verify"
 run "ES256 create only" --no-default-features --features create
-run "ES256 verify only" --no-default-features --features verify
-run "ES256 + ES384 + ES512" --features es384,es512,default-limits
+run "ES256 verify only" --no-default-features --features verify,own-scratch
+run "ES256 + ES384 + ES512" --features es384,es512,default-limits,own-scratch
 echo "budgets (ES256): flash <= $FLASH_BUDGET B (create + verify), stack <= $CREATE_STACK_BUDGET B (create), <= $VERIFY_STACK_BUDGET B (verify, Limits::DEVICE)"
 exit "$failed"
