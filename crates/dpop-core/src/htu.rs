@@ -2,7 +2,6 @@
 //! [`canonicalize_uri`], its one public entry point.
 
 use core::fmt;
-use core::net::Ipv6Addr;
 
 /// Maximum length in bytes of a URI accepted by this module, for the input and for its canonical
 /// form alike.
@@ -723,13 +722,82 @@ fn validate_ipv6_literal(literal: &[u8]) -> Result<(), UriError> {
     {
         return Err(UriError::InvalidHost);
     }
-    // `Ipv6Addr` parsing accepts the RFC 4291 §2.2 text forms, which match the IPv6address
-    // rule of RFC 3986 §3.2.2 (at most 4 hex digits per group, one "::", an optional trailing
-    // dotted quad without leading zeros).
-    let text = core::str::from_utf8(inner).map_err(|_| UriError::InvalidHost)?;
-    text.parse::<Ipv6Addr>()
-        .map(|_| ())
-        .map_err(|_| UriError::InvalidHost)
+    if is_ipv6_address(inner) {
+        Ok(())
+    } else {
+        Err(UriError::InvalidHost)
+    }
+}
+
+/// The `IPv6address` rule of RFC 3986 §3.2.2 (the text forms of RFC 4291 §2.2): pieces of one
+/// to four hex digits separated by `:`, at most one `::` standing for one or more zero pieces,
+/// and optionally an `IPv4address` as the last two pieces; eight pieces in all without `::`,
+/// at most seven written with it. Written out rather than through `core::net::Ipv6Addr`, whose
+/// parser brings about 2 KiB of code to a firmware for an answer this small.
+fn is_ipv6_address(text: &[u8]) -> bool {
+    let mut pieces = 0usize;
+    let mut elided = false;
+    let mut rest = text;
+    if let Some(after) = rest.strip_prefix(b"::") {
+        elided = true;
+        rest = after;
+    }
+    while !rest.is_empty() {
+        let digits = rest.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+        if rest.get(digits) == Some(&b'.') {
+            // The dotted quad ends the address.
+            if !is_ipv4_address(rest) {
+                return false;
+            }
+            pieces += 2;
+            break;
+        }
+        let Some(after) = rest.get(digits..) else {
+            return false;
+        };
+        if !(1..=4).contains(&digits) || pieces == 8 {
+            return false;
+        }
+        pieces += 1;
+        rest = after;
+        if let Some(after) = rest.strip_prefix(b"::") {
+            if elided {
+                return false;
+            }
+            elided = true;
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix(b":") {
+            // A piece must follow.
+            if after.is_empty() {
+                return false;
+            }
+            rest = after;
+        } else if !rest.is_empty() {
+            return false;
+        }
+    }
+    if elided { pieces <= 7 } else { pieces == 8 }
+}
+
+/// The `IPv4address` rule of RFC 3986 §3.2.2: four `dec-octet`s (0 to 255, no leading zero)
+/// separated by `.`.
+fn is_ipv4_address(text: &[u8]) -> bool {
+    let mut octets = 0;
+    for octet in text.split(|&b| b == b'.') {
+        octets += 1;
+        let valid = match *octet {
+            [d] => d.is_ascii_digit(),
+            [b'1'..=b'9', d] | [b'1', b'0'..=b'9', d] | [b'2', b'0'..=b'4', d] => {
+                d.is_ascii_digit()
+            }
+            [b'2', b'5', b'0'..=b'5'] => true,
+            _ => false,
+        };
+        if !valid || octets > 4 {
+            return false;
+        }
+    }
+    octets == 4
 }
 
 /// Validates a port and returns its canonical digits, empty when the port is dropped.
@@ -1799,8 +1867,87 @@ mod tests {
             })
     }
 
+    /// Whether `text` is an IPv6 address by the standard library's parser, the reference for
+    /// [`is_ipv6_address`] (RFC 4291 §2.2 is RFC 3986's `IPv6address`).
+    fn std_ipv6(text: &str) -> bool {
+        text.parse::<std::net::Ipv6Addr>().is_ok()
+    }
+
+    #[test]
+    fn ipv6_addresses_follow_rfc_3986() {
+        let valid = [
+            "::",
+            "::1",
+            "1::",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1::8",
+            "2001:DB8::ff00:42:8329",
+            "0000:0000:0000:0000:0000:0000:0000:0001",
+            "::ffff:1.2.3.4",
+            "::1.2.3.4",
+            "1:2:3:4:5:6:255.255.255.255",
+            "1:2:3:4:5::0.0.0.0",
+            "fe80::1:2:3:4:5:6",
+        ];
+        let invalid = [
+            "",
+            ":",
+            ":::",
+            "1:2:3:4:5:6:7",
+            "1:2:3:4:5:6:7:8:9",
+            "1:2:3:4::5:6:7:8",
+            "1::2::3",
+            "::1:",
+            ":1::",
+            "1:",
+            "12345::",
+            "::g",
+            "::1.2.3",
+            "::1.2.3.4.5",
+            "::256.1.1.1",
+            "::01.2.3.4",
+            "::1.2.3.04",
+            "1.2.3.4",
+            "::1.2.3.4:1",
+            "1:2:3:4:5:6:7:1.2.3.4",
+            "::1.2.3.",
+            "::.1.2.3",
+        ];
+        for text in valid {
+            assert!(is_ipv6_address(text.as_bytes()), "{text}");
+            assert!(std_ipv6(text), "{text}");
+        }
+        for text in invalid {
+            assert!(!is_ipv6_address(text.as_bytes()), "{text}");
+            assert!(!std_ipv6(text), "{text}");
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        /// Near-addresses made of pieces, separators and dotted quads (valid and not) are
+        /// judged exactly as the standard library's parser judges them.
+        #[test]
+        fn ipv6_validation_agrees_with_the_standard_library(
+            parts in proptest::collection::vec(
+                proptest::sample::select(&[
+                    "0", "1", "ab", "FfFf", "0000", "10000", ":", ":", "::", ".", "1.2.3.4",
+                    "255.255.255.255", "256.0.0.1", "01.2.3.4", "1.2.3", "9", "25", "249",
+                ][..]),
+                0..20,
+            )
+        ) {
+            let text = parts.concat();
+            prop_assert_eq!(is_ipv6_address(text.as_bytes()), std_ipv6(&text), "{}", text);
+        }
+
+        #[test]
+        fn ipv6_validation_agrees_on_any_text_of_its_alphabet(text in "[0-9a-fA-F:.]{0,46}") {
+            prop_assert_eq!(is_ipv6_address(text.as_bytes()), std_ipv6(&text), "{}", text);
+        }
 
         #[test]
         fn arbitrary_strings_never_panic(uri in any::<String>()) {
