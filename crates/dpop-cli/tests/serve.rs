@@ -718,3 +718,40 @@ fn the_readme_walk_through_runs_as_written() {
     );
     assert_eq!(log.lines().count(), 4, "{log}");
 }
+
+/// The DPoP layers sit on the routes they protect (`route_layer`): a path that is not a route
+/// answers 404, while a protected route without credentials still gets 401 with the DPoP
+/// challenge.
+#[test]
+fn unknown_paths_are_404_and_protected_ones_401_with_the_challenge() {
+    if !have_curl() {
+        return;
+    }
+    let s = Served::start("not-found", &[]);
+    for path in ["/", "/nothing-here", "/resource/extra", "/token/x"] {
+        let r = curl(&s.dir, &[&format!("{}{path}", s.url)]);
+        assert_eq!(r.status, 404, "{path}: {}", r.headers);
+        assert_eq!(r.header("www-authenticate"), None, "{path}");
+    }
+    let r = curl(&s.dir, &[&format!("{}/resource", s.url)]);
+    assert_eq!(r.status, 401, "{}", r.headers);
+    let challenge = r.header("www-authenticate").unwrap();
+    assert!(challenge.starts_with("DPoP "), "{challenge}");
+    assert!(
+        challenge.contains("algs=\"ES256 ES384 ES512\""),
+        "{challenge}"
+    );
+    // A token request without a proof is refused by the token endpoint's layer (400).
+    let r = curl(
+        &s.dir,
+        &[
+            &format!("{}/token", s.url),
+            "-d",
+            "grant_type=client_credentials",
+        ],
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    let (code, log) = s.stop();
+    assert_eq!(code, Some(0));
+    assert!(log.contains("GET /nothing-here 404"), "{log}");
+}
