@@ -1,6 +1,7 @@
 //! `dpop serve` end to end, driven as the README shows it: the real `dpop` binary for the
-//! server, keys and proofs, and the real `curl` for HTTP. Without curl the tests are skipped,
-//! unless `CI` is `true`, where a missing curl fails them.
+//! server, keys and proofs, and the real `curl` for HTTP. Without curl (or jq, for the
+//! walk-through script) the crate's build script has the tests ignored, with that reason, unless
+//! `CI` is `true`, where a missing curl fails them.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
@@ -187,6 +188,10 @@ fn curl(dir: &Path, args: &[&str]) -> Reply {
 }
 
 #[test]
+#[cfg_attr(
+    dpop_skip_curl,
+    ignore = "curl is not installed: sudo apt-get install -y curl"
+)]
 fn the_readme_walk_through_token_resource_refresh() {
     if !have_curl() {
         return;
@@ -413,6 +418,10 @@ fn the_readme_walk_through_token_resource_refresh() {
 }
 
 #[test]
+#[cfg_attr(
+    dpop_skip_curl,
+    ignore = "curl is not installed: sudo apt-get install -y curl"
+)]
 fn nonce_mode_answers_use_dpop_nonce_then_accepts_the_nonce() {
     if !have_curl() {
         return;
@@ -512,6 +521,10 @@ fn nonce_mode_answers_use_dpop_nonce_then_accepts_the_nonce() {
 }
 
 #[test]
+#[cfg_attr(
+    dpop_skip_curl,
+    ignore = "curl is not installed: sudo apt-get install -y curl"
+)]
 fn bearer_only_with_the_flag() {
     if !have_curl() {
         return;
@@ -569,6 +582,10 @@ fn bearer_only_with_the_flag() {
 }
 
 #[test]
+#[cfg_attr(
+    dpop_skip_curl,
+    ignore = "curl is not installed: sudo apt-get install -y curl"
+)]
 fn public_url_is_the_htu_base() {
     if !have_curl() {
         return;
@@ -654,6 +671,10 @@ fn have_jq() -> bool {
 /// The README's walk-through block, run as written by `sh -e` with the binary under test first
 /// on `PATH`.
 #[test]
+#[cfg_attr(
+    any(dpop_skip_curl, dpop_skip_jq),
+    ignore = "curl or jq is not installed: sudo apt-get install -y curl jq"
+)]
 fn the_readme_walk_through_runs_as_written() {
     if !have_curl() || !have_jq() {
         return;
@@ -723,6 +744,10 @@ fn the_readme_walk_through_runs_as_written() {
 /// answers 404, while a protected route without credentials still gets 401 with the DPoP
 /// challenge.
 #[test]
+#[cfg_attr(
+    dpop_skip_curl,
+    ignore = "curl is not installed: sudo apt-get install -y curl"
+)]
 fn unknown_paths_are_404_and_protected_ones_401_with_the_challenge() {
     if !have_curl() {
         return;
