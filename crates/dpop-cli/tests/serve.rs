@@ -1,6 +1,7 @@
 //! `dpop serve` end to end, driven as the README shows it: the real `dpop` binary for the
-//! server, keys and proofs, and the real `curl` for HTTP. Without curl the tests are skipped,
-//! unless `CI` is `true`, where a missing curl fails them.
+//! server, keys and proofs, and the real `curl` for HTTP. Without curl (or jq, for the
+//! walk-through script) the crate's build script has the tests ignored, with that reason, unless
+//! `CI` is `true`, where a missing curl fails them.
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
@@ -187,6 +188,10 @@ fn curl(dir: &Path, args: &[&str]) -> Reply {
 }
 
 #[test]
+#[cfg_attr(
+    dpop_skip_curl,
+    ignore = "curl is not installed: sudo apt-get install -y curl"
+)]
 fn the_readme_walk_through_token_resource_refresh() {
     if !have_curl() {
         return;
@@ -413,6 +418,10 @@ fn the_readme_walk_through_token_resource_refresh() {
 }
 
 #[test]
+#[cfg_attr(
+    dpop_skip_curl,
+    ignore = "curl is not installed: sudo apt-get install -y curl"
+)]
 fn nonce_mode_answers_use_dpop_nonce_then_accepts_the_nonce() {
     if !have_curl() {
         return;
@@ -512,6 +521,10 @@ fn nonce_mode_answers_use_dpop_nonce_then_accepts_the_nonce() {
 }
 
 #[test]
+#[cfg_attr(
+    dpop_skip_curl,
+    ignore = "curl is not installed: sudo apt-get install -y curl"
+)]
 fn bearer_only_with_the_flag() {
     if !have_curl() {
         return;
@@ -569,6 +582,10 @@ fn bearer_only_with_the_flag() {
 }
 
 #[test]
+#[cfg_attr(
+    dpop_skip_curl,
+    ignore = "curl is not installed: sudo apt-get install -y curl"
+)]
 fn public_url_is_the_htu_base() {
     if !have_curl() {
         return;
@@ -654,6 +671,10 @@ fn have_jq() -> bool {
 /// The README's walk-through block, run as written by `sh -e` with the binary under test first
 /// on `PATH`.
 #[test]
+#[cfg_attr(
+    any(dpop_skip_curl, dpop_skip_jq),
+    ignore = "curl or jq is not installed: sudo apt-get install -y curl jq"
+)]
 fn the_readme_walk_through_runs_as_written() {
     if !have_curl() || !have_jq() {
         return;
@@ -717,4 +738,45 @@ fn the_readme_walk_through_runs_as_written() {
         "{log}"
     );
     assert_eq!(log.lines().count(), 4, "{log}");
+}
+
+/// The DPoP layers sit on the routes they protect (`route_layer`): a path that is not a route
+/// answers 404, while a protected route without credentials still gets 401 with the DPoP
+/// challenge.
+#[test]
+#[cfg_attr(
+    dpop_skip_curl,
+    ignore = "curl is not installed: sudo apt-get install -y curl"
+)]
+fn unknown_paths_are_404_and_protected_ones_401_with_the_challenge() {
+    if !have_curl() {
+        return;
+    }
+    let s = Served::start("not-found", &[]);
+    for path in ["/", "/nothing-here", "/resource/extra", "/token/x"] {
+        let r = curl(&s.dir, &[&format!("{}{path}", s.url)]);
+        assert_eq!(r.status, 404, "{path}: {}", r.headers);
+        assert_eq!(r.header("www-authenticate"), None, "{path}");
+    }
+    let r = curl(&s.dir, &[&format!("{}/resource", s.url)]);
+    assert_eq!(r.status, 401, "{}", r.headers);
+    let challenge = r.header("www-authenticate").unwrap();
+    assert!(challenge.starts_with("DPoP "), "{challenge}");
+    assert!(
+        challenge.contains("algs=\"ES256 ES384 ES512\""),
+        "{challenge}"
+    );
+    // A token request without a proof is refused by the token endpoint's layer (400).
+    let r = curl(
+        &s.dir,
+        &[
+            &format!("{}/token", s.url),
+            "-d",
+            "grant_type=client_credentials",
+        ],
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
+    let (code, log) = s.stop();
+    assert_eq!(code, Some(0));
+    assert!(log.contains("GET /nothing-here 404"), "{log}");
 }

@@ -3,8 +3,8 @@
 //! without it, RFC 9449 section 5).
 //!
 //! A store holds one secret document (the session, as JSON) and knows nothing of its format:
-//! [`FileStore`] writes it to a file, your own store can put it in an OS keyring or a secrets
-//! service.
+//! [`FileStore`] writes it to a file, `KeyringStore` (feature `keyring`) to the operating
+//! system's keyring, and your own store can put it in a secrets service.
 
 use core::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -12,6 +12,12 @@ use std::io::{ErrorKind, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use zeroize::Zeroizing;
+
+#[cfg(feature = "keyring")]
+mod os_keyring;
+#[cfg(feature = "keyring")]
+#[cfg_attr(docsrs, doc(cfg(feature = "keyring")))]
+pub use os_keyring::KeyringStore;
 
 /// Largest session document read: a key, tokens and extension members fit in far less.
 pub const MAX_SESSION_LEN: usize = 256 * 1024;
@@ -57,6 +63,52 @@ pub enum StoreError {
     /// The document is not a session this crate wrote (bad JSON, a missing member, an invalid
     /// key or token response).
     Malformed,
+    /// The operating system's keyring failed (`KeyringStore`, feature `keyring`).
+    Keyring(KeyringError),
+}
+
+/// Why the operating system's keyring could not load, save or remove a session.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyringError {
+    /// Several entries match the service and account (written by another program).
+    Ambiguous,
+    /// The keyring is locked, or its user refused access.
+    Locked,
+    /// Any other failure the platform reported (a D-Bus error, a keychain error).
+    Platform,
+    /// The keyring refused the entry: a name or the session is too long for it (Windows'
+    /// Credential Manager takes at most 2,560 bytes), or a name is invalid.
+    Rejected,
+    /// No keyring can be reached: on Linux, no Secret Service on the session D-Bus (or no
+    /// session bus at all).
+    Unavailable,
+}
+
+impl KeyringError {
+    /// A stable snake_case name.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Ambiguous => "keyring_ambiguous",
+            Self::Locked => "keyring_locked",
+            Self::Platform => "keyring_platform_error",
+            Self::Rejected => "keyring_rejected",
+            Self::Unavailable => "keyring_unavailable",
+        }
+    }
+}
+
+impl fmt::Display for KeyringError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Ambiguous => "several keyring entries match the service and account",
+            Self::Locked => "the keyring is locked or refused access",
+            Self::Platform => "the keyring reported a platform error",
+            Self::Rejected => "the keyring refused the entry (too long or an invalid name)",
+            Self::Unavailable => "no keyring is available (no Secret Service on the session bus?)",
+        })
+    }
 }
 
 impl StoreError {
@@ -69,6 +121,7 @@ impl StoreError {
             Self::Permissions(_) => "permissions",
             Self::TooLarge => "too_large",
             Self::Malformed => "malformed",
+            Self::Keyring(e) => e.name(),
         }
     }
 }
@@ -86,6 +139,7 @@ impl fmt::Display for StoreError {
             ),
             Self::TooLarge => write!(f, "session file is larger than {MAX_SESSION_LEN} bytes"),
             Self::Malformed => f.write_str("session document is malformed"),
+            Self::Keyring(e) => write!(f, "session keyring: {e}"),
         }
     }
 }

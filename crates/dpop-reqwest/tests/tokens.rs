@@ -740,6 +740,49 @@ async fn a_second_run_reuses_the_stored_session() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// The same with the session in the OS keyring: a second manager (another run) reuses the
+/// stored key and tokens without a new sign-in.
+#[cfg(feature = "keyring")]
+#[tokio::test]
+#[cfg_attr(
+    dpop_skip_keyring,
+    ignore = "no Secret Service on the session D-Bus: see the README, Run it"
+)]
+async fn a_second_run_reuses_the_session_in_the_keyring() {
+    use dpop_reqwest::store::KeyringStore;
+    let (server, base) = start(as_with(300)).await;
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).unwrap();
+    let service = format!("dpop-reqwest-test-{}", u64::from_le_bytes(random));
+    let store = || KeyringStore::new(&service, "alice");
+
+    let first = TokenManager::builder(credentials(&base, true))
+        .with_http(http())
+        .with_store(store())
+        .build()
+        .unwrap();
+    assert_eq!(get_api(&first, &base).await, StatusCode::OK);
+    let jkt = *first.client().dpop().thumbprint();
+    drop(first);
+    // The key is in the entry beside the tokens.
+    let text = store().load().unwrap().unwrap();
+    assert!(text.contains("\"d\":"), "private key stored");
+    assert!(text.contains("rt-0-secret"));
+
+    let second = TokenManager::builder(credentials(&base, true))
+        .with_http(http())
+        .with_store(store())
+        .build()
+        .unwrap();
+    assert_eq!(*second.client().dpop().thumbprint(), jkt);
+    assert_eq!(get_api(&second, &base).await, StatusCode::OK);
+    assert_eq!(*server.grants.lock().unwrap(), ["client_credentials"]);
+
+    // Signing out removes the entry.
+    second.sign_out().await.unwrap();
+    assert_eq!(store().load().unwrap(), None);
+}
+
 #[tokio::test]
 async fn tokens_never_in_debug() {
     let (_server, base) = start(as_with(300)).await;

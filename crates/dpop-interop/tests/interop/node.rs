@@ -3,9 +3,10 @@
 //!
 //! When `node` is on the `PATH` but `npm/node_modules` is missing or holds other versions than
 //! the pinned ones, the first test to need it runs `npm ci` there (once per test run). When
-//! `node` is missing, or `npm ci` fails (no `npm`, no registry), [`Node::find`] prints a note to
-//! stderr and returns `None`, so the test returns early and passes, except with `CI=true`,
-//! where a missing Node.js side is a failure. (The same convention as the dpop-redis tests.)
+//! `node` or `npm` is not installed, the crate's build script has these tests ignored, with that
+//! reason (`cargo test` counts them). When `npm ci` fails (no registry), [`Node::find`] prints a
+//! note to stderr and returns `None`, so the test returns early and passes. With `CI=true`
+//! either is a failure. (The same convention as the dpop-redis tests.)
 
 use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};

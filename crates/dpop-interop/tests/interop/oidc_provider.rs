@@ -217,6 +217,10 @@ fn with_unknown_kid(token: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    dpop_skip_node,
+    ignore = "Node.js is not installed: sudo apt-get install -y nodejs npm"
+)]
 async fn resolvers_against_oidc_provider() {
     let Some(node) = Node::find("resolvers_against_oidc_provider") else {
         return;

@@ -13,6 +13,10 @@ use crate::node::Node;
 const ALL_ALGS: [&str; 3] = ["ES256", "ES384", "ES512"];
 
 #[test]
+#[cfg_attr(
+    dpop_skip_node,
+    ignore = "Node.js is not installed: sudo apt-get install -y nodejs npm"
+)]
 fn panva_versions_are_the_pinned_ones() {
     let Some(node) = Node::find("panva_versions_are_the_pinned_ones") else {
         return;
@@ -45,6 +49,10 @@ fn make(
 }
 
 #[test]
+#[cfg_attr(
+    dpop_skip_node,
+    ignore = "Node.js is not installed: sudo apt-get install -y nodejs npm"
+)]
 fn proofs_made_by_panva_verify_with_ours() {
     let Some(node) = Node::find("proofs_made_by_panva_verify_with_ours") else {
         return;
@@ -160,6 +168,10 @@ fn proofs_made_by_panva_verify_with_ours() {
 }
 
 #[test]
+#[cfg_attr(
+    dpop_skip_node,
+    ignore = "Node.js is not installed: sudo apt-get install -y nodejs npm"
+)]
 fn dpop_does_not_strip_the_query_from_htu_and_ours_rejects_it() {
     // panva's dpop documents that htu must be passed without query and fragment, and does not
     // strip them itself; RFC 9449 section 4.2 says htu has neither, so ours refuses the proof
@@ -193,6 +205,10 @@ fn jose_verify(node: &Node, proofs: &[String]) -> Vec<Value> {
 }
 
 #[test]
+#[cfg_attr(
+    dpop_skip_node,
+    ignore = "Node.js is not installed: sudo apt-get install -y nodejs npm"
+)]
 fn proofs_made_by_ours_verify_with_jose() {
     let Some(node) = Node::find("proofs_made_by_ours_verify_with_jose") else {
         return;
@@ -255,6 +271,10 @@ fn proofs_made_by_ours_verify_with_jose() {
 }
 
 #[test]
+#[cfg_attr(
+    dpop_skip_node,
+    ignore = "Node.js is not installed: sudo apt-get install -y nodejs npm"
+)]
 fn thumbprints_agree_with_jose() {
     let Some(node) = Node::find("thumbprints_agree_with_jose") else {
         return;
@@ -316,6 +336,10 @@ fn thumbprints_agree_with_jose() {
 }
 
 #[test]
+#[cfg_attr(
+    dpop_skip_node,
+    ignore = "Node.js is not installed: sudo apt-get install -y nodejs npm"
+)]
 fn proofs_broken_in_one_way_are_rejected_by_both() {
     let Some(node) = Node::find("proofs_broken_in_one_way_are_rejected_by_both") else {
         return;

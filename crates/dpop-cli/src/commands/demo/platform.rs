@@ -95,7 +95,7 @@ pub(crate) fn router(addr: SocketAddr) -> Result<Router, String> {
             post(signin_with_api_key),
         )
         .route("/v1/{organization}/user/refresh", post(refresh))
-        .layer(DpopLayer::token_endpoint(token_server, token_cache));
+        .route_layer(DpopLayer::token_endpoint(token_server, token_cache));
 
     // Resources: DPoP-bound tokens only. `/sessions` also requires a server nonce.
     let resolve = {
@@ -104,7 +104,7 @@ pub(crate) fn router(addr: SocketAddr) -> Result<Router, String> {
     };
     let profile = Router::new()
         .route("/v1/{organization}/user/profile", get(profile))
-        .layer(DpopLayer::resource(
+        .route_layer(DpopLayer::resource(
             Server::new(ALL_VERIFIERS, base.clone()),
             Arc::clone(&cache),
             resolve.clone(),
@@ -114,7 +114,7 @@ pub(crate) fn router(addr: SocketAddr) -> Result<Router, String> {
     let nonces = StatelessNonces::new(NonceKey::new(1, nonce_secret)).with_thumbprint_binding(true);
     let sessions = Router::new()
         .route("/v1/{organization}/user/sessions", get(sessions))
-        .layer(DpopLayer::resource(
+        .route_layer(DpopLayer::resource(
             Server::new(ALL_VERIFIERS, base).with_nonces(Arc::new(nonces)),
             cache,
             resolve,
@@ -350,4 +350,64 @@ fn random_text<const N: usize>() -> Result<String, getrandom::Error> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes)?;
     Ok(Base64UrlUnpadded::encode_string(&bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read as _, Write as _};
+    use std::net::TcpStream;
+
+    use super::*;
+
+    /// `GET path` over a new connection: the status and the `WWW-Authenticate` value.
+    fn get(addr: SocketAddr, path: &str) -> (u16, Option<String>) {
+        let mut stream = TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let (head, _) = response.split_once("\r\n\r\n").unwrap();
+        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+        let challenge = head.lines().find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.eq_ignore_ascii_case("www-authenticate")
+                .then(|| value.trim().to_owned())
+        });
+        (status, challenge)
+    }
+
+    /// The DPoP layers sit on their routes (`route_layer`): an unknown path is 404, and a
+    /// protected route without credentials is still 401 with the DPoP challenge.
+    #[test]
+    fn unknown_paths_are_404_and_protected_routes_401_with_the_challenge() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = router(addr).unwrap();
+        std::thread::spawn(move || runtime.block_on(axum::serve(listener, app).into_future()));
+
+        for path in [
+            "/",
+            "/v1/acme/user/unknown",
+            "/v1/acme/user/profile/x",
+            "/v2/x",
+        ] {
+            assert_eq!(get(addr, path), (404, None), "{path}");
+        }
+        for path in ["/v1/acme/user/profile", "/v1/acme/user/sessions"] {
+            let (status, challenge) = get(addr, path);
+            assert_eq!(status, 401, "{path}");
+            let challenge = challenge.unwrap();
+            assert!(challenge.starts_with("DPoP "), "{path}: {challenge}");
+            assert!(challenge.contains("algs="), "{path}: {challenge}");
+        }
+    }
 }

@@ -138,7 +138,7 @@ pub(crate) fn router(config: &Config) -> Result<(Router, String), String> {
     // Separate replay caches: a flood of token requests cannot fail the resource closed.
     let tokens = Router::new()
         .route("/token", post(token))
-        .layer(DpopLayer::token_endpoint(
+        .route_layer(DpopLayer::token_endpoint(
             token_server,
             Arc::clone(&stats.token_cache),
         ));
@@ -148,7 +148,7 @@ pub(crate) fn router(config: &Config) -> Result<(Router, String), String> {
     };
     let resource = Router::new()
         .route("/resource", get(resource).post(resource))
-        .layer(DpopLayer::resource(
+        .route_layer(DpopLayer::resource(
             resource_server,
             Arc::clone(&stats.resource_cache),
             resolve,
