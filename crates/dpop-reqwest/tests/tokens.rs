@@ -253,7 +253,7 @@ async fn start(server: As) -> (Arc<As>, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = Arc::new(server);
-    let policy = UriPolicy::public_base(&base).unwrap();
+    let policy = UriPolicy::public_base(&base).build().unwrap();
     let tokens = Router::new()
         .route("/token", post(token))
         .layer(DpopLayer::token_endpoint(
@@ -288,7 +288,10 @@ async fn start(server: As) -> (Arc<As>, String) {
     let with_nonce = Router::new()
         .route("/nonce-api", get(api))
         .layer(DpopLayer::resource(
-            Server::new(ALL_VERIFIERS, policy).with_nonces(Arc::new(nonces)),
+            Server::builder(ALL_VERIFIERS, policy)
+                .with_nonces(Arc::new(nonces))
+                .build()
+                .unwrap(),
             cache,
             resolve,
         ));

@@ -61,11 +61,15 @@ fn proof(key: &SigningKey, jti: &str, iat: u64) -> String {
 }
 
 fn server(clock: &Arc<ManualClock>) -> Server {
-    Server::new(
+    Server::builder(
         &[ES256_VERIFIER],
-        UriPolicy::public_base("https://as.example.com").unwrap(),
+        UriPolicy::public_base("https://as.example.com")
+            .build()
+            .unwrap(),
     )
     .with_clock(clock.clone())
+    .build()
+    .unwrap()
 }
 
 /// Polls a future to completion; the memory cache's futures are ready at once.

@@ -27,8 +27,8 @@ use dpop_std::clock::ManualClock;
 use dpop_std::nonce::{NonceKey, NonceSource, StatelessNonces};
 use dpop_std::replay::{MemoryReplayCache, ReplayCache, ReplayError, ReplayKey};
 use dpop_std::server::{
-    Accepted, BearerPolicy, Endpoint, ForwardedHeaders, Grant, Reason, Rejection, Scheme, Server,
-    TargetError, TokenBinding, UriPolicy,
+    Accepted, BearerPolicy, ConfigError, Endpoint, ForwardedHeaders, Grant, Reason, Rejection,
+    Scheme, Server, ServerBuilder, TargetError, TokenBinding, UriPolicy,
 };
 use dpop_std::wire::{ErrorBody, TokenResponse, TokenType};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
@@ -130,22 +130,38 @@ fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(UnixTime::from_secs(NOW)))
 }
 
+fn builder(uri: UriPolicy, clock: &Arc<ManualClock>) -> ServerBuilder {
+    Server::builder(ALL_VERIFIERS, uri).with_clock(clock.clone())
+}
+
 fn server(uri: UriPolicy, clock: &Arc<ManualClock>) -> Server {
-    Server::new(ALL_VERIFIERS, uri).with_clock(clock.clone())
+    builder(uri, clock).build().unwrap()
+}
+
+fn as_builder(clock: &Arc<ManualClock>) -> ServerBuilder {
+    builder(
+        UriPolicy::public_base("https://as.example.com")
+            .build()
+            .unwrap(),
+        clock,
+    )
 }
 
 fn as_server(clock: &Arc<ManualClock>) -> Server {
-    server(
-        UriPolicy::public_base("https://as.example.com").unwrap(),
+    as_builder(clock).build().unwrap()
+}
+
+fn rs_builder(clock: &Arc<ManualClock>) -> ServerBuilder {
+    builder(
+        UriPolicy::public_base("https://api.example.com")
+            .build()
+            .unwrap(),
         clock,
     )
 }
 
 fn rs_server(clock: &Arc<ManualClock>) -> Server {
-    server(
-        UriPolicy::public_base("https://api.example.com").unwrap(),
-        clock,
-    )
+    rs_builder(clock).build().unwrap()
 }
 
 /// Polls a future to completion; the caches used here are ready at once.
@@ -281,7 +297,10 @@ fn token_request_without_proof_follows_the_bearer_policy() {
         "missing DPoP proof"
     );
 
-    let allowing = as_server(&clock).with_bearer(BearerPolicy::Allow);
+    let allowing = as_builder(&clock)
+        .with_bearer(BearerPolicy::Allow)
+        .build()
+        .unwrap();
     let verified = allowing.verify_token_request(&req).unwrap();
     assert!(!verified.has_proof());
     let cache = MemoryReplayCache::with_capacity(1);
@@ -294,7 +313,10 @@ fn token_request_without_proof_follows_the_bearer_policy() {
 #[test]
 fn refresh_with_the_bound_key_is_accepted_and_with_another_key_refused() {
     let clock = clock();
-    let server = as_server(&clock).with_bearer(BearerPolicy::Allow);
+    let server = as_builder(&clock)
+        .with_bearer(BearerPolicy::Allow)
+        .build()
+        .unwrap();
     let (a, b) = (key(7), key(8));
     let bound = jkt(&a);
     let grant = Grant::RefreshToken {
@@ -507,7 +529,7 @@ fn bound_token_sent_as_bearer_is_a_downgrade() {
         &[("authorization", &auth), ("dpop", &proof)],
     );
     for policy in [BearerPolicy::Refuse, BearerPolicy::Allow] {
-        let server = rs_server(&clock).with_bearer(policy);
+        let server = rs_builder(&clock).with_bearer(policy).build().unwrap();
         let rejection = resource(&server, &req, Some(&jkt(&k))).unwrap_err();
         assert_eq!(rejection.reason(), Reason::BoundTokenAsBearer);
         assert_eq!(rejection.status(), StatusCode::UNAUTHORIZED);
@@ -536,7 +558,10 @@ fn dpop_scheme_without_proof_is_refused() {
 #[test]
 fn dpop_scheme_with_unbound_token_is_invalid_token() {
     let clock = clock();
-    let server = rs_server(&clock).with_bearer(BearerPolicy::Allow);
+    let server = rs_builder(&clock)
+        .with_bearer(BearerPolicy::Allow)
+        .build()
+        .unwrap();
     let k = key(7);
     let proof = P::new(&k, "GET", API, "u-1").token(ACCESS_TOKEN).build();
     let auth = format!("DPoP {ACCESS_TOKEN}");
@@ -562,7 +587,10 @@ fn plain_bearer_follows_the_policy() {
     let challenge = assert_resource_error(&refused, StatusCode::UNAUTHORIZED, "invalid_token");
     assert!(challenge.contains("Bearer tokens are not accepted, use DPoP"));
 
-    let server = rs_server(&clock).with_bearer(BearerPolicy::Allow);
+    let server = rs_builder(&clock)
+        .with_bearer(BearerPolicy::Allow)
+        .build()
+        .unwrap();
     let accepted = resource(&server, &req, None).unwrap();
     assert_eq!(accepted.token_type(), TokenType::Bearer);
     assert!(accepted.proof().is_none());
@@ -676,7 +704,10 @@ fn missing_credentials_get_a_bare_challenge() {
     assert!(response.body().is_empty());
 
     // with Bearer allowed, a Bearer challenge too
-    let server = rs_server(&clock).with_bearer(BearerPolicy::Allow);
+    let server = rs_builder(&clock)
+        .with_bearer(BearerPolicy::Allow)
+        .build()
+        .unwrap();
     let rejection = server.resource_request(&req).unwrap_err();
     assert_eq!(
         www_authenticate(&rejection.headers()),
@@ -704,11 +735,15 @@ fn www_authenticate_exact_formats() {
 
     // only the verifier's algorithms are listed, in its order
     static ONLY_ES256: &[&dyn dpop_core::crypto::VerifyAlgorithm] = &[ES256_VERIFIER];
-    let narrow = Server::new(
+    let narrow = Server::builder(
         ONLY_ES256,
-        UriPolicy::public_base("https://api.example.com").unwrap(),
+        UriPolicy::public_base("https://api.example.com")
+            .build()
+            .unwrap(),
     )
-    .with_clock(clock.clone());
+    .with_clock(clock.clone())
+    .build()
+    .unwrap();
     assert_eq!(narrow.algs(), "ES256");
     assert_eq!(
         www_authenticate(&narrow.challenge().headers()),
@@ -716,9 +751,10 @@ fn www_authenticate_exact_formats() {
     );
 
     // realm first, Bearer challenge repeating RFC 6750 codes only
-    let server = rs_server(&clock)
+    let server = rs_builder(&clock)
         .with_bearer(BearerPolicy::Allow)
         .with_realm("api")
+        .build()
         .unwrap();
     let bearer = format!("Bearer {ACCESS_TOKEN}");
     let req = request("GET", "/v1/items", &[("authorization", &bearer)]);
@@ -756,8 +792,12 @@ fn www_authenticate_exact_formats() {
             String::from("Bearer realm=\"api\""),
         ]
     );
-    assert!(server.clone().with_realm("a\"b").is_err());
-    assert!(server.with_realm("a\nb").is_err());
+    for bad in ["a\"b", "a\nb"] {
+        assert_eq!(
+            rs_builder(&clock).with_realm(bad).build().err(),
+            Some(ConfigError::InvalidRealm)
+        );
+    }
 }
 
 #[test]
@@ -891,7 +931,7 @@ fn nonces() -> Arc<StatelessNonces> {
 #[test]
 fn nonce_challenge_then_retry_succeeds_at_the_resource() {
     let clock = clock();
-    let server = rs_server(&clock).with_nonces(nonces());
+    let server = rs_builder(&clock).with_nonces(nonces()).build().unwrap();
     let k = key(7);
     let auth = format!("DPoP {ACCESS_TOKEN}");
 
@@ -994,7 +1034,10 @@ fn nonce_challenge_then_retry_succeeds_at_the_resource() {
 fn nonce_challenge_then_retry_succeeds_at_the_token_endpoint() {
     let clock = clock();
     let source = nonces();
-    let server = as_server(&clock).with_nonces(source.clone());
+    let server = as_builder(&clock)
+        .with_nonces(source.clone())
+        .build()
+        .unwrap();
     let k = key(7);
 
     let first = P::new(&k, "POST", AS_TOKEN, "tn-1").build();
@@ -1035,7 +1078,10 @@ fn nonce_challenge_then_retry_succeeds_at_the_token_endpoint() {
 fn with_nonces_a_wrong_client_clock_succeeds_after_one_nonce_round() {
     let clock = clock();
     let source = nonces();
-    let server = as_server(&clock).with_nonces(source.clone());
+    let server = as_builder(&clock)
+        .with_nonces(source.clone())
+        .build()
+        .unwrap();
     let cache = MemoryReplayCache::with_capacity(64);
     let k = key(7);
     for (jti, iat) in [("skew-fast", NOW + 90), ("skew-slow", NOW - 1000)] {
@@ -1216,7 +1262,9 @@ fn paths_with_whatwg_characters_verify_in_either_encoding() {
     // The client signs with the system clock.
     let live = Server::new(
         ALL_VERIFIERS,
-        UriPolicy::public_base("https://api.example.com").unwrap(),
+        UriPolicy::public_base("https://api.example.com")
+            .build()
+            .unwrap(),
     );
     assert!(resource(&live, &req, Some(&jkt(&k))).is_ok());
 }
@@ -1247,7 +1295,9 @@ fn unavailable_token_store_is_503_with_retry_after() {
 fn public_base_url_behind_a_proxy_mounted_at_root() {
     let clock = clock();
     let server = server(
-        UriPolicy::public_base("https://api.example.com").unwrap(),
+        UriPolicy::public_base("https://api.example.com")
+            .build()
+            .unwrap(),
         &clock,
     );
     let k = key(7);
@@ -1302,7 +1352,9 @@ fn public_base_url_behind_a_proxy_mounted_at_root() {
 fn public_base_url_with_a_path_prefix() {
     let clock = clock();
     let server = server(
-        UriPolicy::public_base("https://example.com/api").unwrap(),
+        UriPolicy::public_base("https://example.com/api")
+            .build()
+            .unwrap(),
         &clock,
     );
     let k = key(7);
@@ -1325,8 +1377,8 @@ fn public_base_url_with_a_path_prefix() {
     // a proxy that maps /svc2/* to a backend mounted at /my-api/*
     let rewritten = server_with(
         UriPolicy::public_base("https://example.com/svc2")
-            .unwrap()
             .with_backend_prefix("/my-api")
+            .build()
             .unwrap(),
         &clock,
     );
@@ -1381,7 +1433,10 @@ fn forwarded_headers_are_ignored_unless_trusted() {
         ("dpop", proof.as_str()),
     ];
 
-    let untrusted = server(UriPolicy::from_request(Scheme::Http), &clock);
+    let untrusted = server(
+        UriPolicy::from_request(Scheme::Http).build().unwrap(),
+        &clock,
+    );
     for headers in [&x_forwarded[..], &forwarded[..]] {
         let req = request("GET", "/x", headers);
         assert_eq!(
@@ -1396,11 +1451,15 @@ fn forwarded_headers_are_ignored_unless_trusted() {
     }
 
     let x_trusted = server(
-        UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::XForwarded),
+        UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::XForwarded)
+            .build()
+            .unwrap(),
         &clock,
     );
     let f_trusted = server(
-        UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::Forwarded),
+        UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::Forwarded)
+            .build()
+            .unwrap(),
         &clock,
     );
     for (trusted, headers) in [(&x_trusted, &x_forwarded[..]), (&f_trusted, &forwarded[..])] {
@@ -1449,7 +1508,10 @@ fn forwarded_headers_are_ignored_unless_trusted() {
 #[test]
 fn missing_or_invalid_host_is_a_precise_error() {
     let clock = clock();
-    let server = server(UriPolicy::from_request(Scheme::Https), &clock);
+    let server = server(
+        UriPolicy::from_request(Scheme::Https).build().unwrap(),
+        &clock,
+    );
     let k = key(7);
     let proof = P::new(&k, "POST", "https://as.example.com/token", "h-1").build();
     for (headers, want) in [
@@ -1528,12 +1590,13 @@ fn no_request_bytes_reach_response_headers() {
     ];
     let auth = format!("DPoP {token}");
     for with_nonces in [false, true] {
-        let mut server = rs_server(&clock).with_bearer(BearerPolicy::Allow);
-        let mut as_ = as_server(&clock);
+        let mut server = rs_builder(&clock).with_bearer(BearerPolicy::Allow);
+        let mut as_ = as_builder(&clock);
         if with_nonces {
             server = server.with_nonces(nonces());
             as_ = as_.with_nonces(nonces());
         }
+        let (server, as_) = (server.build().unwrap(), as_.build().unwrap());
         for payload in &payloads {
             let proof = raw_proof(&k, payload);
             let req = request(
@@ -1585,7 +1648,10 @@ fn public_types_are_send_and_sync() {
     let clock = clock();
     let server = rs_server(&clock);
     let accepted = resource(
-        &server.clone().with_bearer(BearerPolicy::Allow),
+        &rs_builder(&clock)
+            .with_bearer(BearerPolicy::Allow)
+            .build()
+            .unwrap(),
         &request("GET", "/v1/items", &[("authorization", "Bearer x")]),
         None,
     )

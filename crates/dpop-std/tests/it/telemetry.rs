@@ -20,7 +20,7 @@ use dpop_core::{HttpMethod, ProofId};
 use dpop_std::clock::ManualClock;
 use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
-use dpop_std::server::{Accepted, Grant, Rejection, Server, UriPolicy};
+use dpop_std::server::{Accepted, Grant, Rejection, Server, ServerBuilder, UriPolicy};
 use dpop_std::telemetry::{Counters, Snapshot};
 use http::Request;
 
@@ -80,22 +80,22 @@ fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(UnixTime::from_secs(NOW)))
 }
 
+fn builder(base: &str, counters: &Arc<Counters>) -> ServerBuilder {
+    Server::builder(ALL_VERIFIERS, UriPolicy::public_base(base).build().unwrap())
+        .with_clock(clock())
+        .with_counters(counters.clone())
+}
+
+fn rs_builder(counters: &Arc<Counters>) -> ServerBuilder {
+    builder("https://api.example.com", counters)
+}
+
 fn rs_server(counters: &Arc<Counters>) -> Server {
-    Server::new(
-        ALL_VERIFIERS,
-        UriPolicy::public_base("https://api.example.com").unwrap(),
-    )
-    .with_clock(clock())
-    .with_counters(counters.clone())
+    rs_builder(counters).build().unwrap()
 }
 
 fn as_server(counters: &Arc<Counters>) -> Server {
-    Server::new(
-        ALL_VERIFIERS,
-        UriPolicy::public_base("https://as.example.com").unwrap(),
-    )
-    .with_clock(clock())
-    .with_counters(counters.clone())
+    builder("https://as.example.com", counters).build().unwrap()
 }
 
 /// A resource request with `proof`, verified against `bound` and consumed in `cache`.
@@ -246,7 +246,7 @@ fn cache_refusals_and_fill_are_counted() {
 fn nonce_challenges_are_counted_apart_and_as_rejections() {
     let counters = Arc::new(Counters::new());
     let nonces = Arc::new(StatelessNonces::new(NonceKey::new(1, [42; 32])));
-    let server = rs_server(&counters).with_nonces(nonces);
+    let server = rs_builder(&counters).with_nonces(nonces).build().unwrap();
     let cache = MemoryReplayCache::with_capacity(8);
     let k = key(3);
     let rejection = call(
@@ -332,7 +332,9 @@ fn a_server_without_counters_counts_nothing_and_snapshots_serialize() {
     let counters = Arc::new(Counters::new());
     let server = Server::new(
         ALL_VERIFIERS,
-        UriPolicy::public_base("https://api.example.com").unwrap(),
+        UriPolicy::public_base("https://api.example.com")
+            .build()
+            .unwrap(),
     );
     assert!(server.counters().is_none());
     let _ = server.challenge();
@@ -539,7 +541,7 @@ mod events {
     fn nonce_challenges_are_info_and_never_show_the_nonce() {
         let counters = Arc::new(Counters::new());
         let nonces = Arc::new(StatelessNonces::new(NonceKey::new(1, [42; 32])));
-        let server = rs_server(&counters).with_nonces(nonces);
+        let server = rs_builder(&counters).with_nonces(nonces).build().unwrap();
         let cache = MemoryReplayCache::with_capacity(8);
         let k = key(7);
         let mut issued = None;
