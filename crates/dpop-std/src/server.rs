@@ -59,8 +59,8 @@ use core::fmt;
 use std::sync::Arc;
 
 use dpop_core::{
-    Expected, HttpMethod, Limits, NonceValidator, TargetUri, Thumbprint, UnixTime, UriError,
-    VerifiedProof, Verifier, crypto::VerifyAlgorithm, is_valid_nonce,
+    Expected, HttpMethod, NonceValidator, TargetUri, Thumbprint, UnixTime, UriError, VerifiedProof,
+    Verifier, VerifierSettings, crypto::VerifyAlgorithm, is_valid_nonce,
 };
 use http::header::HeaderValue;
 
@@ -125,9 +125,8 @@ pub enum Endpoint {
 pub struct Server {
     /// The accepted algorithms, owned: a server needs no `'static` verifier of its caller's.
     accepted: Arc<[&'static dyn VerifyAlgorithm]>,
-    max_age: u64,
-    leeway: u64,
-    limits: Limits,
+    /// `max_age`, `leeway` and limits: with `accepted`, the verifier built per request.
+    settings: VerifierSettings,
     uri: UriPolicy,
     bearer: BearerPolicy,
     nonces: Option<Arc<dyn NonceSource>>,
@@ -172,10 +171,7 @@ impl Server {
     /// The proof verifier: the accepted algorithms, `max_age`, `leeway` and limits.
     #[must_use]
     pub fn verifier(&self) -> Verifier<'_> {
-        Verifier::new(&self.accepted)
-            .with_max_age(self.max_age)
-            .with_leeway(self.leeway)
-            .with_limits(self.limits)
+        Verifier::new(&self.accepted).with_settings(self.settings)
     }
 
     /// The accepted algorithms as sent in `algs`, such as `"ES256 ES384 ES512"`.
@@ -296,7 +292,7 @@ impl Server {
             expected = expected.with_bound_key(key);
         }
         let verifier = self.verifier();
-        let result = with_scratch(self.limits.scratch_len(), |scratch| {
+        let result = with_scratch(self.settings.limits().scratch_len(), |scratch| {
             verifier.verify_detailed(proof, &expected, now, scratch)
         });
         match result {

@@ -3,9 +3,8 @@
 use core::fmt;
 use std::sync::Arc;
 
-use dpop_core::consts::{DEFAULT_LEEWAY, DEFAULT_MAX_AGE};
 use dpop_core::crypto::VerifyAlgorithm;
-use dpop_core::{Limits, Verifier};
+use dpop_core::{Limits, Verifier, VerifierSettings};
 
 use super::challenge::ChallengeParams;
 use super::{BearerPolicy, ConfigError, Server, UriPolicy};
@@ -40,9 +39,7 @@ use crate::telemetry::{Counters, Telemetry};
 #[derive(Clone)]
 pub struct ServerBuilder {
     accepted: Arc<[&'static dyn VerifyAlgorithm]>,
-    max_age: u64,
-    leeway: u64,
-    limits: Limits,
+    settings: VerifierSettings,
     uri: UriPolicy,
     bearer: BearerPolicy,
     nonces: Option<Arc<dyn NonceSource>>,
@@ -72,9 +69,7 @@ impl Server {
     pub fn builder(accepted: &[&'static dyn VerifyAlgorithm], uri: UriPolicy) -> ServerBuilder {
         ServerBuilder {
             accepted: Arc::from(accepted),
-            max_age: DEFAULT_MAX_AGE,
-            leeway: DEFAULT_LEEWAY,
-            limits: Limits::DEFAULT,
+            settings: VerifierSettings::DEFAULT,
             uri,
             bearer: BearerPolicy::default(),
             nonces: None,
@@ -86,21 +81,28 @@ impl Server {
 }
 
 impl ServerBuilder {
-    /// Sets how many seconds old a proof may be ([`Verifier::with_max_age`]).
+    /// Sets how many seconds old a proof may be ([`VerifierSettings::with_max_age`]).
     pub const fn with_max_age(mut self, secs: u64) -> Self {
-        self.max_age = secs;
+        self.settings = self.settings.with_max_age(secs);
         self
     }
 
-    /// Sets the tolerated clock difference in seconds ([`Verifier::with_leeway`]).
+    /// Sets the tolerated clock difference in seconds ([`VerifierSettings::with_leeway`]).
     pub const fn with_leeway(mut self, secs: u64) -> Self {
-        self.leeway = secs;
+        self.settings = self.settings.with_leeway(secs);
         self
     }
 
-    /// Sets the size limits of a proof ([`Verifier::with_limits`]).
+    /// Sets the size limits of a proof ([`VerifierSettings::with_limits`]).
     pub const fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
+        self.settings = self.settings.with_limits(limits);
+        self
+    }
+
+    /// Sets `max_age`, `leeway` and the limits at once: the same value can configure a
+    /// dpop-core [`Verifier`] ([`Verifier::with_settings`]).
+    pub const fn with_verifier_settings(mut self, settings: VerifierSettings) -> Self {
+        self.settings = settings;
         self
     }
 
@@ -165,9 +167,7 @@ impl ServerBuilder {
             .join(" ");
         Server {
             accepted: self.accepted,
-            max_age: self.max_age,
-            leeway: self.leeway,
-            limits: self.limits,
+            settings: self.settings,
             uri: self.uri,
             bearer: self.bearer,
             nonces: self.nonces,
@@ -184,9 +184,6 @@ impl ServerBuilder {
     }
 
     fn verifier(&self) -> Verifier<'_> {
-        Verifier::new(&self.accepted)
-            .with_max_age(self.max_age)
-            .with_leeway(self.leeway)
-            .with_limits(self.limits)
+        Verifier::new(&self.accepted).with_settings(self.settings)
     }
 }

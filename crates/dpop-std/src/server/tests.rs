@@ -515,7 +515,7 @@ fn quoted_values_are_unescaped() {
 }
 #[test]
 fn scratch_is_reused_per_thread_and_fresh_when_reentered() {
-    let len = Limits::DEFAULT.scratch_len();
+    let len = dpop_core::Limits::DEFAULT.scratch_len();
     let first = with_scratch(len, |outer| {
         assert_eq!(outer.len(), len);
         outer.fill(0xAA);

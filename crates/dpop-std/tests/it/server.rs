@@ -22,7 +22,9 @@ use dpop_core::{
     crypto::rustcrypto::{ALL_VERIFIERS, ES256_VERIFIER},
 };
 use dpop_core::{HttpMethod, NewProof, ProofId};
-use dpop_core::{SigningKey, TargetUri, Thumbprint, UnixTime, VerifyError};
+use dpop_core::{
+    Limits, SigningKey, TargetUri, Thumbprint, UnixTime, VerifierSettings, VerifyError,
+};
 use dpop_std::clock::ManualClock;
 use dpop_std::nonce::{NonceKey, NonceSource, StatelessNonces};
 use dpop_std::replay::{MemoryReplayCache, ReplayCache, ReplayError, ReplayKey};
@@ -411,6 +413,57 @@ fn authorization_code_checks_dpop_jkt() {
 
 // ---------------------------------------------------------------------------------------------
 // Resource
+
+#[test]
+fn the_server_verifies_with_the_settings_it_was_given() {
+    let clock = clock();
+    let k = key(7);
+    let auth = format!("DPoP {ACCESS_TOKEN}");
+    let proof_aged = |age: u64, id: &str| {
+        let proof = P::new(&k, "GET", API, id)
+            .token(ACCESS_TOKEN)
+            .iat(NOW - age)
+            .build();
+        request(
+            "GET",
+            "/v1/items",
+            &[("authorization", &auth), ("dpop", &proof)],
+        )
+    };
+    // One settings value for a dpop-core verifier and the server: their verifiers agree.
+    let settings = VerifierSettings::DEFAULT.with_max_age(10).with_leeway(0);
+    let server = rs_builder(&clock)
+        .with_verifier_settings(settings)
+        .build()
+        .unwrap();
+    assert_eq!(server.verifier().settings(), settings);
+    assert!(resource(&server, &proof_aged(10, "s-1"), Some(&jkt(&k))).is_ok());
+    assert_eq!(
+        resource(&server, &proof_aged(11, "s-2"), Some(&jkt(&k)))
+            .unwrap_err()
+            .reason(),
+        Reason::Proof(VerifyError::TooOld {
+            issued_at: UnixTime::from_secs(NOW - 11),
+            now: UnixTime::from_secs(NOW),
+            earliest: UnixTime::from_secs(NOW - 10),
+        })
+    );
+    // The one-value setters of the builder set the same settings.
+    let by_setters = rs_builder(&clock)
+        .with_max_age(10)
+        .with_leeway(0)
+        .with_limits(Limits::DEVICE)
+        .build()
+        .unwrap();
+    assert_eq!(
+        by_setters.verifier().settings(),
+        settings.with_limits(Limits::DEVICE)
+    );
+    assert_eq!(
+        rs_server(&clock).verifier().settings(),
+        VerifierSettings::DEFAULT
+    );
+}
 
 #[test]
 fn resource_request_with_bound_token_and_ath() {
