@@ -11,9 +11,7 @@
 )]
 
 use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use dpop_core::{
@@ -21,10 +19,7 @@ use dpop_core::{
     crypto::ProofSigner,
     crypto::rustcrypto::{ALL_VERIFIERS, ES256_VERIFIER},
 };
-use dpop_core::{HttpMethod, NewProof, ProofId};
-use dpop_core::{
-    Limits, SigningKey, TargetUri, Thumbprint, UnixTime, VerifierSettings, VerifyError,
-};
+use dpop_core::{Limits, SigningKey, Thumbprint, UnixTime, VerifierSettings, VerifyError};
 use dpop_std::clock::ManualClock;
 use dpop_std::nonce::{NonceKey, NonceSource, StatelessNonces};
 use dpop_std::replay::{MemoryReplayCache, ReplayCache, ReplayError, ReplayKey};
@@ -33,74 +28,14 @@ use dpop_std::server::{
     Scheme, Server, ServerBuilder, TargetError, TokenBinding, UriPolicy,
 };
 use dpop_std::wire::{ErrorBody, TokenResponse, TokenType};
+use dpop_testkit::{NOW, TestProof as P, block_on, jkt, key, request};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderMap, Request, StatusCode};
 
-const NOW: u64 = 1_700_000_000;
 const AS_TOKEN: &str = "https://as.example.com/token";
 const API: &str = "https://api.example.com/v1/items";
 const ALGS: &str = "ES256 ES384 ES512";
 const ACCESS_TOKEN: &str = "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU";
-
-fn key(seed: u8) -> SigningKey {
-    SigningKey::from_bytes(Algorithm::Es256, &[seed; 32]).unwrap()
-}
-
-fn jkt(key: &SigningKey) -> Thumbprint {
-    key.public_jwk().thumbprint()
-}
-
-/// A proof built with dpop-core's creation API.
-struct P<'a> {
-    key: &'a SigningKey,
-    method: &'a str,
-    url: &'a str,
-    jti: &'a str,
-    iat: u64,
-    token: Option<&'a str>,
-    nonce: Option<&'a str>,
-}
-
-impl<'a> P<'a> {
-    fn new(key: &'a SigningKey, method: &'a str, url: &'a str, jti: &'a str) -> Self {
-        Self {
-            key,
-            method,
-            url,
-            jti,
-            iat: NOW,
-            token: None,
-            nonce: None,
-        }
-    }
-    fn token(mut self, token: &'a str) -> Self {
-        self.token = Some(token);
-        self
-    }
-    fn nonce(mut self, nonce: &'a str) -> Self {
-        self.nonce = Some(nonce);
-        self
-    }
-    fn iat(mut self, iat: u64) -> Self {
-        self.iat = iat;
-        self
-    }
-    fn build(&self) -> String {
-        let mut proof = NewProof::new(
-            HttpMethod::parse(self.method).unwrap(),
-            TargetUri::parse(self.url).unwrap(),
-            ProofId::new(self.jti).unwrap(),
-            UnixTime::from_secs(self.iat),
-        );
-        if let Some(token) = self.token {
-            proof = proof.with_access_token(token);
-        }
-        if let Some(nonce) = self.nonce {
-            proof = proof.with_nonce(nonce);
-        }
-        proof.encode_to_string(self.key).unwrap()
-    }
-}
 
 /// Signs arbitrary header and payload JSON: proofs dpop-core's creation API refuses to make.
 fn b64(bytes: &[u8]) -> String {
@@ -118,14 +53,6 @@ fn raw_proof(key: &SigningKey, payload: &str) -> String {
     let mut signature = [0u8; 132];
     let n = key.try_sign(&[input.as_bytes()], &mut signature).unwrap();
     format!("{input}.{}", b64(&signature[..n]))
-}
-
-fn request(method: &str, uri: &str, headers: &[(&str, &str)]) -> Request<()> {
-    let mut builder = Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(()).unwrap()
 }
 
 fn clock() -> Arc<ManualClock> {
@@ -164,18 +91,6 @@ fn rs_builder(clock: &Arc<ManualClock>) -> ServerBuilder {
 
 fn rs_server(clock: &Arc<ManualClock>) -> Server {
     rs_builder(clock).build().unwrap()
-}
-
-/// Polls a future to completion; the caches used here are ready at once.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        std::thread::yield_now();
-    }
 }
 
 fn www_authenticate(headers: &HeaderMap) -> Vec<String> {
