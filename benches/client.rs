@@ -43,46 +43,20 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use criterion::BenchmarkId;
 use dpop_aws_lc_rs::AwsLcSigningKey;
-use dpop_core::crypto::ProofSigner;
-use dpop_core::{
-    Algorithm, HttpMethod, NewProof, ProofId, PublicJwk, SignError, TargetUri, UnixTime,
-};
+use dpop_core::{Algorithm, HttpMethod, NewProof, ProofId, TargetUri, UnixTime};
 use dpop_reqwest::DpopClient;
 use dpop_reqwest::middleware::DpopMiddleware;
 use dpop_std::client::Client;
+use dpop_testkit::CountingSigner;
 use http::Method;
 use http::header::AUTHORIZATION;
 
 use common::{PATH, fixture, scalar};
 
 /// The fixture key, counting its signatures.
-struct Counting {
-    key: AwsLcSigningKey,
-    count: Arc<AtomicUsize>,
-}
-
-impl Counting {
-    fn new(count: &Arc<AtomicUsize>) -> Self {
-        Self {
-            key: AwsLcSigningKey::from_bytes(Algorithm::Es256, &scalar(Algorithm::Es256)).unwrap(),
-            count: Arc::clone(count),
-        }
-    }
-}
-
-impl ProofSigner for Counting {
-    fn algorithm(&self) -> Algorithm {
-        self.key.algorithm()
-    }
-
-    fn public_jwk(&self) -> &PublicJwk {
-        self.key.public_jwk()
-    }
-
-    fn try_sign(&self, signing_input: &[&[u8]], out: &mut [u8]) -> Result<usize, SignError> {
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.key.try_sign(signing_input, out)
-    }
+fn counting(count: &Arc<AtomicUsize>) -> CountingSigner<AwsLcSigningKey> {
+    let key = AwsLcSigningKey::from_bytes(Algorithm::Es256, &scalar(Algorithm::Es256)).unwrap();
+    CountingSigner::new(key, count)
 }
 
 /// The last middleware: answers `200` without I/O.
@@ -142,7 +116,7 @@ fn main() {
 
     let mut group = c.benchmark_group("client");
 
-    let signer = Counting::new(&count);
+    let signer = counting(&count);
     let uri = TargetUri::parse(&url).unwrap();
     for (suffix, token) in [("", Some(token.as_str())), ("/no-ath", None)] {
         let proof = NewProof::new(
@@ -164,7 +138,7 @@ fn main() {
         );
     }
 
-    let dpop = Arc::new(Client::new(Counting::new(&count)));
+    let dpop = Arc::new(Client::new(counting(&count)));
     signs_once("prepare", &mut || {
         dpop.prepare(&Method::GET, &url, Some(&token)).unwrap();
     });

@@ -244,10 +244,15 @@ fn serve() {
                 .with_htu(&dpop_url),
         );
         let clock = Arc::new(ManualClock::new(now));
-        let server = Server::new(&ACCEPTED, UriPolicy::public_base(BASE).unwrap())
+        let settings = Server::builder(&ACCEPTED, UriPolicy::public_base(BASE).build().unwrap())
             .with_nonces(nonces)
             .with_clock(clock);
-        let bearer_server = server.clone().with_bearer(BearerPolicy::Allow);
+        let bearer_server = settings
+            .clone()
+            .with_bearer(BearerPolicy::Allow)
+            .build()
+            .unwrap();
+        let server = settings.build().unwrap();
         let resolver = {
             let issuer = Arc::clone(&issuer);
             move |token: &str| match issuer.verify(token) {

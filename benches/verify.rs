@@ -263,9 +263,11 @@ impl ServerPool {
     }
 
     fn server(&self, algorithm: &'static dyn VerifyAlgorithm) -> Server {
-        Server::new(&[algorithm], UriPolicy::public_base(BASE).unwrap())
+        Server::builder(&[algorithm], UriPolicy::public_base(BASE).build().unwrap())
             .with_nonces(self.nonces.clone())
             .with_clock(Arc::new(ManualClock::new(UnixTime::from_secs(NOW))))
+            .build()
+            .unwrap()
     }
 
     /// A replay cache with room for every proof of the pool.

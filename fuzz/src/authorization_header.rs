@@ -43,19 +43,26 @@ fn servers() -> &'static [Server; 2] {
     static SERVERS: OnceLock<[Server; 2]> = OnceLock::new();
     SERVERS.get_or_init(|| {
         let clock = Arc::new(ManualClock::new(UnixTime::from_secs(NOW)));
-        let direct = Server::new(ALL_VERIFIERS, UriPolicy::public_base(PUBLIC_BASE).unwrap())
-            .with_clock(clock.clone());
+        let direct = Server::builder(
+            ALL_VERIFIERS,
+            UriPolicy::public_base(PUBLIC_BASE).build().unwrap(),
+        )
+        .with_clock(clock.clone())
+        .build()
+        .unwrap();
         let nonces = StatelessNonces::new(NonceKey::new(1, [7; 32])).with_thumbprint_binding(true);
-        let proxied = Server::new(
+        let proxied = Server::builder(
             ALL_VERIFIERS,
             UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::XForwarded)
                 .with_backend_prefix("/backend")
+                .build()
                 .unwrap(),
         )
         .with_bearer(BearerPolicy::Allow)
         .with_nonces(Arc::new(nonces))
         .with_clock(clock)
         .with_realm("api")
+        .build()
         .unwrap();
         [direct, proxied]
     })

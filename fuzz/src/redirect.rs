@@ -16,7 +16,7 @@
 //! chain follows at most `MAX_REDIRECTS`.
 
 use dpop_core::TargetUri;
-use dpop_reqwest::__fuzzing::{RedirectStep, redirect_step};
+use dpop_reqwest::__fuzzing::{Step, redirect_step};
 use dpop_reqwest::MAX_REDIRECTS;
 use dpop_reqwest::RedirectStop;
 use dpop_reqwest::reqwest::Url;
@@ -85,7 +85,7 @@ pub fn run(data: &[u8]) {
         let keeps = keeps_method(&method, status.as_u16());
         let values: Vec<&HeaderValue> = headers.get_all(LOCATION).iter().collect();
         if keeps.is_none() || values.is_empty() {
-            assert_eq!(step, RedirectStep::Done, "{status} without a redirect");
+            assert_eq!(step, Step::Done, "{status} without a redirect");
             return;
         }
         let keeps = keeps.unwrap();
@@ -99,8 +99,8 @@ pub fn run(data: &[u8]) {
             _ => None,
         };
         match step {
-            RedirectStep::Done => panic!("a redirect with a Location was Done"),
-            RedirectStep::Stop(stop) => {
+            Step::Done => panic!("a redirect with a Location was Done"),
+            Step::Stop(stop) => {
                 match stop {
                     RedirectStop::InvalidLocation => assert!(
                         target
@@ -135,7 +135,7 @@ pub fn run(data: &[u8]) {
                 }
                 return;
             }
-            RedirectStep::Follow {
+            Step::Follow {
                 url,
                 method: next,
                 keep_body,

@@ -52,7 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_audience(&audience)
         .build()?;
     // Behind a proxy, this is the public URL clients sign (`htu`).
-    let server = Server::new(ALL_VERIFIERS, UriPolicy::public_base(&base)?);
+    let server = Server::new(ALL_VERIFIERS, UriPolicy::public_base(&base).build()?);
     let cache = Arc::new(MemoryReplayCache::with_capacity(100_000));
     let app = Router::new()
         .route("/me", get(me))

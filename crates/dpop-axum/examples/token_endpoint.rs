@@ -139,7 +139,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     })
     .to_string();
 
-    let server = Server::new(ALL_VERIFIERS, UriPolicy::public_base(&url)?);
+    let server = Server::new(ALL_VERIFIERS, UriPolicy::public_base(&url).build()?);
     let cache = Arc::new(MemoryReplayCache::with_capacity(20_000));
     let jwks_issuer = Arc::clone(&issuer);
     let app = Router::new()

@@ -48,7 +48,7 @@ pub use key::SigningKey;
 pub use proof::create::NewProof;
 pub use proof::verify::{
     Expected, InvalidReplayKey, Limits, NonceContext, NonceStatus, NonceValidator, ReplayKey,
-    VerifiedProof, Verifier, VerifyFailure,
+    VerifiedProof, Verifier, VerifierSettings, VerifyFailure,
 };
 pub use thumbprint::{InvalidThumbprint, Thumbprint};
 pub use time::UnixTime;

@@ -70,7 +70,10 @@ fn app<C: ReplayCache + 'static>(
     jkt: Thumbprint,
     token: String,
 ) -> Result<Router, Error> {
-    let server = Server::new(&[&CACHED_ES256], UriPolicy::public_base(PUBLIC_BASE)?);
+    let server = Server::new(
+        &[&CACHED_ES256],
+        UriPolicy::public_base(PUBLIC_BASE).build()?,
+    );
     let resolver = move |access_token: &str| {
         if access_token == token {
             TokenStatus::Bound { jkt, claims: () }

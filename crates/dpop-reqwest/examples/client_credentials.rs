@@ -59,7 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 async fn start_server() -> Result<String, Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let policy = UriPolicy::public_base(&base)?;
+    let policy = UriPolicy::public_base(&base).build()?;
     let issued: Issued = Arc::default();
     let token_endpoint = Router::new()
         .route("/token", post(token))

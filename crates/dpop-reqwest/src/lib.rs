@@ -8,10 +8,9 @@ use core::task::{Context, Poll};
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use dpop_core::TargetUri;
 use dpop_std::client::{Attempt, Client, ClientError, MAX_ERROR_BODY, NoRetry, Outcome};
-use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, LOCATION, TRANSFER_ENCODING};
-use http::{HeaderMap, Method, StatusCode};
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use http::{HeaderMap, Method};
 use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt as _;
 use reqwest::redirect::Policy;
@@ -27,12 +26,15 @@ pub mod grants;
     any(feature = "es256", feature = "es384", feature = "es512")
 ))]
 pub mod middleware;
+mod redirect;
 pub mod store;
 #[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
 pub mod tokens;
 
 #[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
 pub use tokens::TokenManager;
+
+use redirect::{Step, redirect_step};
 
 /// The most redirects [`DpopClient::execute`] follows for one request; the response to the
 /// next one is returned with [`RedirectStop::TooMany`].
@@ -399,76 +401,6 @@ impl Template {
     }
 }
 
-/// What to do with a response.
-#[derive(Debug, PartialEq, Eq)]
-enum Step {
-    /// Not a redirect (or one without `Location`): the caller's.
-    Done,
-    /// Send the request again to `url`, with `method`, with or without the body.
-    Follow {
-        url: Url,
-        method: Method,
-        keep_body: bool,
-    },
-    /// A redirect that is not followed.
-    Stop(RedirectStop),
-}
-
-/// The redirect decision for a response to `method` at `from` (the URL the proof was signed
-/// for), after `done` redirects, for a request whose body can (`replayable`) or cannot be sent
-/// again.
-fn redirect_step(
-    method: &Method,
-    status: StatusCode,
-    from: &Url,
-    headers: &HeaderMap,
-    done: u8,
-    replayable: bool,
-) -> Step {
-    let keeps_method = match status {
-        StatusCode::MOVED_PERMANENTLY | StatusCode::FOUND => *method != Method::POST,
-        StatusCode::SEE_OTHER => *method == Method::GET || *method == Method::HEAD,
-        StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT => true,
-        _ => return Step::Done,
-    };
-    let mut locations = headers.get_all(LOCATION).iter();
-    let Some(location) = locations.next() else {
-        return Step::Done;
-    };
-    let url = match (location.to_str().ok(), locations.next()) {
-        (Some(text), None) => match from.join(text) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") => url,
-            _ => return Step::Stop(RedirectStop::InvalidLocation),
-        },
-        _ => return Step::Stop(RedirectStop::InvalidLocation),
-    };
-    if from.scheme() == "https" && url.scheme() == "http" {
-        return Step::Stop(RedirectStop::Downgrade);
-    }
-    if url.origin() != from.origin() {
-        return Step::Stop(RedirectStop::CrossOrigin);
-    }
-    // The target must also be a URL a proof can be made for (dpop-core's `htu` rules).
-    if TargetUri::parse(url.as_str()).is_err() {
-        return Step::Stop(RedirectStop::InvalidLocation);
-    }
-    if done >= MAX_REDIRECTS {
-        return Step::Stop(RedirectStop::TooMany);
-    }
-    if keeps_method && !replayable {
-        return Step::Stop(RedirectStop::NotReplayable);
-    }
-    Step::Follow {
-        url,
-        method: if keeps_method {
-            method.clone()
-        } else {
-            Method::GET
-        },
-        keep_body: keeps_method,
-    }
-}
-
 /// What [`DpopClient::execute`] did about nonce challenges and redirects; in every response's
 /// extensions.
 ///
@@ -585,49 +517,12 @@ impl From<reqwest::Error> for Error {
 #[cfg(feature = "__fuzzing-internals")]
 #[doc(hidden)]
 pub mod __fuzzing {
-    use http::{HeaderMap, Method, StatusCode};
-    use reqwest::Url;
+    #[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
+    use http::HeaderMap;
 
     pub use crate::RedirectStop;
 
-    /// The redirect decision, as `DpopClient::execute` takes it.
-    #[derive(Debug, PartialEq, Eq)]
-    #[allow(clippy::exhaustive_enums, missing_docs)]
-    pub enum RedirectStep {
-        Done,
-        Follow {
-            url: Url,
-            method: Method,
-            keep_body: bool,
-        },
-        Stop(RedirectStop),
-    }
-
-    /// The private redirect decision for a response to `method` at `from`, after `done`
-    /// redirects.
-    #[must_use]
-    pub fn redirect_step(
-        method: &Method,
-        status: StatusCode,
-        from: &Url,
-        headers: &HeaderMap,
-        done: u8,
-        replayable: bool,
-    ) -> RedirectStep {
-        match crate::redirect_step(method, status, from, headers, done, replayable) {
-            crate::Step::Done => RedirectStep::Done,
-            crate::Step::Follow {
-                url,
-                method,
-                keep_body,
-            } => RedirectStep::Follow {
-                url,
-                method,
-                keep_body,
-            },
-            crate::Step::Stop(stop) => RedirectStep::Stop(stop),
-        }
-    }
+    pub use crate::redirect::{Step, redirect_step};
 
     /// The token manager's `WWW-Authenticate` challenge parser: schemes and parameters.
     #[cfg(any(feature = "es256", feature = "es384", feature = "es512"))]
@@ -665,6 +560,9 @@ pub mod __fuzzing {
 
 #[cfg(test)]
 mod tests {
+    use http::StatusCode;
+    use http::header::LOCATION;
+
     use super::*;
 
     /// `execute` holds the request's redirect template across its awaits: its future must

@@ -59,20 +59,18 @@ use core::fmt;
 use std::sync::Arc;
 
 use dpop_core::{
-    Expected, HttpMethod, Limits, NonceValidator, TargetUri, Thumbprint, UnixTime, UriError,
-    VerifiedProof, Verifier,
-    consts::{DEFAULT_LEEWAY, DEFAULT_MAX_AGE},
-    crypto::VerifyAlgorithm,
-    is_valid_nonce,
+    Expected, HttpMethod, NonceValidator, TargetUri, Thumbprint, UnixTime, UriError, VerifiedProof,
+    Verifier, VerifierSettings, crypto::VerifyAlgorithm, is_valid_nonce,
 };
 use http::header::HeaderValue;
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::nonce::{NonceRequest, NonceSource};
 use crate::replay::{ReplayCache, expiry_for};
 use crate::telemetry::{Facts, Telemetry};
 
 mod accepted;
+mod builder;
 mod challenge;
 mod forwarded;
 mod head;
@@ -87,11 +85,12 @@ mod tests;
 use challenge::ChallengeParams;
 
 pub use accepted::{Accepted, AcceptedProof};
+pub use builder::ServerBuilder;
 pub use forwarded::ForwardedHeaders;
 pub use head::RequestHead;
 pub use rejection::{Reason, Rejection};
 pub use resource::{BearerPolicy, ResourceRequest};
-pub use target::{Scheme, TargetError, UriPolicy};
+pub use target::{Scheme, TargetError, UriPolicy, UriPolicyBuilder};
 pub use token::{Grant, TokenBinding, TokenRequest};
 
 /// The request header carrying the proof (RFC 9449 section 4.1), lower-case.
@@ -126,9 +125,8 @@ pub enum Endpoint {
 pub struct Server {
     /// The accepted algorithms, owned: a server needs no `'static` verifier of its caller's.
     accepted: Arc<[&'static dyn VerifyAlgorithm]>,
-    max_age: u64,
-    leeway: u64,
-    limits: Limits,
+    /// `max_age`, `leeway` and limits: with `accepted`, the verifier built per request.
+    settings: VerifierSettings,
     uri: UriPolicy,
     bearer: BearerPolicy,
     nonces: Option<Arc<dyn NonceSource>>,
@@ -151,8 +149,8 @@ impl fmt::Debug for Server {
 
 impl Server {
     /// A server accepting proofs signed with exactly the algorithms in `accepted`, for the
-    /// URLs of `uri`; the default `max_age` (300 s) and `leeway` (60 s), Bearer refused, no
-    /// nonces, the system clock. The list is copied: the server owns it.
+    /// URLs of `uri`, with every other setting at its default (see [`Server::builder`] to
+    /// change them). The list is copied: the server owns it.
     ///
     /// ```
     /// use dpop_core::crypto::rustcrypto;
@@ -160,103 +158,20 @@ impl Server {
     ///
     /// let server = Server::new(
     ///     &[rustcrypto::ES256_VERIFIER],
-    ///     UriPolicy::public_base("https://api.example.com")?,
+    ///     UriPolicy::public_base("https://api.example.com").build()?,
     /// );
     /// assert_eq!(server.algs(), "ES256");
     /// # Ok::<(), dpop_std::server::ConfigError>(())
     /// ```
     pub fn new(accepted: &[&'static dyn VerifyAlgorithm], uri: UriPolicy) -> Self {
-        let algs = accepted
-            .iter()
-            .map(|a| a.algorithm().name())
-            .collect::<Vec<_>>()
-            .join(" ");
-        Self {
-            accepted: Arc::from(accepted),
-            max_age: DEFAULT_MAX_AGE,
-            leeway: DEFAULT_LEEWAY,
-            limits: Limits::DEFAULT,
-            uri,
-            bearer: BearerPolicy::default(),
-            nonces: None,
-            clock: Arc::new(SystemClock),
-            challenge: Arc::new(ChallengeParams {
-                algs,
-                realm: None,
-                bearer: false,
-            }),
-            telemetry: Telemetry::default(),
-        }
-    }
-
-    /// Sets how many seconds old a proof may be ([`Verifier::with_max_age`]).
-    #[must_use]
-    pub const fn with_max_age(mut self, secs: u64) -> Self {
-        self.max_age = secs;
-        self
-    }
-
-    /// Sets the tolerated clock difference in seconds ([`Verifier::with_leeway`]).
-    #[must_use]
-    pub const fn with_leeway(mut self, secs: u64) -> Self {
-        self.leeway = secs;
-        self
-    }
-
-    /// Sets the size limits of a proof ([`Verifier::with_limits`]).
-    #[must_use]
-    pub const fn with_limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// Sets the [`BearerPolicy`].
-    #[must_use]
-    pub fn with_bearer(mut self, policy: BearerPolicy) -> Self {
-        self.bearer = policy;
-        Arc::make_mut(&mut self.challenge).bearer = policy == BearerPolicy::Allow;
-        self
-    }
-
-    /// Requires a server nonce in every proof (RFC 9449 section 8 at the token endpoint,
-    /// section 9 at a resource). Missing, stale or forged nonces are answered with
-    /// `use_dpop_nonce` and a fresh nonce from `nonces`.
-    #[must_use]
-    pub fn with_nonces(mut self, nonces: Arc<dyn NonceSource>) -> Self {
-        self.nonces = Some(nonces);
-        self
-    }
-
-    /// Reads time from `clock` instead of the system clock.
-    #[must_use]
-    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-
-    /// Adds `realm="..."` to every challenge (RFC 7235 section 2.2).
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError::InvalidRealm`] unless `realm` is printable ASCII without `"` and `\`.
-    pub fn with_realm(mut self, realm: &str) -> Result<Self, ConfigError> {
-        if !realm
-            .bytes()
-            .all(|b| matches!(b, b' '..=b'~') && b != b'"' && b != b'\\')
-        {
-            return Err(ConfigError::InvalidRealm);
-        }
-        Arc::make_mut(&mut self.challenge).realm = Some(realm.to_owned());
-        Ok(self)
+        // No realm, the only setting `build` checks.
+        Self::builder(accepted, uri).assemble()
     }
 
     /// The proof verifier: the accepted algorithms, `max_age`, `leeway` and limits.
     #[must_use]
     pub fn verifier(&self) -> Verifier<'_> {
-        Verifier::new(&self.accepted)
-            .with_max_age(self.max_age)
-            .with_leeway(self.leeway)
-            .with_limits(self.limits)
+        Verifier::new(&self.accepted).with_settings(self.settings)
     }
 
     /// The accepted algorithms as sent in `algs`, such as `"ES256 ES384 ES512"`.
@@ -377,7 +292,7 @@ impl Server {
             expected = expected.with_bound_key(key);
         }
         let verifier = self.verifier();
-        let result = with_scratch(self.limits.scratch_len(), |scratch| {
+        let result = with_scratch(self.settings.limits().scratch_len(), |scratch| {
             verifier.verify_detailed(proof, &expected, now, scratch)
         });
         match result {

@@ -3,9 +3,9 @@
 //!
 //! # Counters
 //!
-//! [`Server::with_counters`] makes a server count into shared atomics: requests accepted,
-//! requests rejected (in total and by the reason's stable name, [`Reason::name`]), replays,
-//! replay-cache refusals (full, per-key quota, unreachable) and nonce challenges. A
+//! [`ServerBuilder::with_counters`] makes a server count into shared atomics: requests
+//! accepted, requests rejected (in total and by the reason's stable name, [`Reason::name`]),
+//! replays, replay-cache refusals (full, per-key quota, unreachable) and nonce challenges. A
 //! [`Snapshot`] is a plain `Copy` value an exporter turns into whatever metrics system it uses;
 //! no metrics backend is a dependency. Give the token endpoint and the resources counters of
 //! their own (as they have replay caches of their own) or share one [`Counters`].
@@ -37,6 +37,7 @@
 //! The event never holds an access token, a proof, a nonce, `ath`, `jti` or key material.
 //!
 //! [`Reason::name`]: crate::server::Reason::name
+//! [`ServerBuilder::with_counters`]: crate::server::ServerBuilder::with_counters
 //! [`Rejection`]: crate::server::Rejection
 
 use core::fmt;
@@ -60,7 +61,10 @@ const MAX_CLAIMED_HTU: usize = 256;
 #[cfg(feature = "tracing")]
 const MAX_PROOF_DECODED: usize = 16 * 1024;
 
-/// Decision counters shared by the servers that were given them ([`Server::with_counters`]).
+/// Decision counters shared by the servers that were given them
+/// ([`ServerBuilder::with_counters`]).
+///
+/// [`ServerBuilder::with_counters`]: crate::server::ServerBuilder::with_counters
 /// Lock-free: each decision is one or two relaxed atomic increments.
 pub struct Counters {
     accepted: AtomicU64,
@@ -309,7 +313,7 @@ impl serde::Serialize for Snapshot {
 /// What a [`Server`] reports to: its counters, if any. Events need no state.
 #[derive(Clone, Default)]
 pub(crate) struct Telemetry {
-    counters: Option<Arc<Counters>>,
+    pub(crate) counters: Option<Arc<Counters>>,
 }
 
 impl fmt::Debug for Telemetry {
@@ -358,14 +362,9 @@ impl Telemetry {
 }
 
 impl Server {
-    /// Counts every decision of this server in `counters` (see the [module docs](self)).
-    #[must_use]
-    pub fn with_counters(mut self, counters: Arc<Counters>) -> Self {
-        self.telemetry.counters = Some(counters);
-        self
-    }
-
-    /// The counters given to [`with_counters`](Self::with_counters).
+    /// The counters given to [`ServerBuilder::with_counters`].
+    ///
+    /// [`ServerBuilder::with_counters`]: crate::server::ServerBuilder::with_counters
     #[must_use]
     pub fn counters(&self) -> Option<&Arc<Counters>> {
         self.telemetry.counters.as_ref()

@@ -176,23 +176,40 @@ impl Default for Limits {
 #[derive(Clone, Copy, Debug)]
 pub struct Verifier<'a> {
     accepted: &'a [&'a dyn VerifyAlgorithm],
+    settings: VerifierSettings,
+}
+
+/// A [`Verifier`]'s settings apart from its algorithms: how old a proof may be (`max_age`), the
+/// tolerated clock difference (`leeway`) and the size [`Limits`].
+///
+/// A small `Copy` value: a server that keeps one (dpop-std's `Server` does) builds its
+/// [`Verifier`] per request for the cost of a copy, and one value configures both.
+///
+/// ```
+/// use dpop_core::crypto::rustcrypto;
+/// use dpop_core::{Limits, Verifier, VerifierSettings};
+///
+/// const SETTINGS: VerifierSettings =
+///     VerifierSettings::DEFAULT.with_max_age(120).with_limits(Limits::DEVICE);
+/// let verifier = Verifier::new(&[rustcrypto::ES256_VERIFIER]).with_settings(SETTINGS);
+/// assert_eq!(verifier.max_age(), 120);
+/// assert_eq!(verifier.settings(), SETTINGS);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerifierSettings {
     max_age: u64,
     leeway: u64,
     limits: Limits,
 }
 
-impl<'a> Verifier<'a> {
-    /// A verifier accepting exactly the algorithms listed, with the default `max_age` (300 s),
-    /// `leeway` (60 s) and [`Limits`].
-    #[must_use]
-    pub const fn new(accepted: &'a [&'a dyn VerifyAlgorithm]) -> Self {
-        Self {
-            accepted,
-            max_age: DEFAULT_MAX_AGE,
-            leeway: DEFAULT_LEEWAY,
-            limits: Limits::DEFAULT,
-        }
-    }
+impl VerifierSettings {
+    /// `max_age` 300 s ([`DEFAULT_MAX_AGE`]), `leeway` 60 s ([`DEFAULT_LEEWAY`]),
+    /// [`Limits::DEFAULT`].
+    pub const DEFAULT: Self = Self {
+        max_age: DEFAULT_MAX_AGE,
+        leeway: DEFAULT_LEEWAY,
+        limits: Limits::DEFAULT,
+    };
 
     /// Sets how many seconds old a proof may be.
     #[must_use]
@@ -233,6 +250,84 @@ impl<'a> Verifier<'a> {
         self.limits
     }
 
+    /// How long, in seconds after `iat`, a proof can still pass the `iat` check:
+    /// `max_age + leeway` ([`Verifier::acceptance_window`]).
+    #[must_use]
+    pub const fn acceptance_window(&self) -> u64 {
+        self.max_age.saturating_add(self.leeway)
+    }
+}
+
+impl Default for VerifierSettings {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+impl<'a> Verifier<'a> {
+    /// A verifier accepting exactly the algorithms listed, with the default `max_age` (300 s),
+    /// `leeway` (60 s) and [`Limits`] ([`VerifierSettings::DEFAULT`]).
+    #[must_use]
+    pub const fn new(accepted: &'a [&'a dyn VerifyAlgorithm]) -> Self {
+        Self {
+            accepted,
+            settings: VerifierSettings::DEFAULT,
+        }
+    }
+
+    /// Sets how many seconds old a proof may be ([`VerifierSettings::with_max_age`]).
+    #[must_use]
+    pub const fn with_max_age(mut self, secs: u64) -> Self {
+        self.settings = self.settings.with_max_age(secs);
+        self
+    }
+
+    /// Sets the tolerated clock difference in seconds (applied to `iat` both ways, and `exp`;
+    /// [`VerifierSettings::with_leeway`]).
+    #[must_use]
+    pub const fn with_leeway(mut self, secs: u64) -> Self {
+        self.settings = self.settings.with_leeway(secs);
+        self
+    }
+
+    /// Sets the size limits ([`VerifierSettings::with_limits`]).
+    #[must_use]
+    pub const fn with_limits(mut self, limits: Limits) -> Self {
+        self.settings = self.settings.with_limits(limits);
+        self
+    }
+
+    /// Sets `max_age`, `leeway` and the limits at once.
+    #[must_use]
+    pub const fn with_settings(mut self, settings: VerifierSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// The `max_age`, `leeway` and limits.
+    #[must_use]
+    pub const fn settings(&self) -> VerifierSettings {
+        self.settings
+    }
+
+    /// The `max_age` in seconds.
+    #[must_use]
+    pub const fn max_age(&self) -> u64 {
+        self.settings.max_age
+    }
+
+    /// The `leeway` in seconds.
+    #[must_use]
+    pub const fn leeway(&self) -> u64 {
+        self.settings.leeway
+    }
+
+    /// The limits.
+    #[must_use]
+    pub const fn limits(&self) -> Limits {
+        self.settings.limits
+    }
+
     /// The accepted algorithms.
     #[must_use]
     pub const fn accepted(&self) -> &'a [&'a dyn VerifyAlgorithm] {
@@ -245,7 +340,7 @@ impl<'a> Verifier<'a> {
     /// at the latest.
     #[must_use]
     pub const fn acceptance_window(&self) -> u64 {
-        self.max_age.saturating_add(self.leeway)
+        self.settings.acceptance_window()
     }
 
     /// Verifies `proof` for the request described by `expected`, at time `now`.
@@ -357,7 +452,7 @@ impl<'a> Verifier<'a> {
             return Err(VerifyError::EmptyExpectedNonce);
         }
         // 1. Size first, so nothing below runs on oversized input.
-        if proof.len() > self.limits.proof.min(MAX_PROOF_LEN)
+        if proof.len() > self.settings.limits.proof.min(MAX_PROOF_LEN)
             || scratch.len() < scratch_len_for(proof.len())
         {
             return Err(VerifyError::TooLarge(Limit::Proof));
@@ -438,7 +533,7 @@ impl<'a> Verifier<'a> {
         };
         let jti = bounded(
             jti,
-            self.limits.jti.min(MAX_JTI_LEN),
+            self.settings.limits.jti.min(MAX_JTI_LEN),
             Claim::Jti,
             Limit::Jti,
         )?;
@@ -480,7 +575,7 @@ impl<'a> Verifier<'a> {
             None => None,
             Some(s) => Some(bounded(
                 s,
-                self.limits.nonce.min(MAX_NONCE_LEN),
+                self.settings.limits.nonce.min(MAX_NONCE_LEN),
                 Claim::Nonce,
                 Limit::Nonce,
             )?),
@@ -501,8 +596,8 @@ impl<'a> Verifier<'a> {
             )
         } else {
             (
-                now.saturating_sub(self.max_age.saturating_add(self.leeway)),
-                now.saturating_add(self.leeway),
+                now.saturating_sub(self.settings.max_age.saturating_add(self.settings.leeway)),
+                now.saturating_add(self.settings.leeway),
             )
         };
         if issued_at > latest {
@@ -521,7 +616,7 @@ impl<'a> Verifier<'a> {
         }
         if let Some(value) = p_exp {
             let expires_at = unix_time(value).ok_or(VerifyError::Invalid(Claim::Exp))?;
-            if expires_at.saturating_add(self.leeway) < now {
+            if expires_at.saturating_add(self.settings.leeway) < now {
                 return Err(VerifyError::Expired { expires_at, now });
             }
         }
@@ -1086,4 +1181,37 @@ fn malformed_json(e: JsonError) -> VerifyError {
         JsonError::TooDeep | JsonError::TooManyMembers => Malformed::Nesting,
         _ => Malformed::Json,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verifier_setters_and_settings_are_one_value() {
+        let settings = VerifierSettings::DEFAULT
+            .with_max_age(1)
+            .with_leeway(2)
+            .with_limits(Limits::DEVICE);
+        let by_setters = Verifier::new(&[])
+            .with_max_age(1)
+            .with_leeway(2)
+            .with_limits(Limits::DEVICE);
+        assert_eq!(by_setters.settings(), settings);
+        let at_once = Verifier::new(&[]).with_settings(settings);
+        assert_eq!(
+            (at_once.max_age(), at_once.leeway(), at_once.limits()),
+            (1, 2, Limits::DEVICE)
+        );
+        assert_eq!(at_once.acceptance_window(), settings.acceptance_window());
+        assert_eq!(Verifier::new(&[]).settings(), VerifierSettings::default());
+        assert_eq!(
+            (
+                VerifierSettings::DEFAULT.max_age(),
+                VerifierSettings::DEFAULT.leeway(),
+                VerifierSettings::DEFAULT.limits()
+            ),
+            (DEFAULT_MAX_AGE, DEFAULT_LEEWAY, Limits::DEFAULT)
+        );
+    }
 }

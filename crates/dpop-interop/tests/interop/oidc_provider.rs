@@ -113,7 +113,10 @@ where
 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let server = Server::new(ALL_VERIFIERS, UriPolicy::public_base(&base).unwrap());
+    let server = Server::new(
+        ALL_VERIFIERS,
+        UriPolicy::public_base(&base).build().unwrap(),
+    );
     let cache = Arc::new(MemoryReplayCache::with_capacity(1000));
     let handler = |Extension(claims): Extension<R::Claims>, dpop: Dpop| async move {
         format!("{} {}", claims.subject(), dpop.thumbprint().unwrap())

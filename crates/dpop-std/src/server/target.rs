@@ -53,7 +53,8 @@ impl Scheme {
 ///   that sees `/v1/x` (the proxy strips `/api`) expects `https://example.com/api/v1/x`.
 /// - [`UriPolicy::from_request`]: the request's own authority (absolute-form URI, else the
 ///   `Host` header) with a configured scheme. For servers reached directly. The client chooses
-///   the `Host`, so restrict it with [`with_allowed_hosts`](UriPolicy::with_allowed_hosts):
+///   the `Host`, so restrict it with
+///   [`with_allowed_hosts`](UriPolicyBuilder::with_allowed_hosts):
 ///   prefer `public_base`, or an allow-list.
 /// - [`UriPolicy::from_trusted_proxy`]: as `from_request`, but the forwarding headers of the one
 ///   family the proxy sets ([`ForwardedHeaders`]: `Forwarded`, RFC 7239, or
@@ -65,14 +66,19 @@ impl Scheme {
 /// In every mode a raw request path with a dot segment (`.`, `..`, or a percent-encoded form
 /// such as `%2E%2E`) is refused ([`TargetError::DotSegment`]): routers route on the raw path,
 /// so normalizing it would verify a proof for `/b` on a request that reaches `/a/{x}/b`.
-/// [`with_backend_prefix`](UriPolicy::with_backend_prefix) strips a prefix the proxy adds.
+/// [`with_backend_prefix`](UriPolicyBuilder::with_backend_prefix) strips a prefix the proxy
+/// adds. Each constructor returns a [`UriPolicyBuilder`], checked once by its `build()`.
 ///
 /// ```
 /// use dpop_std::server::{Scheme, UriPolicy};
-/// let behind_proxy = UriPolicy::public_base("https://example.com/api")?;
-/// let direct = UriPolicy::from_request(Scheme::Https).with_allowed_hosts(&["api.example.com"])?;
+/// let behind_proxy = UriPolicy::public_base("https://example.com/api").build()?;
+/// let direct = UriPolicy::from_request(Scheme::Https)
+///     .with_allowed_hosts(&["api.example.com"])
+///     .build()?;
 /// // the proxy maps https://gw.example/svc2/* to http://backend/my-api/*
-/// let rewritten = UriPolicy::public_base("https://gw.example/svc2")?.with_backend_prefix("/my-api")?;
+/// let rewritten = UriPolicy::public_base("https://gw.example/svc2")
+///     .with_backend_prefix("/my-api")
+///     .build()?;
 /// # let _ = (behind_proxy, direct, rewritten);
 /// # Ok::<(), dpop_std::server::ConfigError>(())
 /// ```
@@ -100,36 +106,23 @@ impl UriPolicy {
     /// `https://example.com/api`; the expected `htu` is this plus the request path (a trailing
     /// `/` of the base is ignored). Forwarded headers are never read.
     ///
-    /// # Errors
-    ///
-    /// [`ConfigError::InvalidPublicBase`] unless `url` is an absolute `http`/`https` URL
+    /// The URL is checked by [`UriPolicyBuilder::build`]: an absolute `http`/`https` URL
     /// without userinfo, query or fragment.
-    pub fn public_base(url: &str) -> Result<Self, ConfigError> {
-        TargetUri::parse_claim(url).map_err(ConfigError::InvalidPublicBase)?;
-        let canonical = canonical_string(url).map_err(ConfigError::InvalidPublicBase)?;
-        let base = canonical.trim_end_matches('/').to_owned();
-        Ok(Self {
-            source: Source::PublicBase(base),
-            backend_prefix: None,
-            allowed_hosts: None,
-        })
+    pub fn public_base(url: impl Into<String>) -> UriPolicyBuilder {
+        UriPolicyBuilder::new(Source::PublicBase(url.into()))
     }
 
     /// The request's own authority (absolute-form URI, else the single `Host` header) with
     /// `scheme`. Forwarded headers are ignored.
     ///
-    /// The client chooses the `Host`: add [`with_allowed_hosts`](Self::with_allowed_hosts), or
-    /// use [`public_base`](Self::public_base), unless any host reaching this server is fine.
-    #[must_use]
-    pub const fn from_request(scheme: Scheme) -> Self {
-        Self {
-            source: Source::Request {
-                scheme,
-                forwarded: None,
-            },
-            backend_prefix: None,
-            allowed_hosts: None,
-        }
+    /// The client chooses the `Host`: add
+    /// [`with_allowed_hosts`](UriPolicyBuilder::with_allowed_hosts), or use
+    /// [`public_base`](Self::public_base), unless any host reaching this server is fine.
+    pub const fn from_request(scheme: Scheme) -> UriPolicyBuilder {
+        UriPolicyBuilder::new(Source::Request {
+            scheme,
+            forwarded: None,
+        })
     }
 
     /// As [`from_request`](Self::from_request), but the forwarding headers of `headers` (and
@@ -140,64 +133,14 @@ impl UriPolicy {
     /// Use it only when every request comes through a proxy that sets or overwrites the named
     /// headers: a client reaching the server directly can forge them. `X-Forwarded-Port` is not
     /// read; a non-default public port belongs in the forwarded host (`host:port`).
-    #[must_use]
-    pub const fn from_trusted_proxy(default_scheme: Scheme, headers: ForwardedHeaders) -> Self {
-        Self {
-            source: Source::Request {
-                scheme: default_scheme,
-                forwarded: Some(headers),
-            },
-            backend_prefix: None,
-            allowed_hosts: None,
-        }
-    }
-
-    /// Accepts only requests for these hosts (`host` or `host:port`, compared after
-    /// canonicalization: case-insensitive, default port ignored); a request for any other host
-    /// is `invalid_request` ([`TargetError::HostNotAllowed`]). Applies to the authority taken
-    /// from the request or from trusted forwarding headers; a [`public_base`](Self::public_base)
-    /// never reads the host, so there it changes nothing.
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError::InvalidAllowedHost`] for an entry that is not a valid `host[:port]`, and
-    /// for an empty list.
-    pub fn with_allowed_hosts(mut self, hosts: &[&str]) -> Result<Self, ConfigError> {
-        if hosts.is_empty() {
-            return Err(ConfigError::InvalidAllowedHost);
-        }
-        let mut allowed = Vec::with_capacity(hosts.len() * 2);
-        for host in hosts {
-            if !is_authority(host) {
-                return Err(ConfigError::InvalidAllowedHost);
-            }
-            for scheme in [Scheme::Http, Scheme::Https] {
-                let url = canonical_string(&format!("{}://{host}/", scheme.as_str()))
-                    .map_err(|_| ConfigError::InvalidAllowedHost)?;
-                allowed.push(url.trim_end_matches('/').to_owned());
-            }
-        }
-        self.allowed_hosts = Some(allowed);
-        Ok(self)
-    }
-
-    /// Strips `prefix` from the request path before it is appended: for a proxy that maps
-    /// public `/svc2/x` to backend `/my-api/x`, use the base `https://gw/svc2` and the prefix
-    /// `/my-api`. A request outside the prefix is rejected
-    /// ([`TargetError::OutsideBackendPrefix`]).
-    ///
-    /// # Errors
-    ///
-    /// [`ConfigError::InvalidBackendPrefix`] unless `prefix` is an absolute path (`/...`)
-    /// without query or fragment.
-    pub fn with_backend_prefix(mut self, prefix: &str) -> Result<Self, ConfigError> {
-        if !prefix.starts_with('/') || prefix.contains(['?', '#']) {
-            return Err(ConfigError::InvalidBackendPrefix);
-        }
-        let normalized = normalize_path(prefix).map_err(|_| ConfigError::InvalidBackendPrefix)?;
-        let trimmed = normalized.trim_end_matches('/');
-        self.backend_prefix = (!trimmed.is_empty()).then(|| trimmed.to_owned());
-        Ok(self)
+    pub const fn from_trusted_proxy(
+        default_scheme: Scheme,
+        headers: ForwardedHeaders,
+    ) -> UriPolicyBuilder {
+        UriPolicyBuilder::new(Source::Request {
+            scheme: default_scheme,
+            forwarded: Some(headers),
+        })
     }
 
     /// The canonical `htu` this policy expects for `request`.
@@ -284,6 +227,125 @@ impl UriPolicy {
     }
 }
 
+/// Configures a [`UriPolicy`]: made by [`UriPolicy::public_base`],
+/// [`UriPolicy::from_request`] or [`UriPolicy::from_trusted_proxy`], infallible `with_*`
+/// setters, then [`build`](Self::build), which checks every setting at once.
+///
+/// The setters store what they are given; a setter called twice keeps the last value, and only
+/// that one is checked.
+#[must_use]
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UriPolicyBuilder {
+    /// As in [`UriPolicy`], except that a public base is the caller's text, not yet checked.
+    source: Source,
+    backend_prefix: Option<String>,
+    allowed_hosts: Option<Vec<String>>,
+}
+
+impl UriPolicyBuilder {
+    const fn new(source: Source) -> Self {
+        Self {
+            source,
+            backend_prefix: None,
+            allowed_hosts: None,
+        }
+    }
+
+    /// Accepts only requests for these hosts (`host` or `host:port`, compared after
+    /// canonicalization: case-insensitive, default port ignored); a request for any other host
+    /// is `invalid_request` ([`TargetError::HostNotAllowed`]). Applies to the authority taken
+    /// from the request or from trusted forwarding headers; a
+    /// [`public_base`](UriPolicy::public_base) never reads the host, so there it changes
+    /// nothing.
+    ///
+    /// [`build`](Self::build) refuses an entry that is not a valid `host[:port]`, and an empty
+    /// list ([`ConfigError::InvalidAllowedHost`]).
+    pub fn with_allowed_hosts(mut self, hosts: &[&str]) -> Self {
+        self.allowed_hosts = Some(hosts.iter().map(|host| (*host).to_owned()).collect());
+        self
+    }
+
+    /// Strips `prefix` from the request path before it is appended: for a proxy that maps
+    /// public `/svc2/x` to backend `/my-api/x`, use the base `https://gw/svc2` and the prefix
+    /// `/my-api`. A request outside the prefix is rejected
+    /// ([`TargetError::OutsideBackendPrefix`]).
+    ///
+    /// [`build`](Self::build) refuses a prefix that is not an absolute path (`/...`) without
+    /// query or fragment ([`ConfigError::InvalidBackendPrefix`]).
+    pub fn with_backend_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.backend_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Checks every setting and returns the policy.
+    ///
+    /// # Errors
+    ///
+    /// The first invalid setting, in this order:
+    /// - [`ConfigError::InvalidPublicBase`] unless the public base is an absolute
+    ///   `http`/`https` URL without userinfo, query or fragment;
+    /// - [`ConfigError::InvalidAllowedHost`] for an allowed host that is not a valid
+    ///   `host[:port]`, and for an empty list;
+    /// - [`ConfigError::InvalidBackendPrefix`] unless the backend prefix is an absolute path
+    ///   (`/...`) without query or fragment.
+    pub fn build(self) -> Result<UriPolicy, ConfigError> {
+        let source = match self.source {
+            Source::PublicBase(url) => Source::PublicBase(canonical_base(&url)?),
+            request @ Source::Request { .. } => request,
+        };
+        let allowed_hosts = self
+            .allowed_hosts
+            .as_deref()
+            .map(allowed_origins)
+            .transpose()?;
+        let backend_prefix = match self.backend_prefix {
+            Some(prefix) => canonical_prefix(&prefix)?,
+            None => None,
+        };
+        Ok(UriPolicy {
+            source,
+            backend_prefix,
+            allowed_hosts,
+        })
+    }
+}
+
+/// The canonical form of a public base URL, without trailing `/`.
+fn canonical_base(url: &str) -> Result<String, ConfigError> {
+    TargetUri::parse_claim(url).map_err(ConfigError::InvalidPublicBase)?;
+    let canonical = canonical_string(url).map_err(ConfigError::InvalidPublicBase)?;
+    Ok(canonical.trim_end_matches('/').to_owned())
+}
+
+/// The canonical `scheme://authority` of every allowed host, under both schemes.
+fn allowed_origins(hosts: &[String]) -> Result<Vec<String>, ConfigError> {
+    if hosts.is_empty() {
+        return Err(ConfigError::InvalidAllowedHost);
+    }
+    let mut allowed = Vec::with_capacity(hosts.len() * 2);
+    for host in hosts {
+        if !is_authority(host) {
+            return Err(ConfigError::InvalidAllowedHost);
+        }
+        for scheme in [Scheme::Http, Scheme::Https] {
+            let url = canonical_string(&format!("{}://{host}/", scheme.as_str()))
+                .map_err(|_| ConfigError::InvalidAllowedHost)?;
+            allowed.push(url.trim_end_matches('/').to_owned());
+        }
+    }
+    Ok(allowed)
+}
+
+/// The normalized backend prefix, without trailing `/`; `None` for `/`, which strips nothing.
+fn canonical_prefix(prefix: &str) -> Result<Option<String>, ConfigError> {
+    if !prefix.starts_with('/') || prefix.contains(['?', '#']) {
+        return Err(ConfigError::InvalidBackendPrefix);
+    }
+    let normalized = normalize_path(prefix).map_err(|_| ConfigError::InvalidBackendPrefix)?;
+    let trimmed = normalized.trim_end_matches('/');
+    Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
+}
+
 /// Why the expected `htu` cannot be built from a request.
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -292,7 +354,7 @@ pub enum TargetError {
     DotSegment,
     /// More than one `Host` header (RFC 9112 section 3.2).
     DuplicateHost,
-    /// The host is not in the [allow-list](UriPolicy::with_allowed_hosts).
+    /// The host is not in the [allow-list](UriPolicyBuilder::with_allowed_hosts).
     HostNotAllowed,
     /// A trusted `Forwarded` / `X-Forwarded-*` header is malformed, or its protocol is not
     /// `http` or `https`.

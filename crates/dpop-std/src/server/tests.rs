@@ -63,7 +63,9 @@ fn quoted_string_safe_strips_specials() {
 
 #[test]
 fn public_base_with_and_without_prefix() {
-    let root = UriPolicy::public_base("https://api.example.com").unwrap();
+    let root = UriPolicy::public_base("https://api.example.com")
+        .build()
+        .unwrap();
     assert_eq!(
         target(&root, "http://10.0.0.5:8080/v1/x?q=1", &[]).unwrap(),
         "https://api.example.com/v1/x"
@@ -72,7 +74,9 @@ fn public_base_with_and_without_prefix() {
         target(&root, "/v1/x", &[("host", "10.0.0.5")]).unwrap(),
         "https://api.example.com/v1/x"
     );
-    let prefixed = UriPolicy::public_base("https://Example.com/api/").unwrap();
+    let prefixed = UriPolicy::public_base("https://Example.com/api/")
+        .build()
+        .unwrap();
     assert_eq!(
         target(&prefixed, "/v1/x", &[]).unwrap(),
         "https://example.com/api/v1/x"
@@ -104,8 +108,8 @@ fn public_base_with_and_without_prefix() {
 #[test]
 fn backend_prefix() {
     let policy = UriPolicy::public_base("https://gw.example/svc2")
-        .unwrap()
         .with_backend_prefix("/my-api/")
+        .build()
         .unwrap();
     assert_eq!(
         target(&policy, "/my-api/x", &[]).unwrap(),
@@ -127,21 +131,21 @@ fn backend_prefix() {
         target(&policy, "/my-api/../other", &[]),
         Err(TargetError::DotSegment)
     );
-    assert!(
-        UriPolicy::from_request(Scheme::Https)
-            .with_backend_prefix("nope")
-            .is_err()
-    );
-    assert!(
-        UriPolicy::from_request(Scheme::Https)
-            .with_backend_prefix("/a?b")
-            .is_err()
-    );
+    for bad in ["nope", "/a?b", "/a#b", ""] {
+        assert_eq!(
+            UriPolicy::from_request(Scheme::Https)
+                .with_backend_prefix(bad)
+                .build(),
+            Err(ConfigError::InvalidBackendPrefix),
+            "{bad}"
+        );
+    }
     assert_eq!(
         UriPolicy::from_request(Scheme::Https)
             .with_backend_prefix("/")
+            .build()
             .unwrap(),
-        UriPolicy::from_request(Scheme::Https)
+        UriPolicy::from_request(Scheme::Https).build().unwrap()
     );
 }
 
@@ -157,7 +161,7 @@ fn invalid_public_bases() {
     ] {
         assert!(
             matches!(
-                UriPolicy::public_base(bad),
+                UriPolicy::public_base(bad).build(),
                 Err(ConfigError::InvalidPublicBase(_))
             ),
             "{bad}"
@@ -166,8 +170,75 @@ fn invalid_public_bases() {
 }
 
 #[test]
+fn uri_policy_build_reports_the_first_invalid_setting() {
+    let bad_base = UriPolicy::public_base("ftp://x/")
+        .with_allowed_hosts(&["a/b"])
+        .with_backend_prefix("nope");
+    assert!(matches!(
+        bad_base.build(),
+        Err(ConfigError::InvalidPublicBase(UriError::UnsupportedScheme))
+    ));
+    let bad_hosts = UriPolicy::from_request(Scheme::Https)
+        .with_allowed_hosts(&["a/b"])
+        .with_backend_prefix("nope");
+    assert_eq!(bad_hosts.build(), Err(ConfigError::InvalidAllowedHost));
+    let bad_prefix = UriPolicy::from_trusted_proxy(Scheme::Https, ForwardedHeaders::Forwarded)
+        .with_allowed_hosts(&["api.example.com"])
+        .with_backend_prefix("nope");
+    assert_eq!(bad_prefix.build(), Err(ConfigError::InvalidBackendPrefix));
+}
+
+#[test]
+fn uri_policy_setters_keep_the_last_value() {
+    let policy = UriPolicy::public_base("https://gw.example")
+        .with_backend_prefix("nope")
+        .with_backend_prefix("/my-api")
+        .with_allowed_hosts(&[])
+        .with_allowed_hosts(&["gw.example"])
+        .build()
+        .unwrap();
+    assert_eq!(
+        target(&policy, "/my-api/x", &[]).unwrap(),
+        "https://gw.example/x"
+    );
+}
+
+#[test]
+fn server_build_checks_the_realm() {
+    let uri = UriPolicy::public_base("https://api.example.com")
+        .build()
+        .unwrap();
+    // No algorithm is needed to check the realm.
+    let accepted = [];
+    for bad in ["a\"b", "a\\b", "a\nb", "caf\u{e9}", "\u{7f}"] {
+        assert_eq!(
+            Server::builder(&accepted, uri.clone())
+                .with_realm(bad)
+                .build()
+                .err(),
+            Some(ConfigError::InvalidRealm),
+            "{bad:?}"
+        );
+    }
+    for good in ["api", "", "a b ~!#$%&'()*+,-./:;<=>?@[]^_`{|}"] {
+        let server = Server::builder(&accepted, uri.clone())
+            .with_realm(good)
+            .build()
+            .unwrap();
+        assert_eq!(server.challenge.realm.as_deref(), Some(good));
+    }
+    // Only the last realm set is checked.
+    let server = Server::builder(&accepted, uri)
+        .with_realm("a\"b")
+        .with_realm("api")
+        .build()
+        .unwrap();
+    assert_eq!(server.challenge.realm.as_deref(), Some("api"));
+}
+
+#[test]
 fn from_request_uses_host_or_absolute_authority() {
-    let policy = UriPolicy::from_request(Scheme::Https);
+    let policy = UriPolicy::from_request(Scheme::Https).build().unwrap();
     assert_eq!(
         target(&policy, "/a", &[("host", "API.example.com:443")]).unwrap(),
         "https://api.example.com/a"
@@ -220,8 +291,12 @@ fn from_request_uses_host_or_absolute_authority() {
 
 #[test]
 fn trusted_proxy_headers() {
-    let x = UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::XForwarded);
-    let f = UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::Forwarded);
+    let x = UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::XForwarded)
+        .build()
+        .unwrap();
+    let f = UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::Forwarded)
+        .build()
+        .unwrap();
     let tx = |headers: &[(&str, &str)]| target(&x, "/a", headers);
     let tf = |headers: &[(&str, &str)]| target(&f, "/a", headers);
     assert_eq!(tx(&[("host", "internal")]).unwrap(), "http://internal/a");
@@ -315,7 +390,9 @@ fn trusted_proxy_headers() {
 
 #[test]
 fn raw_dot_segments_are_refused_in_every_form() {
-    let policy = UriPolicy::public_base("https://api.example").unwrap();
+    let policy = UriPolicy::public_base("https://api.example")
+        .build()
+        .unwrap();
     for path in [
         "/.",
         "/..",
@@ -357,6 +434,7 @@ fn raw_dot_segments_are_refused_in_every_form() {
 fn allowed_hosts_restrict_the_request_authority() {
     let policy = UriPolicy::from_request(Scheme::Https)
         .with_allowed_hosts(&["API.example.com", "api.example.com:8443"])
+        .build()
         .unwrap();
     assert_eq!(
         target(&policy, "/a", &[("host", "api.example.com")]).unwrap(),
@@ -392,6 +470,7 @@ fn allowed_hosts_restrict_the_request_authority() {
     // forwarded hosts too
     let proxied = UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::XForwarded)
         .with_allowed_hosts(&["api.example.com"])
+        .build()
         .unwrap();
     assert_eq!(
         target(
@@ -412,7 +491,9 @@ fn allowed_hosts_restrict_the_request_authority() {
     );
     for bad in [&[][..], &["a/b"], &["user@h"], &[""]] {
         assert_eq!(
-            UriPolicy::from_request(Scheme::Https).with_allowed_hosts(bad),
+            UriPolicy::from_request(Scheme::Https)
+                .with_allowed_hosts(bad)
+                .build(),
             Err(ConfigError::InvalidAllowedHost),
             "{bad:?}"
         );
@@ -434,7 +515,7 @@ fn quoted_values_are_unescaped() {
 }
 #[test]
 fn scratch_is_reused_per_thread_and_fresh_when_reentered() {
-    let len = Limits::DEFAULT.scratch_len();
+    let len = dpop_core::Limits::DEFAULT.scratch_len();
     let first = with_scratch(len, |outer| {
         assert_eq!(outer.len(), len);
         outer.fill(0xAA);
@@ -463,7 +544,9 @@ fn scratch_is_reused_per_thread_and_fresh_when_reentered() {
 
 #[test]
 fn long_targets_past_the_short_canonicalization_buffer() {
-    let policy = UriPolicy::public_base("https://api.example.com").unwrap();
+    let policy = UriPolicy::public_base("https://api.example.com")
+        .build()
+        .unwrap();
     // Longer than the first buffer `canonical_string` tries, shorter than the limit.
     let segment = "a".repeat(300);
     assert_eq!(
@@ -511,7 +594,7 @@ fn public_base_target_in_one_pass_matches_two_passes() {
         "https://example.com/api",
         "http://a",
     ] {
-        let policy = UriPolicy::public_base(base).unwrap();
+        let policy = UriPolicy::public_base(base).build().unwrap();
         for uri in [
             "/",
             "/v1/x",
@@ -542,7 +625,7 @@ proptest::proptest! {
         path in "(/[a-zA-Z0-9._~%!$&'()*+,;=:@\"{}|^`-]{0,12}){1,4}",
     ) {
         let base = "https://example.com/api";
-        let policy = UriPolicy::public_base(base).unwrap();
+        let policy = UriPolicy::public_base(base).build().unwrap();
         if let (Some(expected), Some(parts)) = (two_pass_target(base, &path), head_parts_checked(&path)) {
             proptest::prop_assert_eq!(policy.target_uri(&parts), expected);
         }

@@ -30,7 +30,7 @@ const NONCE_1: &str = "nonce-one";
 const NONCE_2: &str = "nonce-two";
 
 fn key() -> SigningKey {
-    SigningKey::from_bytes(Algorithm::Es256, &[7u8; 32]).unwrap()
+    dpop_testkit::key(7)
 }
 
 fn client_at(clock: &Arc<ManualClock>) -> Client {

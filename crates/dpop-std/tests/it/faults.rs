@@ -15,22 +15,17 @@
 )]
 
 use std::collections::HashSet;
-use std::future::Future;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::pin;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Barrier};
-use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use dpop_core::{
-    Algorithm, HttpMethod, NewProof, ProofId, SigningKey, TargetUri, UnixTime, VerifyError,
-    crypto::rustcrypto::ES256_VERIFIER,
-};
+use dpop_core::{SigningKey, UnixTime, VerifyError, crypto::rustcrypto::ES256_VERIFIER};
 use dpop_std::clock::{Clock, ManualClock};
 use dpop_std::replay::{MemoryReplayCache, ReplayError};
 use dpop_std::server::{Grant, Reason, Server, UriPolicy};
+use dpop_testkit::{TestProof, block_on, key};
 use http::{Request, StatusCode};
 
 const T0: u64 = 1_700_000_000;
@@ -44,40 +39,21 @@ const LEEWAY: u64 = 60;
 /// on a busy 2-core machine verify a few hundred P-256 proofs per second.
 const WATCHDOG: Duration = Duration::from_secs(120);
 
-fn key(seed: u8) -> SigningKey {
-    SigningKey::from_bytes(Algorithm::Es256, &[seed; 32]).unwrap()
-}
-
 /// A token-endpoint proof from `key` with identifier `jti`, issued at `iat`.
 fn proof(key: &SigningKey, jti: &str, iat: u64) -> String {
-    NewProof::new(
-        HttpMethod::POST,
-        TargetUri::parse(TOKEN_URL).unwrap(),
-        ProofId::new(jti).unwrap(),
-        UnixTime::from_secs(iat),
-    )
-    .encode_to_string(key)
-    .unwrap()
+    TestProof::new(key, "POST", TOKEN_URL, jti).iat(iat).build()
 }
 
 fn server(clock: &Arc<ManualClock>) -> Server {
-    Server::new(
+    Server::builder(
         &[ES256_VERIFIER],
-        UriPolicy::public_base("https://as.example.com").unwrap(),
+        UriPolicy::public_base("https://as.example.com")
+            .build()
+            .unwrap(),
     )
     .with_clock(clock.clone())
-}
-
-/// Polls a future to completion; the memory cache's futures are ready at once.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        thread::yield_now();
-    }
+    .build()
+    .unwrap()
 }
 
 /// What the server decided about one request.

@@ -11,9 +11,7 @@
 )]
 
 use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 
 use base64ct::{Base64UrlUnpadded, Encoding};
 use dpop_core::{
@@ -21,84 +19,23 @@ use dpop_core::{
     crypto::ProofSigner,
     crypto::rustcrypto::{ALL_VERIFIERS, ES256_VERIFIER},
 };
-use dpop_core::{HttpMethod, NewProof, ProofId};
-use dpop_core::{SigningKey, TargetUri, Thumbprint, UnixTime, VerifyError};
+use dpop_core::{Limits, SigningKey, Thumbprint, UnixTime, VerifierSettings, VerifyError};
 use dpop_std::clock::ManualClock;
 use dpop_std::nonce::{NonceKey, NonceSource, StatelessNonces};
 use dpop_std::replay::{MemoryReplayCache, ReplayCache, ReplayError, ReplayKey};
 use dpop_std::server::{
-    Accepted, BearerPolicy, Endpoint, ForwardedHeaders, Grant, Reason, Rejection, Scheme, Server,
-    TargetError, TokenBinding, UriPolicy,
+    Accepted, BearerPolicy, ConfigError, Endpoint, ForwardedHeaders, Grant, Reason, Rejection,
+    Scheme, Server, ServerBuilder, TargetError, TokenBinding, UriPolicy,
 };
 use dpop_std::wire::{ErrorBody, TokenResponse, TokenType};
+use dpop_testkit::{NOW, TestProof as P, block_on, jkt, key, request};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderMap, Request, StatusCode};
 
-const NOW: u64 = 1_700_000_000;
 const AS_TOKEN: &str = "https://as.example.com/token";
 const API: &str = "https://api.example.com/v1/items";
 const ALGS: &str = "ES256 ES384 ES512";
 const ACCESS_TOKEN: &str = "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU";
-
-fn key(seed: u8) -> SigningKey {
-    SigningKey::from_bytes(Algorithm::Es256, &[seed; 32]).unwrap()
-}
-
-fn jkt(key: &SigningKey) -> Thumbprint {
-    key.public_jwk().thumbprint()
-}
-
-/// A proof built with dpop-core's creation API.
-struct P<'a> {
-    key: &'a SigningKey,
-    method: &'a str,
-    url: &'a str,
-    jti: &'a str,
-    iat: u64,
-    token: Option<&'a str>,
-    nonce: Option<&'a str>,
-}
-
-impl<'a> P<'a> {
-    fn new(key: &'a SigningKey, method: &'a str, url: &'a str, jti: &'a str) -> Self {
-        Self {
-            key,
-            method,
-            url,
-            jti,
-            iat: NOW,
-            token: None,
-            nonce: None,
-        }
-    }
-    fn token(mut self, token: &'a str) -> Self {
-        self.token = Some(token);
-        self
-    }
-    fn nonce(mut self, nonce: &'a str) -> Self {
-        self.nonce = Some(nonce);
-        self
-    }
-    fn iat(mut self, iat: u64) -> Self {
-        self.iat = iat;
-        self
-    }
-    fn build(&self) -> String {
-        let mut proof = NewProof::new(
-            HttpMethod::parse(self.method).unwrap(),
-            TargetUri::parse(self.url).unwrap(),
-            ProofId::new(self.jti).unwrap(),
-            UnixTime::from_secs(self.iat),
-        );
-        if let Some(token) = self.token {
-            proof = proof.with_access_token(token);
-        }
-        if let Some(nonce) = self.nonce {
-            proof = proof.with_nonce(nonce);
-        }
-        proof.encode_to_string(self.key).unwrap()
-    }
-}
 
 /// Signs arbitrary header and payload JSON: proofs dpop-core's creation API refuses to make.
 fn b64(bytes: &[u8]) -> String {
@@ -118,46 +55,42 @@ fn raw_proof(key: &SigningKey, payload: &str) -> String {
     format!("{input}.{}", b64(&signature[..n]))
 }
 
-fn request(method: &str, uri: &str, headers: &[(&str, &str)]) -> Request<()> {
-    let mut builder = Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(()).unwrap()
-}
-
 fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(UnixTime::from_secs(NOW)))
 }
 
+fn builder(uri: UriPolicy, clock: &Arc<ManualClock>) -> ServerBuilder {
+    Server::builder(ALL_VERIFIERS, uri).with_clock(clock.clone())
+}
+
 fn server(uri: UriPolicy, clock: &Arc<ManualClock>) -> Server {
-    Server::new(ALL_VERIFIERS, uri).with_clock(clock.clone())
+    builder(uri, clock).build().unwrap()
+}
+
+fn as_builder(clock: &Arc<ManualClock>) -> ServerBuilder {
+    builder(
+        UriPolicy::public_base("https://as.example.com")
+            .build()
+            .unwrap(),
+        clock,
+    )
 }
 
 fn as_server(clock: &Arc<ManualClock>) -> Server {
-    server(
-        UriPolicy::public_base("https://as.example.com").unwrap(),
+    as_builder(clock).build().unwrap()
+}
+
+fn rs_builder(clock: &Arc<ManualClock>) -> ServerBuilder {
+    builder(
+        UriPolicy::public_base("https://api.example.com")
+            .build()
+            .unwrap(),
         clock,
     )
 }
 
 fn rs_server(clock: &Arc<ManualClock>) -> Server {
-    server(
-        UriPolicy::public_base("https://api.example.com").unwrap(),
-        clock,
-    )
-}
-
-/// Polls a future to completion; the caches used here are ready at once.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        std::thread::yield_now();
-    }
+    rs_builder(clock).build().unwrap()
 }
 
 fn www_authenticate(headers: &HeaderMap) -> Vec<String> {
@@ -281,7 +214,10 @@ fn token_request_without_proof_follows_the_bearer_policy() {
         "missing DPoP proof"
     );
 
-    let allowing = as_server(&clock).with_bearer(BearerPolicy::Allow);
+    let allowing = as_builder(&clock)
+        .with_bearer(BearerPolicy::Allow)
+        .build()
+        .unwrap();
     let verified = allowing.verify_token_request(&req).unwrap();
     assert!(!verified.has_proof());
     let cache = MemoryReplayCache::with_capacity(1);
@@ -294,7 +230,10 @@ fn token_request_without_proof_follows_the_bearer_policy() {
 #[test]
 fn refresh_with_the_bound_key_is_accepted_and_with_another_key_refused() {
     let clock = clock();
-    let server = as_server(&clock).with_bearer(BearerPolicy::Allow);
+    let server = as_builder(&clock)
+        .with_bearer(BearerPolicy::Allow)
+        .build()
+        .unwrap();
     let (a, b) = (key(7), key(8));
     let bound = jkt(&a);
     let grant = Grant::RefreshToken {
@@ -389,6 +328,57 @@ fn authorization_code_checks_dpop_jkt() {
 
 // ---------------------------------------------------------------------------------------------
 // Resource
+
+#[test]
+fn the_server_verifies_with_the_settings_it_was_given() {
+    let clock = clock();
+    let k = key(7);
+    let auth = format!("DPoP {ACCESS_TOKEN}");
+    let proof_aged = |age: u64, id: &str| {
+        let proof = P::new(&k, "GET", API, id)
+            .token(ACCESS_TOKEN)
+            .iat(NOW - age)
+            .build();
+        request(
+            "GET",
+            "/v1/items",
+            &[("authorization", &auth), ("dpop", &proof)],
+        )
+    };
+    // One settings value for a dpop-core verifier and the server: their verifiers agree.
+    let settings = VerifierSettings::DEFAULT.with_max_age(10).with_leeway(0);
+    let server = rs_builder(&clock)
+        .with_verifier_settings(settings)
+        .build()
+        .unwrap();
+    assert_eq!(server.verifier().settings(), settings);
+    assert!(resource(&server, &proof_aged(10, "s-1"), Some(&jkt(&k))).is_ok());
+    assert_eq!(
+        resource(&server, &proof_aged(11, "s-2"), Some(&jkt(&k)))
+            .unwrap_err()
+            .reason(),
+        Reason::Proof(VerifyError::TooOld {
+            issued_at: UnixTime::from_secs(NOW - 11),
+            now: UnixTime::from_secs(NOW),
+            earliest: UnixTime::from_secs(NOW - 10),
+        })
+    );
+    // The one-value setters of the builder set the same settings.
+    let by_setters = rs_builder(&clock)
+        .with_max_age(10)
+        .with_leeway(0)
+        .with_limits(Limits::DEVICE)
+        .build()
+        .unwrap();
+    assert_eq!(
+        by_setters.verifier().settings(),
+        settings.with_limits(Limits::DEVICE)
+    );
+    assert_eq!(
+        rs_server(&clock).verifier().settings(),
+        VerifierSettings::DEFAULT
+    );
+}
 
 #[test]
 fn resource_request_with_bound_token_and_ath() {
@@ -507,7 +497,7 @@ fn bound_token_sent_as_bearer_is_a_downgrade() {
         &[("authorization", &auth), ("dpop", &proof)],
     );
     for policy in [BearerPolicy::Refuse, BearerPolicy::Allow] {
-        let server = rs_server(&clock).with_bearer(policy);
+        let server = rs_builder(&clock).with_bearer(policy).build().unwrap();
         let rejection = resource(&server, &req, Some(&jkt(&k))).unwrap_err();
         assert_eq!(rejection.reason(), Reason::BoundTokenAsBearer);
         assert_eq!(rejection.status(), StatusCode::UNAUTHORIZED);
@@ -536,7 +526,10 @@ fn dpop_scheme_without_proof_is_refused() {
 #[test]
 fn dpop_scheme_with_unbound_token_is_invalid_token() {
     let clock = clock();
-    let server = rs_server(&clock).with_bearer(BearerPolicy::Allow);
+    let server = rs_builder(&clock)
+        .with_bearer(BearerPolicy::Allow)
+        .build()
+        .unwrap();
     let k = key(7);
     let proof = P::new(&k, "GET", API, "u-1").token(ACCESS_TOKEN).build();
     let auth = format!("DPoP {ACCESS_TOKEN}");
@@ -562,7 +555,10 @@ fn plain_bearer_follows_the_policy() {
     let challenge = assert_resource_error(&refused, StatusCode::UNAUTHORIZED, "invalid_token");
     assert!(challenge.contains("Bearer tokens are not accepted, use DPoP"));
 
-    let server = rs_server(&clock).with_bearer(BearerPolicy::Allow);
+    let server = rs_builder(&clock)
+        .with_bearer(BearerPolicy::Allow)
+        .build()
+        .unwrap();
     let accepted = resource(&server, &req, None).unwrap();
     assert_eq!(accepted.token_type(), TokenType::Bearer);
     assert!(accepted.proof().is_none());
@@ -676,7 +672,10 @@ fn missing_credentials_get_a_bare_challenge() {
     assert!(response.body().is_empty());
 
     // with Bearer allowed, a Bearer challenge too
-    let server = rs_server(&clock).with_bearer(BearerPolicy::Allow);
+    let server = rs_builder(&clock)
+        .with_bearer(BearerPolicy::Allow)
+        .build()
+        .unwrap();
     let rejection = server.resource_request(&req).unwrap_err();
     assert_eq!(
         www_authenticate(&rejection.headers()),
@@ -704,11 +703,15 @@ fn www_authenticate_exact_formats() {
 
     // only the verifier's algorithms are listed, in its order
     static ONLY_ES256: &[&dyn dpop_core::crypto::VerifyAlgorithm] = &[ES256_VERIFIER];
-    let narrow = Server::new(
+    let narrow = Server::builder(
         ONLY_ES256,
-        UriPolicy::public_base("https://api.example.com").unwrap(),
+        UriPolicy::public_base("https://api.example.com")
+            .build()
+            .unwrap(),
     )
-    .with_clock(clock.clone());
+    .with_clock(clock.clone())
+    .build()
+    .unwrap();
     assert_eq!(narrow.algs(), "ES256");
     assert_eq!(
         www_authenticate(&narrow.challenge().headers()),
@@ -716,9 +719,10 @@ fn www_authenticate_exact_formats() {
     );
 
     // realm first, Bearer challenge repeating RFC 6750 codes only
-    let server = rs_server(&clock)
+    let server = rs_builder(&clock)
         .with_bearer(BearerPolicy::Allow)
         .with_realm("api")
+        .build()
         .unwrap();
     let bearer = format!("Bearer {ACCESS_TOKEN}");
     let req = request("GET", "/v1/items", &[("authorization", &bearer)]);
@@ -756,8 +760,12 @@ fn www_authenticate_exact_formats() {
             String::from("Bearer realm=\"api\""),
         ]
     );
-    assert!(server.clone().with_realm("a\"b").is_err());
-    assert!(server.with_realm("a\nb").is_err());
+    for bad in ["a\"b", "a\nb"] {
+        assert_eq!(
+            rs_builder(&clock).with_realm(bad).build().err(),
+            Some(ConfigError::InvalidRealm)
+        );
+    }
 }
 
 #[test]
@@ -891,7 +899,7 @@ fn nonces() -> Arc<StatelessNonces> {
 #[test]
 fn nonce_challenge_then_retry_succeeds_at_the_resource() {
     let clock = clock();
-    let server = rs_server(&clock).with_nonces(nonces());
+    let server = rs_builder(&clock).with_nonces(nonces()).build().unwrap();
     let k = key(7);
     let auth = format!("DPoP {ACCESS_TOKEN}");
 
@@ -994,7 +1002,10 @@ fn nonce_challenge_then_retry_succeeds_at_the_resource() {
 fn nonce_challenge_then_retry_succeeds_at_the_token_endpoint() {
     let clock = clock();
     let source = nonces();
-    let server = as_server(&clock).with_nonces(source.clone());
+    let server = as_builder(&clock)
+        .with_nonces(source.clone())
+        .build()
+        .unwrap();
     let k = key(7);
 
     let first = P::new(&k, "POST", AS_TOKEN, "tn-1").build();
@@ -1035,7 +1046,10 @@ fn nonce_challenge_then_retry_succeeds_at_the_token_endpoint() {
 fn with_nonces_a_wrong_client_clock_succeeds_after_one_nonce_round() {
     let clock = clock();
     let source = nonces();
-    let server = as_server(&clock).with_nonces(source.clone());
+    let server = as_builder(&clock)
+        .with_nonces(source.clone())
+        .build()
+        .unwrap();
     let cache = MemoryReplayCache::with_capacity(64);
     let k = key(7);
     for (jti, iat) in [("skew-fast", NOW + 90), ("skew-slow", NOW - 1000)] {
@@ -1216,7 +1230,9 @@ fn paths_with_whatwg_characters_verify_in_either_encoding() {
     // The client signs with the system clock.
     let live = Server::new(
         ALL_VERIFIERS,
-        UriPolicy::public_base("https://api.example.com").unwrap(),
+        UriPolicy::public_base("https://api.example.com")
+            .build()
+            .unwrap(),
     );
     assert!(resource(&live, &req, Some(&jkt(&k))).is_ok());
 }
@@ -1247,7 +1263,9 @@ fn unavailable_token_store_is_503_with_retry_after() {
 fn public_base_url_behind_a_proxy_mounted_at_root() {
     let clock = clock();
     let server = server(
-        UriPolicy::public_base("https://api.example.com").unwrap(),
+        UriPolicy::public_base("https://api.example.com")
+            .build()
+            .unwrap(),
         &clock,
     );
     let k = key(7);
@@ -1302,7 +1320,9 @@ fn public_base_url_behind_a_proxy_mounted_at_root() {
 fn public_base_url_with_a_path_prefix() {
     let clock = clock();
     let server = server(
-        UriPolicy::public_base("https://example.com/api").unwrap(),
+        UriPolicy::public_base("https://example.com/api")
+            .build()
+            .unwrap(),
         &clock,
     );
     let k = key(7);
@@ -1325,8 +1345,8 @@ fn public_base_url_with_a_path_prefix() {
     // a proxy that maps /svc2/* to a backend mounted at /my-api/*
     let rewritten = server_with(
         UriPolicy::public_base("https://example.com/svc2")
-            .unwrap()
             .with_backend_prefix("/my-api")
+            .build()
             .unwrap(),
         &clock,
     );
@@ -1381,7 +1401,10 @@ fn forwarded_headers_are_ignored_unless_trusted() {
         ("dpop", proof.as_str()),
     ];
 
-    let untrusted = server(UriPolicy::from_request(Scheme::Http), &clock);
+    let untrusted = server(
+        UriPolicy::from_request(Scheme::Http).build().unwrap(),
+        &clock,
+    );
     for headers in [&x_forwarded[..], &forwarded[..]] {
         let req = request("GET", "/x", headers);
         assert_eq!(
@@ -1396,11 +1419,15 @@ fn forwarded_headers_are_ignored_unless_trusted() {
     }
 
     let x_trusted = server(
-        UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::XForwarded),
+        UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::XForwarded)
+            .build()
+            .unwrap(),
         &clock,
     );
     let f_trusted = server(
-        UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::Forwarded),
+        UriPolicy::from_trusted_proxy(Scheme::Http, ForwardedHeaders::Forwarded)
+            .build()
+            .unwrap(),
         &clock,
     );
     for (trusted, headers) in [(&x_trusted, &x_forwarded[..]), (&f_trusted, &forwarded[..])] {
@@ -1449,7 +1476,10 @@ fn forwarded_headers_are_ignored_unless_trusted() {
 #[test]
 fn missing_or_invalid_host_is_a_precise_error() {
     let clock = clock();
-    let server = server(UriPolicy::from_request(Scheme::Https), &clock);
+    let server = server(
+        UriPolicy::from_request(Scheme::Https).build().unwrap(),
+        &clock,
+    );
     let k = key(7);
     let proof = P::new(&k, "POST", "https://as.example.com/token", "h-1").build();
     for (headers, want) in [
@@ -1528,12 +1558,13 @@ fn no_request_bytes_reach_response_headers() {
     ];
     let auth = format!("DPoP {token}");
     for with_nonces in [false, true] {
-        let mut server = rs_server(&clock).with_bearer(BearerPolicy::Allow);
-        let mut as_ = as_server(&clock);
+        let mut server = rs_builder(&clock).with_bearer(BearerPolicy::Allow);
+        let mut as_ = as_builder(&clock);
         if with_nonces {
             server = server.with_nonces(nonces());
             as_ = as_.with_nonces(nonces());
         }
+        let (server, as_) = (server.build().unwrap(), as_.build().unwrap());
         for payload in &payloads {
             let proof = raw_proof(&k, payload);
             let req = request(
@@ -1585,7 +1616,10 @@ fn public_types_are_send_and_sync() {
     let clock = clock();
     let server = rs_server(&clock);
     let accepted = resource(
-        &server.clone().with_bearer(BearerPolicy::Allow),
+        &rs_builder(&clock)
+            .with_bearer(BearerPolicy::Allow)
+            .build()
+            .unwrap(),
         &request("GET", "/v1/items", &[("authorization", "Bearer x")]),
         None,
     )

@@ -4,38 +4,22 @@
 
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 
-use dpop_core::Algorithm;
-use dpop_core::NewProof;
 use dpop_core::SigningKey;
-use dpop_core::TargetUri;
 use dpop_core::Thumbprint;
 use dpop_core::UnixTime;
 use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
-use dpop_core::{HttpMethod, ProofId};
 use dpop_std::clock::ManualClock;
 use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
-use dpop_std::server::{Accepted, Grant, Rejection, Server, UriPolicy};
+use dpop_std::server::{Accepted, Grant, Rejection, Server, ServerBuilder, UriPolicy};
 use dpop_std::telemetry::{Counters, Snapshot};
-use http::Request;
+use dpop_testkit::{NOW, TestProof, block_on, jkt, key, request};
 
-const NOW: u64 = 1_700_000_000;
 const AS_TOKEN: &str = "https://as.example.com/token";
 const API: &str = "https://api.example.com/v1/items";
 const ACCESS_TOKEN: &str = "SECRETtoken-Kz8mXK1EalYznwH-LC-1fBAo4LjpzsPE";
-
-fn key(seed: u8) -> SigningKey {
-    SigningKey::from_bytes(Algorithm::Es256, &[seed; 32]).unwrap()
-}
-
-fn jkt(key: &SigningKey) -> Thumbprint {
-    key.public_jwk().thumbprint()
-}
 
 fn proof(
     key: &SigningKey,
@@ -45,57 +29,30 @@ fn proof(
     iat: u64,
     token: Option<&str>,
 ) -> String {
-    let mut proof = NewProof::new(
-        HttpMethod::parse(method).unwrap(),
-        TargetUri::parse(url).unwrap(),
-        ProofId::new(jti).unwrap(),
-        UnixTime::from_secs(iat),
-    );
-    if let Some(token) = token {
-        proof = proof.with_access_token(token);
-    }
-    proof.encode_to_string(key).unwrap()
-}
-
-fn request(method: &str, uri: &str, headers: &[(&str, &str)]) -> Request<()> {
-    let mut builder = Request::builder().method(method).uri(uri);
-    for (name, value) in headers {
-        builder = builder.header(*name, *value);
-    }
-    builder.body(()).unwrap()
-}
-
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        std::thread::yield_now();
-    }
+    let proof = TestProof::new(key, method, url, jti).iat(iat);
+    token.map_or(proof, |token| proof.token(token)).build()
 }
 
 fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(UnixTime::from_secs(NOW)))
 }
 
+fn builder(base: &str, counters: &Arc<Counters>) -> ServerBuilder {
+    Server::builder(ALL_VERIFIERS, UriPolicy::public_base(base).build().unwrap())
+        .with_clock(clock())
+        .with_counters(counters.clone())
+}
+
+fn rs_builder(counters: &Arc<Counters>) -> ServerBuilder {
+    builder("https://api.example.com", counters)
+}
+
 fn rs_server(counters: &Arc<Counters>) -> Server {
-    Server::new(
-        ALL_VERIFIERS,
-        UriPolicy::public_base("https://api.example.com").unwrap(),
-    )
-    .with_clock(clock())
-    .with_counters(counters.clone())
+    rs_builder(counters).build().unwrap()
 }
 
 fn as_server(counters: &Arc<Counters>) -> Server {
-    Server::new(
-        ALL_VERIFIERS,
-        UriPolicy::public_base("https://as.example.com").unwrap(),
-    )
-    .with_clock(clock())
-    .with_counters(counters.clone())
+    builder("https://as.example.com", counters).build().unwrap()
 }
 
 /// A resource request with `proof`, verified against `bound` and consumed in `cache`.
@@ -246,7 +203,7 @@ fn cache_refusals_and_fill_are_counted() {
 fn nonce_challenges_are_counted_apart_and_as_rejections() {
     let counters = Arc::new(Counters::new());
     let nonces = Arc::new(StatelessNonces::new(NonceKey::new(1, [42; 32])));
-    let server = rs_server(&counters).with_nonces(nonces);
+    let server = rs_builder(&counters).with_nonces(nonces).build().unwrap();
     let cache = MemoryReplayCache::with_capacity(8);
     let k = key(3);
     let rejection = call(
@@ -332,7 +289,9 @@ fn a_server_without_counters_counts_nothing_and_snapshots_serialize() {
     let counters = Arc::new(Counters::new());
     let server = Server::new(
         ALL_VERIFIERS,
-        UriPolicy::public_base("https://api.example.com").unwrap(),
+        UriPolicy::public_base("https://api.example.com")
+            .build()
+            .unwrap(),
     );
     assert!(server.counters().is_none());
     let _ = server.challenge();
@@ -539,7 +498,7 @@ mod events {
     fn nonce_challenges_are_info_and_never_show_the_nonce() {
         let counters = Arc::new(Counters::new());
         let nonces = Arc::new(StatelessNonces::new(NonceKey::new(1, [42; 32])));
-        let server = rs_server(&counters).with_nonces(nonces);
+        let server = rs_builder(&counters).with_nonces(nonces).build().unwrap();
         let cache = MemoryReplayCache::with_capacity(8);
         let k = key(7);
         let mut issued = None;

@@ -81,14 +81,19 @@ pub(crate) fn router(addr: SocketAddr) -> Result<Router, String> {
         token_key,
         refresh_tokens: Mutex::new(HashMap::new()),
     });
-    let base = UriPolicy::public_base(&format!("http://{addr}")).map_err(|e| e.to_string())?;
+    let base = UriPolicy::public_base(format!("http://{addr}"))
+        .build()
+        .map_err(|e| e.to_string())?;
     // One replay cache for the token endpoints, another for the resources: a flood of token
     // requests cannot make resource requests fail closed.
     let token_cache = Arc::new(MemoryReplayCache::with_capacity(10_000));
     let cache = Arc::new(MemoryReplayCache::with_capacity(10_000));
 
     // Token endpoints: a request without a DPoP header gets a Bearer token.
-    let token_server = Server::new(ALL_VERIFIERS, base.clone()).with_bearer(BearerPolicy::Allow);
+    let token_server = Server::builder(ALL_VERIFIERS, base.clone())
+        .with_bearer(BearerPolicy::Allow)
+        .build()
+        .map_err(|e| e.to_string())?;
     let tokens = Router::new()
         .route(
             "/v1/{organization}/user/signin_with_api_key",
@@ -115,7 +120,10 @@ pub(crate) fn router(addr: SocketAddr) -> Result<Router, String> {
     let sessions = Router::new()
         .route("/v1/{organization}/user/sessions", get(sessions))
         .route_layer(DpopLayer::resource(
-            Server::new(ALL_VERIFIERS, base).with_nonces(Arc::new(nonces)),
+            Server::builder(ALL_VERIFIERS, base)
+                .with_nonces(Arc::new(nonces))
+                .build()
+                .map_err(|e| e.to_string())?,
             cache,
             resolve,
         ));

@@ -20,7 +20,7 @@ use dpop_core::Thumbprint;
 use dpop_core::crypto::rustcrypto::ALL_VERIFIERS;
 use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
-use dpop_std::server::{BearerPolicy, Grant, Rejection, Server, UriPolicy};
+use dpop_std::server::{BearerPolicy, ConfigError, Grant, Rejection, Server, UriPolicy};
 use dpop_std::telemetry::Counters;
 use dpop_std::wire::{ErrorBody, TokenResponse, TokenType};
 use dpop_std::{Clock as _, SystemClock};
@@ -103,6 +103,7 @@ struct Outcome(&'static str);
 /// Text when the public URL is not a valid base URL or the OS RNG fails.
 pub(crate) fn router(config: &Config) -> Result<(Router, String), String> {
     let base = UriPolicy::public_base(&config.base)
+        .build()
         .map_err(|e| format!("invalid --public-url '{}': {e}", config.base))?;
     let secret = random_text::<18>()?;
     let issuer = Arc::new(Issuer {
@@ -121,10 +122,10 @@ pub(crate) fn router(config: &Config) -> Result<(Router, String), String> {
         token_cache: Arc::new(MemoryReplayCache::with_capacity(100_000)),
         resource_cache: Arc::new(MemoryReplayCache::with_capacity(100_000)),
     });
-    let mut token_server = Server::new(ALL_VERIFIERS, base.clone())
+    let mut token_server = Server::builder(ALL_VERIFIERS, base.clone())
         .with_bearer(bearer)
         .with_counters(Arc::clone(&stats.token));
-    let mut resource_server = Server::new(ALL_VERIFIERS, base)
+    let mut resource_server = Server::builder(ALL_VERIFIERS, base)
         .with_bearer(bearer)
         .with_counters(Arc::clone(&stats.resource));
     if config.nonce {
@@ -135,6 +136,11 @@ pub(crate) fn router(config: &Config) -> Result<(Router, String), String> {
         token_server = token_server.with_nonces(nonces.clone());
         resource_server = resource_server.with_nonces(nonces);
     }
+    let invalid = |e: ConfigError| format!("invalid server settings: {e}");
+    let (token_server, resource_server) = (
+        token_server.build().map_err(invalid)?,
+        resource_server.build().map_err(invalid)?,
+    );
     // Separate replay caches: a flood of token requests cannot fail the resource closed.
     let tokens = Router::new()
         .route("/token", post(token))

@@ -681,7 +681,7 @@ fn the_readme_walk_through_runs_as_written() {
     }
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
-    let marker = "<!-- serve walk-through: run by crates/dpop-cli/tests/serve.rs -->\n```sh\n";
+    let marker = "<!-- serve walk-through: run by crates/dpop-cli/tests/it/serve.rs -->\n```sh\n";
     let start = readme.find(marker).unwrap() + marker.len();
     let script = &readme[start..start + readme[start..].find("```").unwrap()];
     assert!(script.contains("dpop keygen") && script.contains("refresh_token"));

@@ -12,7 +12,7 @@ use dpop_axum::introspection::{ClientAuth, IntrospectionConfigError, Introspecti
 use dpop_axum::{TokenResolver as _, TokenStatus};
 use serde_json::{Value, json};
 
-use crate::common::{JKT, now, serve};
+use super::common::{JKT, now, serve};
 
 const CLIENT_ID: &str = "rs:1";
 const SECRET: &str = "s3cret/+ x";

@@ -253,7 +253,7 @@ async fn start(server: As) -> (Arc<As>, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let server = Arc::new(server);
-    let policy = UriPolicy::public_base(&base).unwrap();
+    let policy = UriPolicy::public_base(&base).build().unwrap();
     let tokens = Router::new()
         .route("/token", post(token))
         .layer(DpopLayer::token_endpoint(
@@ -288,7 +288,10 @@ async fn start(server: As) -> (Arc<As>, String) {
     let with_nonce = Router::new()
         .route("/nonce-api", get(api))
         .layer(DpopLayer::resource(
-            Server::new(ALL_VERIFIERS, policy).with_nonces(Arc::new(nonces)),
+            Server::builder(ALL_VERIFIERS, policy)
+                .with_nonces(Arc::new(nonces))
+                .build()
+                .unwrap(),
             cache,
             resolve,
         ));
@@ -629,7 +632,7 @@ async fn separate_processes_share_one_stored_session() {
         let (base, path) = (base.clone(), path.clone());
         let output = tokio::task::spawn_blocking(move || {
             std::process::Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", "child_process_run", "--ignored", "--nocapture"])
+                .args(["--exact", &child_test_name(), "--ignored", "--nocapture"])
                 .env(CHILD_BASE, base)
                 .env(CHILD_STORE, path)
                 .output()
@@ -656,6 +659,19 @@ async fn separate_processes_share_one_stored_session() {
         "the second process signs with the stored key"
     );
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The name the test harness gives [`child_process_run`]: its path in this test binary
+/// (`tokens::child_process_run`), without the crate name `module_path!` starts with.
+fn child_test_name() -> String {
+    let module = module_path!()
+        .split_once("::")
+        .map_or("", |(_crate, module)| module);
+    if module.is_empty() {
+        String::from("child_process_run")
+    } else {
+        format!("{module}::child_process_run")
+    }
 }
 
 /// The child half of [`separate_processes_share_one_stored_session`], which starts this test

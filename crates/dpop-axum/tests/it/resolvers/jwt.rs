@@ -8,7 +8,7 @@ use dpop_axum::{TokenResolver as _, TokenStatus};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-use crate::common::{AUDIENCE, Answers, JKT, TestKey, claims, jwks, jwks_server, now};
+use super::common::{AUDIENCE, Answers, JKT, TestKey, claims, jwks, jwks_server, now};
 
 /// A JWKS server holding `keys`, and a resolver for it with `jwks_uri` configured.
 async fn setup(keys: &[&TestKey]) -> (Answers, String, JwtResolver) {

@@ -13,9 +13,6 @@
 // Test code: panicking on a broken setup is the point, and std is available.
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
-#[path = "support/servers.rs"]
-mod servers;
-
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -26,7 +23,7 @@ use dpop_std::replay::{ReplayCache, ReplayError, ReplayKey};
 use redis::aio::MultiplexedConnection;
 use tokio::sync::Barrier;
 
-use servers::{RedisProcess, random_u64, shared_redis_url};
+use crate::servers::{RedisProcess, random_u64, shared_redis_url};
 
 /// Generous for tests that are not about timing: two cores may be busy compiling.
 const PATIENT: Duration = Duration::from_secs(2);

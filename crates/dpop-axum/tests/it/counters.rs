@@ -28,8 +28,10 @@ fn key(byte: u8) -> SigningKey {
 }
 
 fn server(counters: &Arc<Counters>) -> Server {
-    Server::new(ALL_VERIFIERS, UriPolicy::public_base(BASE).unwrap())
+    Server::builder(ALL_VERIFIERS, UriPolicy::public_base(BASE).build().unwrap())
         .with_counters(counters.clone())
+        .build()
+        .unwrap()
 }
 
 async fn me(dpop: Dpop) -> String {

@@ -1,5 +1,5 @@
 //! The JWT and introspection resolvers against local JWKS, metadata and introspection servers
-//! on 127.0.0.1. One binary (house style B5).
+//! on 127.0.0.1.
 
 #![allow(
     clippy::unwrap_used,

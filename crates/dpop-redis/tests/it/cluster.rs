@@ -8,15 +8,11 @@
 //! Only when `redis-server` is not installed (and no URLs are given) is a test ignored, with
 //! that reason, by the crate's build script; under `CI=true` it runs and fails instead.
 
-#![cfg(feature = "cluster")]
 #![allow(
     clippy::unwrap_used,
     clippy::indexing_slicing,
     reason = "test code: a broken fixture should panic"
 )]
-
-#[path = "support/servers.rs"]
-mod servers;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -28,7 +24,7 @@ use dpop_std::replay::{ReplayCache, ReplayError, ReplayKey};
 use redis::cluster_async::ClusterConnection;
 use tokio::sync::Barrier;
 
-use servers::{Cluster, random_u64, shared_cluster_urls};
+use crate::servers::{Cluster, random_u64, shared_cluster_urls};
 
 /// Generous for tests that are not about timing: two cores may be busy compiling.
 const PATIENT: Duration = Duration::from_secs(3);
@@ -347,7 +343,7 @@ async fn ask_and_moved_while_a_slot_migrates_never_accept_a_replay() {
     for key in &before {
         assert_eq!(race(&first, &second, *key, 2).await, 1);
     }
-    let count = |node: &servers::RedisProcess| -> usize {
+    let count = |node: &crate::servers::RedisProcess| -> usize {
         node.cli(&["cluster", "countkeysinslot", &slot.to_string()])
             .parse()
             .unwrap()

@@ -19,31 +19,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64ct::{Base64UrlUnpadded, Encoding as _};
-use dpop_core::crypto::ProofSigner;
-use dpop_core::{Algorithm, PublicJwk, SignError, SigningKey};
 use dpop_reqwest::{DpopClient, Exchange};
 use dpop_std::client::Client;
-
-/// A signer that counts its signatures.
-struct Counting {
-    key: SigningKey,
-    signatures: Arc<AtomicUsize>,
-}
-
-impl ProofSigner for Counting {
-    fn algorithm(&self) -> Algorithm {
-        self.key.algorithm()
-    }
-
-    fn public_jwk(&self) -> &PublicJwk {
-        self.key.public_jwk()
-    }
-
-    fn try_sign(&self, signing_input: &[&[u8]], out: &mut [u8]) -> Result<usize, SignError> {
-        self.signatures.fetch_add(1, Ordering::SeqCst);
-        self.key.try_sign(signing_input, out)
-    }
-}
+use dpop_testkit::CountingSigner;
 
 /// Every `DPoP` header the server received, in order.
 #[derive(Default)]
@@ -121,10 +99,7 @@ async fn start() -> (String, Arc<Seen>) {
 
 fn dpop_client() -> (Arc<Client>, Arc<AtomicUsize>) {
     let signatures = Arc::new(AtomicUsize::new(0));
-    let signer = Counting {
-        key: SigningKey::from_bytes(Algorithm::Es256, &[7; 32]).unwrap(),
-        signatures: Arc::clone(&signatures),
-    };
+    let signer = CountingSigner::new(dpop_testkit::key(7), &signatures);
     (Arc::new(Client::new(signer)), signatures)
 }
 

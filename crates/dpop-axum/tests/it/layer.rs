@@ -20,7 +20,7 @@ use dpop_core::{Algorithm, SigningKey, Thumbprint, crypto::rustcrypto::ALL_VERIF
 use dpop_std::client::{Attempt, Client, Outcome};
 use dpop_std::nonce::{NonceKey, StatelessNonces};
 use dpop_std::replay::MemoryReplayCache;
-use dpop_std::server::{BearerPolicy, Grant, Server, UriPolicy};
+use dpop_std::server::{BearerPolicy, Grant, Server, ServerBuilder, UriPolicy};
 use dpop_std::wire::{TokenResponse, TokenType};
 use http::{HeaderMap, Method, Request, StatusCode};
 use tower::ServiceExt as _;
@@ -32,7 +32,11 @@ fn key(byte: u8) -> SigningKey {
 }
 
 fn server() -> Server {
-    Server::new(ALL_VERIFIERS, UriPolicy::public_base(BASE).unwrap())
+    builder().build().unwrap()
+}
+
+fn builder() -> ServerBuilder {
+    Server::builder(ALL_VERIFIERS, UriPolicy::public_base(BASE).build().unwrap())
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -120,7 +124,7 @@ fn app_with(
                 .route("/token", post(token))
                 .route("/cc", post(client_credentials))
                 .layer(DpopLayer::token_endpoint(
-                    server().with_bearer(BearerPolicy::Allow),
+                    builder().with_bearer(BearerPolicy::Allow).build().unwrap(),
                     token_cache,
                 )),
         )
@@ -383,7 +387,7 @@ async fn async_resolvers_and_an_unavailable_token_store() {
 #[tokio::test]
 async fn nonce_challenge_then_retry_and_fresh_nonces() {
     let nonces = StatelessNonces::new(NonceKey::new(1, [9; 32]));
-    let app = app(server().with_nonces(Arc::new(nonces)));
+    let app = app(builder().with_nonces(Arc::new(nonces)).build().unwrap());
     let client = Client::new(key(1));
     let mut attempt = prepare(&client, &Method::GET, "/me", Some("bound"));
     let (status, headers, body) = call(&app, request(Method::GET, "/me", attempt.headers())).await;
