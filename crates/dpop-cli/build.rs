@@ -5,13 +5,12 @@
 //!
 //! Only for this crate's own tests: the build script is not in the published package.
 
-use std::env;
+include!("../dpop-testkit/build-support/probe.rs");
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-env-changed=CI");
-    println!("cargo::rerun-if-env-changed=PATH");
-    if env::var("CI").as_deref() == Ok("true") {
+    println!("cargo::rerun-if-changed=../dpop-testkit/build-support/probe.rs");
+    if in_ci() {
         return;
     }
     for (tool, cfg) in [("curl", "dpop_skip_curl"), ("jq", "dpop_skip_jq")] {
@@ -23,24 +22,4 @@ fn main() {
             );
         }
     }
-}
-
-/// True when an executable file `name` is in a directory of `PATH`.
-fn on_path(name: &str) -> bool {
-    env::var_os("PATH").is_some_and(|path| {
-        env::split_paths(&path).any(|dir| {
-            std::fs::metadata(dir.join(name)).is_ok_and(|m| m.is_file() && is_executable(&m))
-        })
-    })
-}
-
-#[cfg(unix)]
-fn is_executable(meta: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt as _;
-    meta.permissions().mode() & 0o111 != 0
-}
-
-#[cfg(not(unix))]
-fn is_executable(_: &std::fs::Metadata) -> bool {
-    true
 }

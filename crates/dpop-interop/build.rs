@@ -3,13 +3,12 @@
 //! `cfg(dpop_skip_node)` when `node` or `npm` is not on `PATH`. Never with `CI=true`: CI runs
 //! them, and a missing Node.js fails them there.
 
-use std::env;
+include!("../dpop-testkit/build-support/probe.rs");
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-env-changed=CI");
-    println!("cargo::rerun-if-env-changed=PATH");
-    if env::var("CI").as_deref() == Ok("true") {
+    println!("cargo::rerun-if-changed=../dpop-testkit/build-support/probe.rs");
+    if in_ci() {
         return;
     }
     if let Some(tool) = ["node", "npm"].into_iter().find(|tool| !on_path(tool)) {
@@ -19,24 +18,4 @@ fn main() {
              packages are ignored (sudo apt-get install -y nodejs npm)"
         );
     }
-}
-
-/// True when an executable file `name` is in a directory of `PATH`.
-fn on_path(name: &str) -> bool {
-    env::var_os("PATH").is_some_and(|path| {
-        env::split_paths(&path).any(|dir| {
-            std::fs::metadata(dir.join(name)).is_ok_and(|m| m.is_file() && is_executable(&m))
-        })
-    })
-}
-
-#[cfg(unix)]
-fn is_executable(meta: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt as _;
-    meta.permissions().mode() & 0o111 != 0
-}
-
-#[cfg(not(unix))]
-fn is_executable(_: &std::fs::Metadata) -> bool {
-    true
 }

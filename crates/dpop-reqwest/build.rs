@@ -11,23 +11,23 @@
 //!
 //! Only for this crate's own tests: the build script is not in the published package.
 
-use std::env;
 use std::process::Command;
+
+include!("../dpop-testkit/build-support/probe.rs");
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-env-changed=CI");
-    if env::var_os("CARGO_FEATURE_KEYRING").is_none() || env::var("CI").as_deref() == Ok("true") {
+    println!("cargo::rerun-if-changed=../dpop-testkit/build-support/probe.rs");
+    if std::env::var_os("CARGO_FEATURE_KEYRING").is_none() || in_ci() {
         return;
     }
-    let os = env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
-    let unix = env::var_os("CARGO_CFG_UNIX").is_some();
+    let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
+    let unix = std::env::var_os("CARGO_CFG_UNIX").is_some();
     if !unix || matches!(os.as_str(), "macos" | "ios" | "android") {
         // Keychain (macOS) and Credential Manager (Windows) are always there.
         return;
     }
     println!("cargo::rerun-if-env-changed=DBUS_SESSION_BUS_ADDRESS");
-    println!("cargo::rerun-if-env-changed=PATH");
     // The locked-keyring test starts a session bus of its own with GNOME Keyring in it.
     if let Some(tool) = ["dbus-run-session", "gnome-keyring-daemon"]
         .into_iter()
@@ -45,29 +45,9 @@ fn main() {
     }
 }
 
-/// True when an executable file `name` is in a directory of `PATH`.
-fn on_path(name: &str) -> bool {
-    env::var_os("PATH").is_some_and(|path| {
-        env::split_paths(&path).any(|dir| {
-            std::fs::metadata(dir.join(name)).is_ok_and(|m| m.is_file() && is_executable(&m))
-        })
-    })
-}
-
-#[cfg(unix)]
-fn is_executable(meta: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt as _;
-    meta.permissions().mode() & 0o111 != 0
-}
-
-#[cfg(not(unix))]
-fn is_executable(_: &std::fs::Metadata) -> bool {
-    true
-}
-
 /// Why the session bus has no Secret Service, or `None` when it has one (or cannot be asked).
 fn secret_service_missing() -> Option<String> {
-    if env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none_or(|a| a.is_empty()) {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none_or(|a| a.is_empty()) {
         return Some("no session D-Bus (DBUS_SESSION_BUS_ADDRESS is unset)".into());
     }
     let names = |method: &str| {
