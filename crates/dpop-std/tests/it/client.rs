@@ -254,29 +254,24 @@ fn challenge_shapes_and_lookalikes() {
     );
 }
 
+/// Answers `attempt` with a 401 carrying `challenge`: the client does not retry, for `why`.
+fn assert_not_retried(client: &Client, attempt: &mut Attempt, challenge: &HeaderMap, why: NoRetry) {
+    let outcome = client.on_response(attempt, StatusCode::UNAUTHORIZED, challenge, b"");
+    assert_eq!(outcome, Outcome::NotRetried(why));
+}
+
 #[test]
 fn no_retry_without_a_nonce_or_for_a_nonce_already_tried() {
     let client = client();
     let mut attempt = client.prepare(&Method::GET, RS, None).unwrap();
-    let outcome = client.on_response(
-        &mut attempt,
-        StatusCode::UNAUTHORIZED,
-        &rs_challenge(None),
-        b"",
-    );
-    assert_eq!(outcome, Outcome::NotRetried(NoRetry::NoNonce));
+    assert_not_retried(&client, &mut attempt, &rs_challenge(None), NoRetry::NoNonce);
     assert_eq!(
         client.retry(&attempt).unwrap_err(),
         ClientError::RetryNotAllowed
     );
     // an invalid nonce (outside NQCHAR) is never stored or sent
-    let outcome = client.on_response(
-        &mut attempt,
-        StatusCode::UNAUTHORIZED,
-        &rs_challenge(Some("two words")),
-        b"",
-    );
-    assert_eq!(outcome, Outcome::NotRetried(NoRetry::NoNonce));
+    let invalid = rs_challenge(Some("two words"));
+    assert_not_retried(&client, &mut attempt, &invalid, NoRetry::NoNonce);
 
     // The server stores NONCE_1, the next request sends it, and the server asks for it again.
     client.on_response(
@@ -287,29 +282,24 @@ fn no_retry_without_a_nonce_or_for_a_nonce_already_tried() {
     );
     let mut attempt = client.prepare(&Method::GET, RS, None).unwrap();
     assert_eq!(attempt.nonce(), Some(NONCE_1));
-    let outcome = client.on_response(
-        &mut attempt,
-        StatusCode::UNAUTHORIZED,
-        &rs_challenge(Some(NONCE_1)),
-        b"",
-    );
-    assert_eq!(outcome, Outcome::NotRetried(NoRetry::NonceAlreadyTried));
+    let again = rs_challenge(Some(NONCE_1));
+    assert_not_retried(&client, &mut attempt, &again, NoRetry::NonceAlreadyTried);
     assert_eq!(
         client.retry(&attempt).unwrap_err(),
         ClientError::RetryNotAllowed
     );
     // two DPoP-Nonce headers are ambiguous: neither is used
-    let outcome = client.on_response(
+    let ambiguous = headers(&[
+        ("www-authenticate", r#"DPoP error="use_dpop_nonce""#),
+        ("dpop-nonce", NONCE_2),
+        ("dpop-nonce", "nonce-three"),
+    ]);
+    assert_not_retried(
+        &client,
         &mut attempt,
-        StatusCode::UNAUTHORIZED,
-        &headers(&[
-            ("www-authenticate", r#"DPoP error="use_dpop_nonce""#),
-            ("dpop-nonce", NONCE_2),
-            ("dpop-nonce", "nonce-three"),
-        ]),
-        b"",
+        &ambiguous,
+        NoRetry::NonceAlreadyTried,
     );
-    assert_eq!(outcome, Outcome::NotRetried(NoRetry::NonceAlreadyTried));
 }
 
 // -------------------------------------------------------------------------------- nonce cache

@@ -97,6 +97,45 @@ fn attempt(server: &Server, cache: &MemoryReplayCache, proof: &str) -> Outcome {
     catch_unwind(AssertUnwindSafe(run)).unwrap_or_else(|_| panic!("panicked on {proof}"))
 }
 
+/// Presents every proof of `proofs` on each of `threads` threads at once, each with its own
+/// [`server`] on the shared `clock` and `cache`, started together behind a barrier. Each thread
+/// starts at another offset, so the same proof arrives on several threads at once. Returns every
+/// `(index, outcome)` of every thread.
+fn present_on_threads<T: Send + Sync + 'static>(
+    threads: usize,
+    clock: &Arc<ManualClock>,
+    cache: &Arc<MemoryReplayCache>,
+    proofs: &Arc<Vec<T>>,
+    proof_of: fn(&T) -> &str,
+) -> Vec<(usize, Outcome)> {
+    let barrier = Arc::new(Barrier::new(threads));
+    let workers: Vec<_> = (0..threads)
+        .map(|t| {
+            let (proofs, clock, cache, barrier) = (
+                Arc::clone(proofs),
+                Arc::clone(clock),
+                Arc::clone(cache),
+                Arc::clone(&barrier),
+            );
+            thread::spawn(move || {
+                let server = server(&clock);
+                barrier.wait();
+                let count = proofs.len();
+                (0..count)
+                    .map(|i| {
+                        let n = (i + t * count / threads) % count;
+                        (n, attempt(&server, &cache, proof_of(&proofs[n])))
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    workers
+        .into_iter()
+        .flat_map(|worker| worker.join().unwrap())
+        .collect()
+}
+
 /// Runs `scenario` on its own thread; fails the test if it has not finished within
 /// [`WATCHDOG`] (a deadlock or livelock), and passes its panics on.
 fn with_watchdog<T: Send + 'static>(
@@ -150,38 +189,13 @@ fn many_threads_verifying_and_replaying_accept_each_proof_exactly_once() {
             MemoryReplayCache::with_capacity(4 * PROOFS)
                 .with_quota(u32::try_from(PER_KEY).unwrap()),
         );
-        let barrier = Arc::new(Barrier::new(THREADS));
-        let workers: Vec<_> = (0..THREADS)
-            .map(|t| {
-                let (proofs, clock, cache, barrier) = (
-                    Arc::clone(&proofs),
-                    Arc::clone(&clock),
-                    Arc::clone(&cache),
-                    Arc::clone(&barrier),
-                );
-                thread::spawn(move || {
-                    let server = server(&clock);
-                    barrier.wait();
-                    // Every thread presents every proof, each starting at another offset, so
-                    // the same proof arrives on several threads at once.
-                    (0..PROOFS)
-                        .map(|i| {
-                            let n = (i + t * PROOFS / THREADS) % PROOFS;
-                            (n, attempt(&server, &cache, &proofs[n]))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
         let mut accepted = vec![0usize; PROOFS];
         let mut replayed = vec![0usize; PROOFS];
-        for worker in workers {
-            for (n, outcome) in worker.join().unwrap() {
-                match outcome {
-                    Outcome::Accepted => accepted[n] += 1,
-                    Outcome::Rejected(Reason::Replay(ReplayError::Replayed)) => replayed[n] += 1,
-                    other => panic!("proof {n}: unexpected {other:?}"),
-                }
+        for (n, outcome) in present_on_threads(THREADS, &clock, &cache, &proofs, String::as_str) {
+            match outcome {
+                Outcome::Accepted => accepted[n] += 1,
+                Outcome::Rejected(Reason::Replay(ReplayError::Replayed)) => replayed[n] += 1,
+                other => panic!("proof {n}: unexpected {other:?}"),
             }
         }
         // No double acceptance, and no proof refused by everyone.
@@ -411,35 +425,14 @@ fn concurrent_clock_jumps_never_accept_a_replay() {
                 jumps
             })
         };
-        let barrier = Arc::new(Barrier::new(THREADS));
-        let workers: Vec<_> = (0..THREADS)
-            .map(|t| {
-                let (pool, clock, cache, barrier) = (
-                    Arc::clone(&pool),
-                    Arc::clone(&clock),
-                    Arc::clone(&cache),
-                    Arc::clone(&barrier),
-                );
-                thread::spawn(move || {
-                    let server = server(&clock);
-                    barrier.wait();
-                    (0..POOL)
-                        .map(|i| {
-                            let n = (i + t * POOL / THREADS) % POOL;
-                            (n, attempt(&server, &cache, &pool[n].0))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
         let mut accepted = vec![0usize; POOL];
-        for worker in workers {
-            for (n, outcome) in worker.join().unwrap() {
-                match name(outcome) {
-                    "accepted" => accepted[n] += 1,
-                    "replayed" | "issued_in_future" => {}
-                    other => panic!("proof {n}: {other} cannot happen within the band"),
-                }
+        for (n, outcome) in
+            present_on_threads(THREADS, &clock, &cache, &pool, |(proof, _)| proof.as_str())
+        {
+            match name(outcome) {
+                "accepted" => accepted[n] += 1,
+                "replayed" | "issued_in_future" => {}
+                other => panic!("proof {n}: {other} cannot happen within the band"),
             }
         }
         stop.store(true, std::sync::atomic::Ordering::SeqCst);

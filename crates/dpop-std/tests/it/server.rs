@@ -13,10 +13,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use base64ct::{Base64UrlUnpadded, Encoding};
 use dpop_core::{
     Algorithm,
-    crypto::ProofSigner,
     crypto::rustcrypto::{ALL_VERIFIERS, ES256_VERIFIER},
 };
 use dpop_core::{Limits, SigningKey, Thumbprint, UnixTime, VerifierSettings, VerifyError};
@@ -32,28 +30,12 @@ use dpop_testkit::{NOW, TestProof as P, block_on, jkt, key, request};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderMap, Request, StatusCode};
 
+use crate::common::raw_proof;
+
 const AS_TOKEN: &str = "https://as.example.com/token";
 const API: &str = "https://api.example.com/v1/items";
 const ALGS: &str = "ES256 ES384 ES512";
 const ACCESS_TOKEN: &str = "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU";
-
-/// Signs arbitrary header and payload JSON: proofs dpop-core's creation API refuses to make.
-fn b64(bytes: &[u8]) -> String {
-    let mut buf = vec![0u8; bytes.len() * 4 / 3 + 4];
-    Base64UrlUnpadded::encode(bytes, &mut buf)
-        .unwrap()
-        .to_owned()
-}
-
-fn raw_proof(key: &SigningKey, payload: &str) -> String {
-    let mut jwk = [0u8; 512];
-    let jwk = key.public_jwk().write_json(&mut jwk).unwrap();
-    let header = format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk}}}"#);
-    let input = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
-    let mut signature = [0u8; 132];
-    let n = key.try_sign(&[input.as_bytes()], &mut signature).unwrap();
-    format!("{input}.{}", b64(&signature[..n]))
-}
 
 fn clock() -> Arc<ManualClock> {
     Arc::new(ManualClock::new(UnixTime::from_secs(NOW)))
@@ -65,6 +47,16 @@ fn builder(uri: UriPolicy, clock: &Arc<ManualClock>) -> ServerBuilder {
 
 fn server(uri: UriPolicy, clock: &Arc<ManualClock>) -> Server {
     builder(uri, clock).build().unwrap()
+}
+
+/// A server whose public base URL is `base`.
+fn public_server(base: &str, clock: &Arc<ManualClock>) -> Server {
+    server(UriPolicy::public_base(base).build().unwrap(), clock)
+}
+
+/// A proof of `key` for a `GET` of `url` bound to [`ACCESS_TOKEN`].
+fn resource_proof(key: &SigningKey, url: &str, jti: &str) -> String {
+    P::new(key, "GET", url, jti).token(ACCESS_TOKEN).build()
 }
 
 fn as_builder(clock: &Arc<ManualClock>) -> ServerBuilder {
@@ -99,6 +91,34 @@ fn www_authenticate(headers: &HeaderMap) -> Vec<String> {
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .collect()
+}
+
+/// A token request: `POST` to the token endpoint with `proof` in `DPoP`.
+fn token_post(proof: &str) -> Request<()> {
+    request("POST", AS_TOKEN, &[("dpop", proof)])
+}
+
+/// A request with `authorization` (`DPoP <token>` or `Bearer <token>`) and one `DPoP` proof.
+fn dpop_request(method: &str, uri: &str, authorization: &str, proof: &str) -> Request<()> {
+    request(
+        method,
+        uri,
+        &[("authorization", authorization), ("dpop", proof)],
+    )
+}
+
+/// A `GET` as a proxy forwards it: origin-form `uri`, the backend's `host`, `authorization` and
+/// one `DPoP` proof.
+fn proxied_get(uri: &str, host: &str, authorization: &str, proof: &str) -> Request<()> {
+    request(
+        "GET",
+        uri,
+        &[
+            ("host", host),
+            ("authorization", authorization),
+            ("dpop", proof),
+        ],
+    )
 }
 
 /// Verifies a resource request end to end (read credentials, then verify with `bound`).
@@ -241,28 +261,16 @@ fn refresh_with_the_bound_key_is_accepted_and_with_another_key_refused() {
     };
 
     let same = P::new(&a, "POST", AS_TOKEN, "r-1").build();
-    let accepted = token(
-        &server,
-        &request("POST", AS_TOKEN, &[("dpop", &same)]),
-        grant,
-    )
-    .unwrap();
+    let accepted = token(&server, &token_post(&same), grant).unwrap();
     assert_eq!(accepted.thumbprint(), Some(&bound));
 
     let other = P::new(&b, "POST", AS_TOKEN, "r-2").build();
     // A refused grant consumes nothing.
     let cache = MemoryReplayCache::with_capacity(4);
-    let verified = server
-        .verify_token_request(&request("POST", AS_TOKEN, &[("dpop", &other)]))
-        .unwrap();
+    let verified = server.verify_token_request(&token_post(&other)).unwrap();
     assert!(block_on(server.check_grant(&cache, verified, grant)).is_err());
     assert!(cache.is_empty());
-    let refused = token(
-        &server,
-        &request("POST", AS_TOKEN, &[("dpop", &other)]),
-        grant,
-    )
-    .unwrap_err();
+    let refused = token(&server, &token_post(&other), grant).unwrap_err();
     assert_eq!(refused.reason(), Reason::RefreshTokenKeyMismatch);
     assert_token_error(&refused, "invalid_grant");
 
@@ -272,12 +280,7 @@ fn refresh_with_the_bound_key_is_accepted_and_with_another_key_refused() {
 
     // an unbound refresh token (confidential client) may move to a new key
     let unbound = Grant::RefreshToken { bound_key: None };
-    let moved = token(
-        &server,
-        &request("POST", AS_TOKEN, &[("dpop", &other)]),
-        unbound,
-    )
-    .unwrap();
+    let moved = token(&server, &token_post(&other), unbound).unwrap();
     assert_eq!(moved.thumbprint(), Some(&jkt(&b)));
 }
 
@@ -292,21 +295,11 @@ fn authorization_code_checks_dpop_jkt() {
     };
 
     let matching = P::new(&a, "POST", AS_TOKEN, "c-1").build();
-    let ok = token(
-        &server,
-        &request("POST", AS_TOKEN, &[("dpop", &matching)]),
-        grant,
-    )
-    .unwrap();
+    let ok = token(&server, &token_post(&matching), grant).unwrap();
     assert_eq!(ok.thumbprint(), Some(&dpop_jkt));
 
     let other = P::new(&b, "POST", AS_TOKEN, "c-2").build();
-    let refused = token(
-        &server,
-        &request("POST", AS_TOKEN, &[("dpop", &other)]),
-        grant,
-    )
-    .unwrap_err();
+    let refused = token(&server, &token_post(&other), grant).unwrap_err();
     assert_eq!(refused.reason(), Reason::AuthorizationCodeKeyMismatch);
     let body = assert_token_error(&refused, "invalid_grant");
     assert_eq!(
@@ -316,14 +309,7 @@ fn authorization_code_checks_dpop_jkt() {
 
     // without dpop_jkt any key is bound
     let free = Grant::AuthorizationCode { dpop_jkt: None };
-    assert!(
-        token(
-            &server,
-            &request("POST", AS_TOKEN, &[("dpop", &other)]),
-            free
-        )
-        .is_ok()
-    );
+    assert!(token(&server, &token_post(&other), free).is_ok());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -339,11 +325,7 @@ fn the_server_verifies_with_the_settings_it_was_given() {
             .token(ACCESS_TOKEN)
             .iat(NOW - age)
             .build();
-        request(
-            "GET",
-            "/v1/items",
-            &[("authorization", &auth), ("dpop", &proof)],
-        )
+        dpop_request("GET", "/v1/items", &auth, &proof)
     };
     // One settings value for a dpop-core verifier and the server: their verifiers agree.
     let settings = VerifierSettings::DEFAULT.with_max_age(10).with_leeway(0);
@@ -388,11 +370,7 @@ fn resource_request_with_bound_token_and_ath() {
     let bound = jkt(&k);
     let proof = P::new(&k, "GET", API, "g-1").token(ACCESS_TOKEN).build();
     let auth = format!("DPoP {ACCESS_TOKEN}");
-    let req = request(
-        "GET",
-        "/v1/items?page=2",
-        &[("authorization", &auth), ("dpop", &proof)],
-    );
+    let req = dpop_request("GET", "/v1/items?page=2", &auth, &proof);
 
     let credentials = server.resource_request(&req).unwrap();
     assert_eq!(credentials.access_token(), ACCESS_TOKEN);
@@ -424,11 +402,7 @@ fn resource_checks_ath_and_key_binding() {
 
     // proof for another token: ath mismatch
     let wrong_ath = P::new(&a, "GET", API, "x-1").token("another-token").build();
-    let req = request(
-        "GET",
-        "/v1/items",
-        &[("authorization", &auth), ("dpop", &wrong_ath)],
-    );
+    let req = dpop_request("GET", "/v1/items", &auth, &wrong_ath);
     let rejection = resource(&server, &req, Some(&jkt(&a))).unwrap_err();
     assert_eq!(
         rejection.reason(),
@@ -445,11 +419,7 @@ fn resource_checks_ath_and_key_binding() {
 
     // proof without ath
     let no_ath = P::new(&a, "GET", API, "x-2").build();
-    let req = request(
-        "GET",
-        "/v1/items",
-        &[("authorization", &auth), ("dpop", &no_ath)],
-    );
+    let req = dpop_request("GET", "/v1/items", &auth, &no_ath);
     let rejection = resource(&server, &req, Some(&jkt(&a))).unwrap_err();
     assert_eq!(
         rejection.reason(),
@@ -458,11 +428,7 @@ fn resource_checks_ath_and_key_binding() {
 
     // token bound to key a, proof signed by key b: invalid_token (RFC 9449 section 7.1)
     let other_key = P::new(&b, "GET", API, "x-3").token(ACCESS_TOKEN).build();
-    let req = request(
-        "GET",
-        "/v1/items",
-        &[("authorization", &auth), ("dpop", &other_key)],
-    );
+    let req = dpop_request("GET", "/v1/items", &auth, &other_key);
     let rejection = resource(&server, &req, Some(&jkt(&a))).unwrap_err();
     assert_eq!(
         rejection.reason(),
@@ -472,11 +438,7 @@ fn resource_checks_ath_and_key_binding() {
 
     // wrong method
     let post = P::new(&a, "POST", API, "x-4").token(ACCESS_TOKEN).build();
-    let req = request(
-        "GET",
-        "/v1/items",
-        &[("authorization", &auth), ("dpop", &post)],
-    );
+    let req = dpop_request("GET", "/v1/items", &auth, &post);
     let rejection = resource(&server, &req, Some(&jkt(&a))).unwrap_err();
     assert_eq!(
         rejection.reason(),
@@ -491,11 +453,7 @@ fn bound_token_sent_as_bearer_is_a_downgrade() {
     let k = key(7);
     let proof = P::new(&k, "GET", API, "d-1").token(ACCESS_TOKEN).build();
     let auth = format!("Bearer {ACCESS_TOKEN}");
-    let req = request(
-        "GET",
-        "/v1/items",
-        &[("authorization", &auth), ("dpop", &proof)],
-    );
+    let req = dpop_request("GET", "/v1/items", &auth, &proof);
     for policy in [BearerPolicy::Refuse, BearerPolicy::Allow] {
         let server = rs_builder(&clock).with_bearer(policy).build().unwrap();
         let rejection = resource(&server, &req, Some(&jkt(&k))).unwrap_err();
@@ -533,11 +491,7 @@ fn dpop_scheme_with_unbound_token_is_invalid_token() {
     let k = key(7);
     let proof = P::new(&k, "GET", API, "u-1").token(ACCESS_TOKEN).build();
     let auth = format!("DPoP {ACCESS_TOKEN}");
-    let req = request(
-        "GET",
-        "/v1/items",
-        &[("authorization", &auth), ("dpop", &proof)],
-    );
+    let req = dpop_request("GET", "/v1/items", &auth, &proof);
     let rejection = resource(&server, &req, None).unwrap_err();
     assert_eq!(rejection.reason(), Reason::UnboundToken);
     assert_eq!(rejection.error_code(), Some("invalid_token"));
@@ -564,11 +518,7 @@ fn plain_bearer_follows_the_policy() {
     assert!(accepted.proof().is_none());
     // a DPoP header next to an unbound Bearer token proves nothing and is ignored
     let proof = P::new(&key(7), "GET", API, "b-1").build();
-    let with_proof = request(
-        "GET",
-        "/v1/items",
-        &[("authorization", &auth), ("dpop", &proof)],
-    );
+    let with_proof = dpop_request("GET", "/v1/items", &auth, &proof);
     assert!(
         resource(&server, &with_proof, None)
             .unwrap()
@@ -742,11 +692,7 @@ fn www_authenticate_exact_formats() {
         .token(ACCESS_TOKEN)
         .iat(NOW - 1000)
         .build();
-    let req = request(
-        "GET",
-        "/v1/items",
-        &[("authorization", &auth), ("dpop", &stale)],
-    );
+    let req = dpop_request("GET", "/v1/items", &auth, &stale);
     let rejection = resource(&server, &req, Some(&jkt(&k))).unwrap_err();
     // time errors carry iat and the server time
     assert_eq!(
@@ -793,11 +739,7 @@ fn replayed_proof_is_refused() {
     let k = key(7);
     let proof = P::new(&k, "GET", API, "once").token(ACCESS_TOKEN).build();
     let auth = format!("DPoP {ACCESS_TOKEN}");
-    let req = request(
-        "GET",
-        "/v1/items",
-        &[("authorization", &auth), ("dpop", &proof)],
-    );
+    let req = dpop_request("GET", "/v1/items", &auth, &proof);
     let first = resource(&server, &req, Some(&jkt(&k))).unwrap();
     block_on(server.consume(&cache, &first)).unwrap();
     // verification is pure: the same proof verifies again; consuming it does not
@@ -843,11 +785,7 @@ fn replay_cache_failures_fail_closed() {
     let auth = format!("DPoP {ACCESS_TOKEN}");
     let accepted = |jti: &str| {
         let proof = P::new(&k, "GET", API, jti).token(ACCESS_TOKEN).build();
-        let req = request(
-            "GET",
-            "/v1/items",
-            &[("authorization", &auth), ("dpop", &proof)],
-        );
+        let req = dpop_request("GET", "/v1/items", &auth, &proof);
         resource(&server, &req, Some(&jkt(&k))).unwrap()
     };
 
@@ -904,11 +842,7 @@ fn nonce_challenge_then_retry_succeeds_at_the_resource() {
     let auth = format!("DPoP {ACCESS_TOKEN}");
 
     let first = P::new(&k, "GET", API, "n-1").token(ACCESS_TOKEN).build();
-    let req = request(
-        "GET",
-        "/v1/items",
-        &[("authorization", &auth), ("dpop", &first)],
-    );
+    let req = dpop_request("GET", "/v1/items", &auth, &first);
     let rejection = resource(&server, &req, Some(&jkt(&k))).unwrap_err();
     assert_eq!(
         rejection.reason(),
@@ -929,11 +863,7 @@ fn nonce_challenge_then_retry_succeeds_at_the_resource() {
         .token(ACCESS_TOKEN)
         .nonce(&nonce)
         .build();
-    let req = request(
-        "GET",
-        "/v1/items",
-        &[("authorization", &auth), ("dpop", &retry)],
-    );
+    let req = dpop_request("GET", "/v1/items", &auth, &retry);
     let accepted = resource(&server, &req, Some(&jkt(&k))).unwrap();
     assert_eq!(accepted.proof().unwrap().nonce(), Some(nonce.as_str()));
     assert_eq!(accepted.fresh_nonce(), None);
@@ -944,11 +874,7 @@ fn nonce_challenge_then_retry_succeeds_at_the_resource() {
         .token(ACCESS_TOKEN)
         .nonce(&nonce)
         .build();
-    let req = request(
-        "GET",
-        "/v1/items",
-        &[("authorization", &auth), ("dpop", &stolen)],
-    );
+    let req = dpop_request("GET", "/v1/items", &auth, &stolen);
     let rejection = resource(&server, &req, Some(&jkt(&other))).unwrap_err();
     assert_eq!(rejection.reason(), Reason::Proof(VerifyError::NonceInvalid));
     assert!(rejection.nonce().is_some());
@@ -960,11 +886,7 @@ fn nonce_challenge_then_retry_succeeds_at_the_resource() {
         .nonce(&nonce)
         .iat(NOW + 60)
         .build();
-    let req = request(
-        "GET",
-        "/v1/items",
-        &[("authorization", &auth), ("dpop", &later)],
-    );
+    let req = dpop_request("GET", "/v1/items", &auth, &later);
     let accepted = resource(&server, &req, Some(&jkt(&k))).unwrap();
     let fresh = accepted.fresh_nonce().unwrap().to_owned();
     assert_ne!(fresh, nonce);
@@ -977,11 +899,7 @@ fn nonce_challenge_then_retry_succeeds_at_the_resource() {
         .nonce(&nonce)
         .iat(NOW + 180)
         .build();
-    let req = request(
-        "GET",
-        "/v1/items",
-        &[("authorization", &auth), ("dpop", &stale)],
-    );
+    let req = dpop_request("GET", "/v1/items", &auth, &stale);
     let rejection = resource(&server, &req, Some(&jkt(&k))).unwrap_err();
     assert_eq!(rejection.reason(), Reason::Proof(VerifyError::NonceInvalid));
     let fresh = rejection.nonce().unwrap();
@@ -990,11 +908,7 @@ fn nonce_challenge_then_retry_succeeds_at_the_resource() {
         .nonce(fresh)
         .iat(NOW + 180)
         .build();
-    let req = request(
-        "GET",
-        "/v1/items",
-        &[("authorization", &auth), ("dpop", &retry)],
-    );
+    let req = dpop_request("GET", "/v1/items", &auth, &retry);
     assert!(resource(&server, &req, Some(&jkt(&k))).is_ok());
 }
 
@@ -1173,14 +1087,8 @@ fn dot_segments_in_the_raw_path_are_invalid_request_before_the_proof() {
     }
     // The issue's example: a proof for /b does not verify for /a/%2E%2E/b.
     let k = key(7);
-    let proof = P::new(&k, "GET", "https://api.example.com/b", "dot-1")
-        .token(ACCESS_TOKEN)
-        .build();
-    let req = request(
-        "GET",
-        "/a/%2E%2E/b",
-        &[("authorization", &auth), ("dpop", &proof)],
-    );
+    let proof = resource_proof(&k, "https://api.example.com/b", "dot-1");
+    let req = dpop_request("GET", "/a/%2E%2E/b", &auth, &proof);
     assert!(rs.resource_request(&req).is_err());
 }
 
@@ -1210,7 +1118,7 @@ fn paths_with_whatwg_characters_verify_in_either_encoding() {
         ),
     ] {
         let proof = P::new(&k, "GET", signed, jti).token(ACCESS_TOKEN).build();
-        let req = request("GET", path, &[("authorization", &auth), ("dpop", &proof)]);
+        let req = dpop_request("GET", path, &auth, &proof);
         assert!(resource(&rs, &req, Some(&jkt(&k))).is_ok(), "{signed}");
     }
     // dpop-std's own client makes such a proof too.
@@ -1262,49 +1170,24 @@ fn unavailable_token_store_is_503_with_retry_after() {
 #[test]
 fn public_base_url_behind_a_proxy_mounted_at_root() {
     let clock = clock();
-    let server = server(
-        UriPolicy::public_base("https://api.example.com")
-            .build()
-            .unwrap(),
-        &clock,
-    );
+    let server = public_server("https://api.example.com", &clock);
     let k = key(7);
     let auth = format!("DPoP {ACCESS_TOKEN}");
     // the backend sees the internal URL (absolute-form here, Host header in the next case)
-    let public = P::new(&k, "GET", "https://api.example.com/v1/x", "p-1")
-        .token(ACCESS_TOKEN)
-        .build();
-    let req = request(
-        "GET",
-        "http://10.0.0.5:8080/v1/x",
-        &[("authorization", &auth), ("dpop", &public)],
-    );
+    let public = resource_proof(&k, "https://api.example.com/v1/x", "p-1");
+    let req = dpop_request("GET", "http://10.0.0.5:8080/v1/x", &auth, &public);
     assert_eq!(
         server.target_uri(&req).unwrap(),
         "https://api.example.com/v1/x"
     );
     assert!(resource(&server, &req, Some(&jkt(&k))).is_ok());
 
-    let req = request(
-        "GET",
-        "/v1/x?q=1",
-        &[
-            ("host", "10.0.0.5:8080"),
-            ("authorization", &auth),
-            ("dpop", &public),
-        ],
-    );
+    let req = proxied_get("/v1/x?q=1", "10.0.0.5:8080", &auth, &public);
     assert!(resource(&server, &req, Some(&jkt(&k))).is_ok());
 
     // a proof signed for the internal URL does not verify
-    let internal = P::new(&k, "GET", "http://10.0.0.5:8080/v1/x", "p-2")
-        .token(ACCESS_TOKEN)
-        .build();
-    let req = request(
-        "GET",
-        "http://10.0.0.5:8080/v1/x",
-        &[("authorization", &auth), ("dpop", &internal)],
-    );
+    let internal = resource_proof(&k, "http://10.0.0.5:8080/v1/x", "p-2");
+    let req = dpop_request("GET", "http://10.0.0.5:8080/v1/x", &auth, &internal);
     let rejection = resource(&server, &req, Some(&jkt(&k))).unwrap_err();
     assert_eq!(
         rejection.reason(),
@@ -1319,27 +1202,12 @@ fn public_base_url_behind_a_proxy_mounted_at_root() {
 #[test]
 fn public_base_url_with_a_path_prefix() {
     let clock = clock();
-    let server = server(
-        UriPolicy::public_base("https://example.com/api")
-            .build()
-            .unwrap(),
-        &clock,
-    );
+    let server = public_server("https://example.com/api", &clock);
     let k = key(7);
     let auth = format!("DPoP {ACCESS_TOKEN}");
-    let public = P::new(&k, "GET", "https://example.com/api/v1/x", "pp-1")
-        .token(ACCESS_TOKEN)
-        .build();
+    let public = resource_proof(&k, "https://example.com/api/v1/x", "pp-1");
     // the proxy strips /api: the backend sees /v1/x
-    let req = request(
-        "GET",
-        "/v1/x",
-        &[
-            ("host", "backend:9000"),
-            ("authorization", &auth),
-            ("dpop", &public),
-        ],
-    );
+    let req = proxied_get("/v1/x", "backend:9000", &auth, &public);
     assert!(resource(&server, &req, Some(&jkt(&k))).is_ok());
 
     // a proxy that maps /svc2/* to a backend mounted at /my-api/*
@@ -1350,20 +1218,10 @@ fn public_base_url_with_a_path_prefix() {
             .unwrap(),
         &clock,
     );
-    let proof = P::new(&k, "GET", "https://example.com/svc2/v1/x", "pp-2")
-        .token(ACCESS_TOKEN)
-        .build();
-    let req = request(
-        "GET",
-        "/my-api/v1/x",
-        &[("authorization", &auth), ("dpop", &proof)],
-    );
+    let proof = resource_proof(&k, "https://example.com/svc2/v1/x", "pp-2");
+    let req = dpop_request("GET", "/my-api/v1/x", &auth, &proof);
     assert!(resource(&rewritten, &req, Some(&jkt(&k))).is_ok());
-    let outside = request(
-        "GET",
-        "/elsewhere",
-        &[("authorization", &auth), ("dpop", &proof)],
-    );
+    let outside = dpop_request("GET", "/elsewhere", &auth, &proof);
     let rejection = resource(&rewritten, &outside, Some(&jkt(&k))).unwrap_err();
     assert_eq!(
         rejection.reason(),
@@ -1381,9 +1239,7 @@ fn forwarded_headers_are_ignored_unless_trusted() {
     let clock = clock();
     let k = key(7);
     let auth = format!("DPoP {ACCESS_TOKEN}");
-    let proof = P::new(&k, "GET", "https://api.example.com/x", "f-1")
-        .token(ACCESS_TOKEN)
-        .build();
+    let proof = resource_proof(&k, "https://api.example.com/x", "f-1");
     let x_forwarded = [
         ("host", "internal:8080"),
         ("x-forwarded-proto", "https"),
@@ -1436,9 +1292,7 @@ fn forwarded_headers_are_ignored_unless_trusted() {
     }
     // Behind an X-Forwarded-* proxy, a client-sent Forwarded naming another host is not read:
     // a proof for the spoofed host does not verify, one for the real host does.
-    let spoofed = P::new(&k, "GET", "https://evil.example/x", "f-3")
-        .token(ACCESS_TOKEN)
-        .build();
+    let spoofed = resource_proof(&k, "https://evil.example/x", "f-3");
     for (proof, ok) in [(&spoofed, false), (&proof, true)] {
         let headers = [
             ("host", "internal:8080"),
@@ -1458,18 +1312,8 @@ fn forwarded_headers_are_ignored_unless_trusted() {
     let trusted = x_trusted;
 
     // without forwarded headers the trusted mode falls back to Host and the default scheme
-    let direct = P::new(&k, "GET", "http://internal:8080/x", "f-2")
-        .token(ACCESS_TOKEN)
-        .build();
-    let req = request(
-        "GET",
-        "/x",
-        &[
-            ("host", "internal:8080"),
-            ("authorization", &auth),
-            ("dpop", &direct),
-        ],
-    );
+    let direct = resource_proof(&k, "http://internal:8080/x", "f-2");
+    let req = proxied_get("/x", "internal:8080", &auth, &direct);
     assert!(resource(&trusted, &req, Some(&jkt(&k))).is_ok());
 }
 
@@ -1567,11 +1411,7 @@ fn no_request_bytes_reach_response_headers() {
         let (server, as_) = (server.build().unwrap(), as_.build().unwrap());
         for payload in &payloads {
             let proof = raw_proof(&k, payload);
-            let req = request(
-                "GET",
-                "/v1/items",
-                &[("authorization", &auth), ("dpop", &proof)],
-            );
+            let req = dpop_request("GET", "/v1/items", &auth, &proof);
             match resource(&server, &req, Some(&jkt(&k))) {
                 Ok(accepted) => assert_clean(&accepted.headers(), ""),
                 Err(rejection) => {

@@ -336,9 +336,9 @@ mod events {
     use tracing::{Event, Level, Metadata, Subscriber};
 
     use base64ct::{Base64UrlUnpadded, Encoding};
-    use dpop_core::crypto::ProofSigner;
 
     use super::*;
+    use crate::common::raw_proof;
 
     /// One captured event: level, target and every field as `name=value` (Debug).
     #[derive(Clone, Debug)]
@@ -413,21 +413,6 @@ mod events {
 
     fn jkt_text(key: &SigningKey) -> String {
         Base64UrlUnpadded::encode_string(jkt(key).as_bytes())
-    }
-
-    fn b64(bytes: &[u8]) -> String {
-        Base64UrlUnpadded::encode_string(bytes)
-    }
-
-    /// Signs an arbitrary payload: proofs the creation API refuses to make.
-    fn raw_proof(key: &SigningKey, payload: &str) -> String {
-        let mut jwk = [0u8; 512];
-        let jwk = key.public_jwk().write_json(&mut jwk).unwrap();
-        let header = format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{jwk}}}"#);
-        let input = format!("{}.{}", b64(header.as_bytes()), b64(payload.as_bytes()));
-        let mut signature = [0u8; 132];
-        let n = key.try_sign(&[input.as_bytes()], &mut signature).unwrap();
-        format!("{input}.{}", b64(&signature[..n]))
     }
 
     fn capture(f: impl FnOnce()) -> Vec<Captured> {
