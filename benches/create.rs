@@ -9,9 +9,7 @@
 
 #![allow(
     clippy::unwrap_used,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    reason = "benchmark code: a broken fixture should stop the run; std is available"
+    reason = "benchmark code: a broken fixture should stop the run"
 )]
 
 #[path = "common.rs"]

@@ -41,13 +41,9 @@
 
 #![allow(
     clippy::unwrap_used,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    clippy::cast_precision_loss,
     clippy::cast_possible_truncation,
     clippy::cast_sign_loss,
-    reason = "benchmark code: a broken fixture should stop the run; std is available; figures \
-              are floating point"
+    reason = "benchmark code: a broken fixture should stop the run; figures are floating point"
 )]
 
 #[path = "common.rs"]

@@ -1,13 +1,6 @@
 //! `thumbprint/ALG`: the RFC 7638 JWK thumbprint (`jkt`) of the fixture key: canonical JSON,
 //! SHA-256, as dpop-core computes it during every verification.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    reason = "benchmark code: a broken fixture should stop the run; std is available"
-)]
-
 #[path = "common.rs"]
 mod common;
 

@@ -27,9 +27,7 @@
 
 #![allow(
     clippy::unwrap_used,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    reason = "benchmark code: a broken fixture should stop the run; std is available"
+    reason = "benchmark code: a broken fixture should stop the run"
 )]
 
 #[path = "common.rs"]
@@ -172,18 +170,29 @@ fn raw_verify(c: &mut Criterion<CpuTime>, fixtures: &[Fixture]) {
     group.finish();
 }
 
+/// The `core_verify` cases: each fixture, then the short-token one (name suffix
+/// `/short-token`), each with the request its proof is checked against (`ath` and bound key).
+fn core_cases<'f>(
+    fixtures: &'f [Fixture],
+    short: &'f Fixture,
+) -> impl Iterator<Item = (&'f Fixture, &'static str, Expected<'f>)> {
+    let uri = TargetUri::parse(URL).unwrap();
+    fixtures
+        .iter()
+        .map(|f| (f, ""))
+        .chain([(short, "/short-token")])
+        .map(move |(f, suffix)| {
+            let expected = Expected::new(HttpMethod::GET, uri)
+                .with_access_token(&f.token)
+                .with_bound_key(&f.jkt);
+            (f, suffix, expected)
+        })
+}
+
 fn core_verify(c: &mut Criterion<CpuTime>, fixtures: &[Fixture], short: &Fixture) {
     let mut group = c.benchmark_group("core_verify");
     let now = UnixTime::from_secs(NOW);
-    let uri = TargetUri::parse(URL).unwrap();
-    let all = fixtures
-        .iter()
-        .map(|f| (f, ""))
-        .chain([(short, "/short-token")]);
-    for (f, suffix) in all {
-        let expected = Expected::new(HttpMethod::GET, uri)
-            .with_access_token(&f.token)
-            .with_bound_key(&f.jkt);
+    for (f, suffix, expected) in core_cases(fixtures, short) {
         for (name, algorithm) in backends(f.alg) {
             let accepted = [algorithm];
             let verifier = Verifier::new(&accepted);
@@ -499,16 +508,8 @@ fn paired<'f>(fixtures: &[Fixture], short: &Fixture, pool: &Pool<'f>, short_pool
     }
     let mut paired = Paired::new("paired-verify.json");
     let now = UnixTime::from_secs(NOW);
-    let uri = TargetUri::parse(URL).unwrap();
-    let all = fixtures
-        .iter()
-        .map(|f| (f, ""))
-        .chain([(short, "/short-token")]);
-    for (f, suffix) in all {
+    for (f, suffix, expected) in core_cases(fixtures, short) {
         let raws = raw_verifiers(f);
-        let expected = Expected::new(HttpMethod::GET, uri)
-            .with_access_token(&f.token)
-            .with_bound_key(&f.jkt);
         for (name, algorithm) in backends(f.alg) {
             let raw = &raws[usize::from(name != "rustcrypto")].1;
             let accepted = [algorithm];
