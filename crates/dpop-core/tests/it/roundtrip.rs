@@ -70,16 +70,20 @@ fn base64_len(n: usize) -> usize {
     (n * 4).div_ceil(3)
 }
 
+/// A minimal proof: `GET https://a.example/`, `jti` "x", issued at [`NOW`].
+fn get_proof() -> NewProof<'static> {
+    NewProof::new(
+        HttpMethod::GET,
+        TargetUri::parse("https://a.example/").unwrap(),
+        ProofId::new("x").unwrap(),
+        UnixTime::from_secs(NOW),
+    )
+}
+
 #[test]
 fn buffer_too_small_is_an_error() {
     let k = key(Algorithm::Es256);
-    let uri = TargetUri::parse("https://a.example/").unwrap();
-    let proof = NewProof::new(
-        HttpMethod::GET,
-        uri,
-        ProofId::new("x").unwrap(),
-        UnixTime::from_secs(NOW),
-    );
+    let proof = get_proof();
     let full = proof.encode_to_string(&k).unwrap();
     for len in [0, 10, full.len() - 1] {
         let mut buf = vec![0u8; len];
@@ -95,13 +99,7 @@ fn buffer_too_small_is_an_error() {
 #[test]
 fn invalid_values_are_refused_at_creation() {
     let k = key(Algorithm::Es256);
-    let uri = TargetUri::parse("https://a.example/").unwrap();
-    let base = NewProof::new(
-        HttpMethod::GET,
-        uri,
-        ProofId::new("x").unwrap(),
-        UnixTime::from_secs(NOW),
-    );
+    let base = get_proof();
     use dpop_core::CreateError;
     assert_eq!(
         base.with_nonce("a b").encode_to_string(&k).unwrap_err(),
@@ -136,13 +134,7 @@ impl ProofSigner for FailingSigner {
 #[test]
 fn signer_failure_is_reported() {
     let signer = FailingSigner(*key(Algorithm::Es256).public_jwk());
-    let uri = TargetUri::parse("https://a.example/").unwrap();
-    let proof = NewProof::new(
-        HttpMethod::GET,
-        uri,
-        ProofId::new("x").unwrap(),
-        UnixTime::from_secs(NOW),
-    );
+    let proof = get_proof();
     assert_eq!(
         proof.encode_to_string(&signer).unwrap_err(),
         dpop_core::CreateError::Signing
