@@ -27,6 +27,22 @@ fn dpop(args: &[&str]) -> Output {
     dpop_with_stdin(args, "")
 }
 
+/// `dpop proof --key KEY --method M --url URL [extra]`.
+fn proof_cmd(key: &str, method: &str, url: &str, extra: &[&str]) -> Output {
+    dpop(
+        &[
+            &["proof", "--key", key, "--method", method, "--url", url],
+            extra,
+        ]
+        .concat(),
+    )
+}
+
+/// `dpop verify --method M --url URL [extra]`; the proof goes last in `extra`.
+fn verify_cmd(method: &str, url: &str, extra: &[&str]) -> Output {
+    dpop(&[&["verify", "--method", method, "--url", url], extra].concat())
+}
+
 fn dpop_with_stdin(args: &[&str], input: &str) -> Output {
     dpop_full(args, input, None)
 }
@@ -289,36 +305,33 @@ fn proof_then_verify_round_trips_for_every_algorithm() {
     for (alg, _) in ALGS {
         let key = key_file(alg);
         let jkt = ok(&dpop(&["thumbprint", &key])).trim().to_owned();
-        let proof = ok(&dpop(&[
-            "proof",
-            "--key",
+        let proof = ok(&proof_cmd(
             &key,
-            "--method",
             "POST",
-            "--url",
             "https://API.example.com:443/a/b?x=1&y=2#frag",
-            "--access-token",
-            "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU",
-            "--nonce",
-            "eyJ7S_zG.eyJH0-Z.HX4w-7v",
-        ]));
+            &[
+                "--access-token",
+                "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU",
+                "--nonce",
+                "eyJ7S_zG.eyJH0-Z.HX4w-7v",
+            ],
+        ));
         assert_eq!(proof.lines().count(), 1, "{proof}");
         assert_eq!(proof.trim().split('.').count(), 3);
 
-        let out = dpop(&[
-            "verify",
-            "--method",
+        let out = verify_cmd(
             "POST",
-            "--url",
             "https://api.example.com/a/b",
-            "--access-token",
-            "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU",
-            "--nonce",
-            "eyJ7S_zG.eyJH0-Z.HX4w-7v",
-            "--jkt",
-            &jkt,
-            proof.trim(),
-        ]);
+            &[
+                "--access-token",
+                "Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU",
+                "--nonce",
+                "eyJ7S_zG.eyJH0-Z.HX4w-7v",
+                "--jkt",
+                &jkt,
+                proof.trim(),
+            ],
+        );
         assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
         let report = verify_report(&out);
         assert_eq!(report["valid"], true);
@@ -346,38 +359,35 @@ fn proof_takes_iat_and_jti_and_verify_reports_them_in_order() {
     let key = key_file("ES256");
     let url = "https://rs.example.org/r";
     // Values beginning with '-' are values, not flags.
-    let proof = ok(&dpop(&[
-        "proof",
-        "--key",
+    let proof = ok(&proof_cmd(
         &key,
-        "--method",
         "GET",
-        "--url",
         url,
-        "--iat",
-        "1700000000",
-        "--jti",
-        "-my-id-1",
-        "--nonce",
-        "-n",
-        "--access-token",
-        "-t",
-    ]));
+        &[
+            "--iat",
+            "1700000000",
+            "--jti",
+            "-my-id-1",
+            "--nonce",
+            "-n",
+            "--access-token",
+            "-t",
+        ],
+    ));
     let jkt = ok(&dpop(&["thumbprint", &key])).trim().to_owned();
-    let out = dpop(&[
-        "verify",
-        "--method",
+    let out = verify_cmd(
         "GET",
-        "--url",
         url,
-        "--now",
-        "1700000010",
-        "--nonce",
-        "-n",
-        "--access-token",
-        "-t",
-        proof.trim(),
-    ]);
+        &[
+            "--now",
+            "1700000010",
+            "--nonce",
+            "-n",
+            "--access-token",
+            "-t",
+            proof.trim(),
+        ],
+    );
     assert_eq!(
         ok(&out),
         format!(
@@ -386,18 +396,11 @@ fn proof_takes_iat_and_jti_and_verify_reports_them_in_order() {
         )
     );
     let other = "-ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
-    let out = dpop(&[
-        "verify",
-        "--method",
+    let out = verify_cmd(
         "GET",
-        "--url",
         url,
-        "--now",
-        "1700000010",
-        "--jkt",
-        other,
-        proof.trim(),
-    ]);
+        &["--now", "1700000010", "--jkt", other, proof.trim()],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert_eq!(verify_report(&out)["error"], "bound_key_mismatch");
 }
@@ -406,39 +409,11 @@ fn proof_takes_iat_and_jti_and_verify_reports_them_in_order() {
 fn verify_rejects_a_proof_bound_to_another_key_or_token() {
     let key = key_file("ES384");
     let url = "https://rs.example.org/r";
-    let proof = ok(&dpop(&[
-        "proof",
-        "--key",
-        &key,
-        "--method",
-        "GET",
-        "--url",
-        url,
-        "--access-token",
-        "token-a",
-    ]));
-    let out = dpop(&[
-        "verify",
-        "--method",
-        "GET",
-        "--url",
-        url,
-        "--jkt",
-        RFC_JKT,
-        proof.trim(),
-    ]);
+    let proof = ok(&proof_cmd(&key, "GET", url, &["--access-token", "token-a"]));
+    let out = verify_cmd("GET", url, &["--jkt", RFC_JKT, proof.trim()]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(verify_report(&out)["error"], "bound_key_mismatch");
-    let out = dpop(&[
-        "verify",
-        "--method",
-        "GET",
-        "--url",
-        url,
-        "--access-token",
-        "token-b",
-        proof.trim(),
-    ]);
+    let out = verify_cmd("GET", url, &["--access-token", "token-b", proof.trim()]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(verify_report(&out)["error"], "ath_mismatch");
 }
@@ -497,16 +472,7 @@ fn verify_asks_for_a_nonce() {
 
 #[test]
 fn verify_rejects_a_proof_that_is_too_old() {
-    let out = dpop(&[
-        "verify",
-        "--method",
-        "POST",
-        "--url",
-        RFC_URL,
-        "--now",
-        "1562272616",
-        RFC_PROOF,
-    ]);
+    let out = verify_cmd("POST", RFC_URL, &["--now", "1562272616", RFC_PROOF]);
     assert_eq!(out.status.code(), Some(1));
     let report = verify_report(&out);
     assert_eq!(report["error"], "too_old");
@@ -519,45 +485,24 @@ fn verify_rejects_a_proof_that_is_too_old() {
         "{report}"
     );
     // The same proof passes once the window is widened.
-    let out = dpop(&[
-        "verify",
-        "--method",
+    let out = verify_cmd(
         "POST",
-        "--url",
         RFC_URL,
-        "--now",
-        "1562272616",
-        "--max-age",
-        "20000",
-        RFC_PROOF,
-    ]);
+        &["--now", "1562272616", "--max-age", "20000", RFC_PROOF],
+    );
     assert_eq!(out.status.code(), Some(0));
     // And fails as issued in the future with no leeway.
-    let out = dpop(&[
-        "verify",
-        "--method",
+    let out = verify_cmd(
         "POST",
-        "--url",
         RFC_URL,
-        "--now",
-        "1562262610",
-        "--leeway",
-        "0",
-        RFC_PROOF,
-    ]);
+        &["--now", "1562262610", "--leeway", "0", RFC_PROOF],
+    );
     assert_eq!(verify_report(&out)["error"], "issued_in_future");
 }
 
 #[test]
 fn verify_reports_a_malformed_proof_as_invalid() {
-    let out = dpop(&[
-        "verify",
-        "--method",
-        "POST",
-        "--url",
-        RFC_URL,
-        "not-a-proof",
-    ]);
+    let out = verify_cmd("POST", RFC_URL, &["not-a-proof"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(verify_report(&out)["code"], "invalid_dpop_proof");
 }
@@ -622,18 +567,7 @@ fn proof_rejects_bad_keys_and_values() {
     let url = "https://rs.example.org/r";
     // Not a file.
     let missing = temp_dir().join("nope.jwk");
-    let err = fails(
-        &dpop(&[
-            "proof",
-            "--key",
-            missing.to_str().unwrap(),
-            "--method",
-            "GET",
-            "--url",
-            url,
-        ]),
-        1,
-    );
+    let err = fails(&proof_cmd(missing.to_str().unwrap(), "GET", url, &[]), 1);
     assert!(err.contains("cannot read"), "{err}");
     // A public key cannot sign.
     let public = write_file("public.jwk", RFC_KEY);
@@ -676,20 +610,7 @@ fn proof_rejects_bad_keys_and_values() {
         ]),
         2,
     );
-    fails(
-        &dpop(&[
-            "proof",
-            "--key",
-            &key,
-            "--method",
-            "GET",
-            "--url",
-            url,
-            "--access-token",
-            "a b",
-        ]),
-        2,
-    );
+    fails(&proof_cmd(&key, "GET", url, &["--access-token", "a b"]), 2);
     fails(
         &dpop(&[
             "proof", "--key", &key, "--method", "GET", "--url", url, "--jti", "",
@@ -719,14 +640,7 @@ fn proof_reads_the_key_from_stdin() {
         ],
         &key,
     ));
-    let out = dpop(&[
-        "verify",
-        "--method",
-        "DELETE",
-        "--url",
-        "https://rs.example.org/x",
-        proof.trim(),
-    ]);
+    let out = verify_cmd("DELETE", "https://rs.example.org/x", &[proof.trim()]);
     assert_eq!(verify_report(&out)["alg"], "ES512");
 }
 
@@ -979,37 +893,19 @@ fn error_messages_never_echo_secrets() {
     let outs = [
         dpop(&["verify", "--method", "GET", "--url", url, RFC_PROOF]),
         dpop(&["proof", "--key", &key, "--method", "GET", "--url", url]),
-        dpop(&[
-            "proof",
-            "--key",
+        proof_cmd(
             &key,
-            "--method",
             "GET",
-            "--url",
             "https://rs.example.org/",
-            "--acess-token",
-            "hunter2",
-        ]),
-        dpop(&[
-            "proof",
-            "--key",
+            &["--acess-token", "hunter2"],
+        ),
+        proof_cmd(&key, "GET", "https://rs.example.org/", &["hunter2"]),
+        proof_cmd(
             &key,
-            "--method",
             "GET",
-            "--url",
             "https://rs.example.org/",
-            "hunter2",
-        ]),
-        dpop(&[
-            "proof",
-            "--key",
-            &key,
-            "--method",
-            "GET",
-            "--url",
-            "https://rs.example.org/",
-            "--acess-token=hunter2",
-        ]),
+            &["--acess-token=hunter2"],
+        ),
         dpop(&["hunter2"]),
     ];
     for out in &outs {

@@ -11,19 +11,19 @@ use std::process::{Child, ChildStderr, Command, Stdio};
 
 const DPOP: &str = env!("CARGO_BIN_EXE_dpop");
 
-/// True when curl runs; panics when it does not and `CI=true`.
-fn have_curl() -> bool {
-    let ok = Command::new("curl")
+/// True when `tool` runs; panics when it does not and `CI=true`.
+fn have(tool: &str) -> bool {
+    let ok = Command::new(tool)
         .arg("--version")
         .stdout(Stdio::null())
         .status()
         .is_ok_and(|s| s.success());
     assert!(
         ok || std::env::var("CI").as_deref() != Ok("true"),
-        "curl is required in CI"
+        "{tool} is required in CI"
     );
     if !ok {
-        eprintln!("curl not found: skipped");
+        eprintln!("{tool} not found: skipped");
     }
     ok
 }
@@ -111,11 +111,21 @@ impl Served {
 
     /// `dpop proof --key key.jwk --method M --url URL [extra]`.
     fn proof(&self, method: &str, url: &str, extra: &[&str]) -> String {
-        let mut args = vec![
-            "proof", "--key", "key.jwk", "--method", method, "--url", url,
-        ];
+        self.proof_by("key.jwk", method, url, extra, &[])
+    }
+
+    /// `dpop proof --key KEY --method M --url URL [extra]` with `env` set.
+    fn proof_by(
+        &self,
+        key: &str,
+        method: &str,
+        url: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> String {
+        let mut args = vec!["proof", "--key", key, "--method", method, "--url", url];
         args.extend_from_slice(extra);
-        self.dpop(&args, &[])
+        self.dpop(&args, env)
     }
 
     /// Stops with SIGINT, as Ctrl-C does: exit status and the stderr access log.
@@ -193,7 +203,7 @@ fn curl(dir: &Path, args: &[&str]) -> Reply {
     ignore = "curl is not installed: sudo apt-get install -y curl"
 )]
 fn the_readme_walk_through_token_resource_refresh() {
-    if !have_curl() {
+    if !have("curl") {
         return;
     }
     let s = Served::start("walk", &[]);
@@ -276,16 +286,11 @@ fn the_readme_walk_through_token_resource_refresh() {
     assert!(seen["proof"]["iat"].as_u64().is_some());
 
     // Resource call, access token from DPOP_ACCESS_TOKEN; a proof without ath is refused.
-    let proof = s.dpop(
-        &[
-            "proof",
-            "--key",
-            "key.jwk",
-            "--method",
-            "GET",
-            "--url",
-            &resource_url,
-        ],
+    let proof = s.proof_by(
+        "key.jwk",
+        "GET",
+        &resource_url,
+        &[],
         &[("DPOP_ACCESS_TOKEN", &access_token)],
     );
     let r = curl(
@@ -329,18 +334,7 @@ fn the_readme_walk_through_token_resource_refresh() {
 
     // Refresh with another key: invalid_grant.
     s.dpop(&["keygen", "--out", "other.jwk"], &[]);
-    let other = s.dpop(
-        &[
-            "proof",
-            "--key",
-            "other.jwk",
-            "--method",
-            "POST",
-            "--url",
-            &token_url,
-        ],
-        &[],
-    );
+    let other = s.proof_by("other.jwk", "POST", &token_url, &[], &[]);
     let dpop_header = format!("DPoP: {other}");
     let mut args = vec![token_url.as_str()];
     args.extend_from_slice(&form);
@@ -423,7 +417,7 @@ fn the_readme_walk_through_token_resource_refresh() {
     ignore = "curl is not installed: sudo apt-get install -y curl"
 )]
 fn nonce_mode_answers_use_dpop_nonce_then_accepts_the_nonce() {
-    if !have_curl() {
+    if !have("curl") {
         return;
     }
     let s = Served::start("nonce", &["--nonce"]);
@@ -467,18 +461,7 @@ fn nonce_mode_answers_use_dpop_nonce_then_accepts_the_nonce() {
     let resource_url = format!("{}/resource", s.url);
     let auth = format!("Authorization: DPoP {access_token}");
     let env = [("DPOP_ACCESS_TOKEN", access_token.as_str())];
-    let proof = s.dpop(
-        &[
-            "proof",
-            "--key",
-            "key.jwk",
-            "--method",
-            "GET",
-            "--url",
-            &resource_url,
-        ],
-        &env,
-    );
+    let proof = s.proof_by("key.jwk", "GET", &resource_url, &[], &env);
     let r = curl(
         &s.dir,
         &[&resource_url, "-H", &auth, "-H", &format!("DPoP: {proof}")],
@@ -490,20 +473,7 @@ fn nonce_mode_answers_use_dpop_nonce_then_accepts_the_nonce() {
             .contains("use_dpop_nonce")
     );
     let nonce = r.header("dpop-nonce").unwrap().to_owned();
-    let proof = s.dpop(
-        &[
-            "proof",
-            "--key",
-            "key.jwk",
-            "--method",
-            "GET",
-            "--url",
-            &resource_url,
-            "--nonce",
-            &nonce,
-        ],
-        &env,
-    );
+    let proof = s.proof_by("key.jwk", "GET", &resource_url, &["--nonce", &nonce], &env);
     let r = curl(
         &s.dir,
         &[&resource_url, "-H", &auth, "-H", &format!("DPoP: {proof}")],
@@ -526,7 +496,7 @@ fn nonce_mode_answers_use_dpop_nonce_then_accepts_the_nonce() {
     ignore = "curl is not installed: sudo apt-get install -y curl"
 )]
 fn bearer_only_with_the_flag() {
-    if !have_curl() {
+    if !have("curl") {
         return;
     }
     let strict = Served::start("strict", &[]);
@@ -587,7 +557,7 @@ fn bearer_only_with_the_flag() {
     ignore = "curl is not installed: sudo apt-get install -y curl"
 )]
 fn public_url_is_the_htu_base() {
-    if !have_curl() {
+    if !have("curl") {
         return;
     }
     let s = Served::start("public", &["--public-url", "https://dpop.example.test/"]);
@@ -651,23 +621,6 @@ fn a_bad_public_url_is_a_usage_error() {
     assert!(out.stdout.is_empty());
 }
 
-/// True when jq runs; panics when it does not and `CI=true`.
-fn have_jq() -> bool {
-    let ok = Command::new("jq")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok || std::env::var("CI").as_deref() != Ok("true"),
-        "jq is required in CI"
-    );
-    if !ok {
-        eprintln!("jq not found: skipped");
-    }
-    ok
-}
-
 /// The README's walk-through block, run as written by `sh -e` with the binary under test first
 /// on `PATH`.
 #[test]
@@ -676,7 +629,7 @@ fn have_jq() -> bool {
     ignore = "curl or jq is not installed: sudo apt-get install -y curl jq"
 )]
 fn the_readme_walk_through_runs_as_written() {
-    if !have_curl() || !have_jq() {
+    if !have("curl") || !have("jq") {
         return;
     }
     let readme =
@@ -749,7 +702,7 @@ fn the_readme_walk_through_runs_as_written() {
     ignore = "curl is not installed: sudo apt-get install -y curl"
 )]
 fn unknown_paths_are_404_and_protected_ones_401_with_the_challenge() {
-    if !have_curl() {
+    if !have("curl") {
         return;
     }
     let s = Served::start("not-found", &[]);
