@@ -15,20 +15,17 @@
 )]
 
 use std::collections::HashSet;
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use dpop_core::{Thumbprint, UnixTime};
 use dpop_redis::{ConnectErrorKind, RedisReplayCache};
 use dpop_std::replay::{ReplayCache, ReplayError, ReplayKey};
 use redis::cluster_async::ClusterConnection;
-use tokio::sync::Barrier;
 
+use crate::common::{self, SCOPE, now, random_key};
 use crate::servers::{Cluster, random_u64, shared_cluster_urls};
 
 /// Generous for tests that are not about timing: two cores may be busy compiling.
 const PATIENT: Duration = Duration::from_secs(3);
-const SCOPE: Thumbprint = Thumbprint::from_bytes([7; 32]);
 
 type Cache = RedisReplayCache<ClusterConnection>;
 
@@ -46,52 +43,13 @@ fn unique_prefix(test: &str) -> String {
     format!("dpop-cluster-test:{:016x}:{test}:", random_u64(0))
 }
 
-fn random_key() -> ReplayKey {
-    let mut bytes = [0u8; 32];
-    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
-        chunk.copy_from_slice(&random_u64(i as u64 + 1).to_le_bytes());
-    }
-    ReplayKey::from_bytes(bytes)
-}
-
-fn now() -> UnixTime {
-    UnixTime::from_secs(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
-}
-
 /// Presents `key` through both caches at the same moment, `per_cache` times each; returns
 /// how many were accepted. Every other answer must be `Replayed`.
 async fn race(first: &Cache, second: &Cache, key: ReplayKey, per_cache: usize) -> usize {
-    let tasks = 2 * per_cache;
-    let barrier = Arc::new(Barrier::new(tasks));
-    let (now, expires_at) = (now(), now().saturating_add(120));
-    let handles: Vec<_> = (0..tasks)
-        .map(|task| {
-            let cache = if task % 2 == 0 {
-                first.clone()
-            } else {
-                second.clone()
-            };
-            let barrier = Arc::clone(&barrier);
-            tokio::spawn(async move {
-                barrier.wait().await;
-                cache.remember(&key, &SCOPE, expires_at, now).await
-            })
-        })
-        .collect();
-    let mut accepted = 0;
-    for handle in handles {
-        match handle.await.unwrap() {
-            Ok(()) => accepted += 1,
-            Err(ReplayError::Replayed) => {}
-            Err(other) => panic!("unexpected {other:?}"),
-        }
-    }
-    accepted
+    let now = now();
+    common::race(first, second, key, per_cache, now.saturating_add(120), now)
+        .await
+        .unwrap_or_else(|other| panic!("unexpected {other:?}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -11,4 +11,5 @@ mod servers;
 
 #[cfg(feature = "cluster")]
 mod cluster;
+mod common;
 mod standalone;

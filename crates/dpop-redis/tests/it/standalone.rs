@@ -14,20 +14,18 @@
 #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
 
 use std::net::TcpListener;
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use dpop_core::{Thumbprint, UnixTime};
 use dpop_redis::{ConnectErrorKind, RedisReplayCache};
-use dpop_std::replay::{ReplayCache, ReplayError, ReplayKey};
+use dpop_std::replay::{ReplayCache, ReplayError};
 use redis::aio::MultiplexedConnection;
-use tokio::sync::Barrier;
 
+use crate::common::{SCOPE, now, race, random_key};
 use crate::servers::{RedisProcess, random_u64, shared_redis_url};
 
 /// Generous for tests that are not about timing: two cores may be busy compiling.
 const PATIENT: Duration = Duration::from_secs(2);
-const SCOPE: Thumbprint = Thumbprint::from_bytes([7; 32]);
 
 // ---------------------------------------------------------------------------------------------
 // Against the shared Redis (DPOP_TEST_REDIS_URL)
@@ -291,30 +289,9 @@ async fn concurrent_presentations_through_two_instances_are_accepted_exactly_onc
     let started = Instant::now();
 
     for round in 0..ROUNDS {
-        let key = random_key();
-        let barrier = Arc::new(Barrier::new(TASKS));
-        let tasks: Vec<_> = (0..TASKS)
-            .map(|task| {
-                let cache = if task % 2 == 0 {
-                    first.clone()
-                } else {
-                    second.clone()
-                };
-                let barrier = Arc::clone(&barrier);
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    cache.remember(&key, &SCOPE, expires_at, now).await
-                })
-            })
-            .collect();
-        let mut accepted = 0;
-        for task in tasks {
-            match task.await.unwrap() {
-                Ok(()) => accepted += 1,
-                Err(ReplayError::Replayed) => {}
-                Err(other) => panic!("round {round}: unexpected {other:?}"),
-            }
-        }
+        let accepted = race(&first, &second, random_key(), TASKS / 2, expires_at, now)
+            .await
+            .unwrap_or_else(|other| panic!("round {round}: unexpected {other:?}"));
         assert_eq!(accepted, 1, "round {round}: {accepted} acceptances");
     }
     eprintln!(
@@ -555,23 +532,6 @@ fn patient(prefix: &str) -> dpop_redis::RedisReplayCacheBuilder {
 
 fn unique_prefix(test: &str) -> String {
     format!("dpop-redis-test:{:016x}:{test}:", random_u64(0))
-}
-
-fn random_key() -> ReplayKey {
-    let mut bytes = [0u8; 32];
-    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
-        chunk.copy_from_slice(&random_u64(i as u64 + 1).to_le_bytes());
-    }
-    ReplayKey::from_bytes(bytes)
-}
-
-fn now() -> UnixTime {
-    UnixTime::from_secs(
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs(),
-    )
 }
 
 async fn raw_connection(url: &str) -> MultiplexedConnection {
