@@ -256,6 +256,31 @@ fn client() -> DpopClient {
     DpopClient::new(http, Client::new(key)).unwrap()
 }
 
+/// Sends a `GET` of `url` through `client`, with `access_token` if any.
+async fn send_get(
+    client: &DpopClient,
+    url: impl reqwest::IntoUrl,
+    access_token: Option<&str>,
+) -> reqwest::Response {
+    client
+        .send(client.http().get(url), access_token)
+        .await
+        .unwrap()
+}
+
+/// Sends a `POST` of `body` to `url` through `client`, with `access_token` if any.
+async fn send_post(
+    client: &DpopClient,
+    url: impl reqwest::IntoUrl,
+    body: &'static str,
+    access_token: Option<&str>,
+) -> reqwest::Response {
+    client
+        .send(client.http().post(url).body(body), access_token)
+        .await
+        .unwrap()
+}
+
 fn exchange(response: &reqwest::Response) -> Exchange {
     *response.extensions().get::<Exchange>().unwrap()
 }
@@ -266,10 +291,7 @@ async fn resource_nonce_retry_with_ath() {
     let client = client();
     let url = format!("{}/resource?q=1", server.base);
 
-    let response = client
-        .send(client.http().get(&url), Some("token-1"))
-        .await
-        .unwrap();
+    let response = send_get(&client, &url, Some("token-1")).await;
     assert_eq!(response.status(), StatusCode::OK);
     let e = exchange(&response);
     assert!(e.retried);
@@ -284,16 +306,7 @@ async fn resource_nonce_retry_with_ath() {
 async fn authorization_server_nonce_retry_resends_the_body() {
     let server = start().await;
     let client = client();
-    let response = client
-        .send(
-            client
-                .http()
-                .post(format!("{}/token", server.base))
-                .body("grant=1"),
-            None,
-        )
-        .await
-        .unwrap();
+    let response = send_post(&client, format!("{}/token", server.base), "grant=1", None).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(exchange(&response).retried);
     assert_eq!(response.text().await.unwrap(), "issued for grant=1");
@@ -305,7 +318,7 @@ async fn at_most_one_retry_against_a_server_that_keeps_asking() {
     let server = start().await;
     let client = client();
     let url = format!("{}/restless", server.base);
-    let response = client.send(client.http().get(&url), None).await.unwrap();
+    let response = send_get(&client, &url, None).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let e = exchange(&response);
     assert!(e.retried);
@@ -319,14 +332,14 @@ async fn no_retry_for_a_nonce_already_sent() {
     let client = client();
     let url = format!("{}/stuck", server.base);
     // first request: no nonce, challenged for "stuck", retried with it, challenged again
-    let response = client.send(client.http().get(&url), None).await.unwrap();
+    let response = send_get(&client, &url, None).await;
     assert_eq!(
         exchange(&response).not_retried,
         Some(NoRetry::AlreadyRetried)
     );
     assert_eq!(server.hits.load(Ordering::SeqCst), 2);
     // second request: sends "stuck" at once, is asked for "stuck" again: no retry
-    let response = client.send(client.http().get(&url), None).await.unwrap();
+    let response = send_get(&client, &url, None).await;
     let e = exchange(&response);
     assert!(!e.retried);
     assert_eq!(e.not_retried, Some(NoRetry::NonceAlreadyTried));
@@ -337,10 +350,7 @@ async fn no_retry_for_a_nonce_already_sent() {
 async fn other_errors_pass_through_with_their_body() {
     let server = start().await;
     let client = client();
-    let response = client
-        .send(client.http().get(format!("{}/bad", server.base)), None)
-        .await
-        .unwrap();
+    let response = send_get(&client, format!("{}/bad", server.base), None).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     let e = exchange(&response);
     assert!(!e.retried);
@@ -411,10 +421,7 @@ async fn cross_origin_redirect_is_returned_and_the_target_never_sees_the_proof()
     *a.elsewhere.lock().unwrap() = format!("{}/landing", b.base);
     let client = client();
     let url = format!("{}/away", a.base);
-    let response = client
-        .send(client.http().get(&url), Some("secret-token"))
-        .await
-        .unwrap();
+    let response = send_get(&client, &url, Some("secret-token")).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     assert_eq!(
         response.headers()["location"],
@@ -434,10 +441,7 @@ async fn cross_origin_redirect_is_returned_and_the_target_never_sees_the_proof()
     // The same, to "localhost" on A's port: another host, another origin.
     let port = a.base.rsplit(':').next().unwrap();
     *a.elsewhere.lock().unwrap() = format!("http://localhost:{port}/landing");
-    let response = client
-        .send(client.http().get(&url), Some("secret-token"))
-        .await
-        .unwrap();
+    let response = send_get(&client, &url, Some("secret-token")).await;
     assert_eq!(
         exchange(&response).redirect_stopped,
         Some(RedirectStop::CrossOrigin)
@@ -477,16 +481,13 @@ async fn same_origin_307_resends_the_body_with_a_new_proof() {
 async fn same_origin_303_comes_back_with_get_and_no_body() {
     let server = start().await;
     let client = client();
-    let response = client
-        .send(
-            client
-                .http()
-                .post(format!("{}/see-other", server.base))
-                .body("grant=1"),
-            None,
-        )
-        .await
-        .unwrap();
+    let response = send_post(
+        &client,
+        format!("{}/see-other", server.base),
+        "grant=1",
+        None,
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(exchange(&response).redirects, 1);
     assert_eq!(response.text().await.unwrap(), r#"GET /new with """#);
@@ -496,10 +497,7 @@ async fn same_origin_303_comes_back_with_get_and_no_body() {
 async fn redirect_loops_are_bounded() {
     let server = start().await;
     let client = client();
-    let response = client
-        .send(client.http().get(format!("{}/loop", server.base)), None)
-        .await
-        .unwrap();
+    let response = send_get(&client, format!("{}/loop", server.base), None).await;
     assert_eq!(response.status(), StatusCode::FOUND);
     let e = exchange(&response);
     assert_eq!(e.redirects, MAX_REDIRECTS);
@@ -571,13 +569,7 @@ async fn chunked_400_nonce_challenge_is_retried() {
     let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok".to_vec();
     let (base, count) = raw_server(vec![challenge, ok]).await;
     let client = client();
-    let response = client
-        .send(
-            client.http().post(format!("{base}/token")).body("g=1"),
-            None,
-        )
-        .await
-        .unwrap();
+    let response = send_post(&client, format!("{base}/token"), "g=1", None).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(exchange(&response).retried);
     assert_eq!(count.load(Ordering::SeqCst), 2);
@@ -592,10 +584,7 @@ async fn chunked_and_unframed_400_bodies_reach_the_caller_intact() {
         .map(|i| b'a' + u8::try_from(i % 26).unwrap())
         .collect();
     let (base, count) = raw_server(vec![chunked("400 Bad Request", "", &big, 3000)]).await;
-    let response = client
-        .send(client.http().get(format!("{base}/x")), None)
-        .await
-        .unwrap();
+    let response = send_get(&client, format!("{base}/x"), None).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.url().as_str().ends_with("/x"));
     assert_eq!(response.headers()["content-type"], "application/json");
@@ -607,10 +596,7 @@ async fn chunked_and_unframed_400_bodies_reach_the_caller_intact() {
     let mut raw = b"HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n".to_vec();
     raw.extend_from_slice(body);
     let (base, count) = raw_server(vec![raw]).await;
-    let response = client
-        .send(client.http().get(format!("{base}/x")), None)
-        .await
-        .unwrap();
+    let response = send_get(&client, format!("{base}/x"), None).await;
     assert_eq!(exchange(&response).not_retried, None);
     assert_eq!(response.bytes().await.unwrap().as_ref(), body);
     assert_eq!(count.load(Ordering::SeqCst), 1);
@@ -620,10 +606,7 @@ async fn chunked_and_unframed_400_bodies_reach_the_caller_intact() {
         b"HTTP/1.1 400 Bad Request\r\ndpop-nonce: n-1\r\nconnection: close\r\n\r\n".to_vec();
     raw.extend_from_slice(br#"{"error":"use_dpop_nonce"}"#);
     let (base, count) = raw_server(vec![raw]).await;
-    let response = client
-        .send(client.http().get(format!("{base}/x")), None)
-        .await
-        .unwrap();
+    let response = send_get(&client, format!("{base}/x"), None).await;
     // challenged twice (the second time for the nonce it sent): retried once, body intact
     let e = exchange(&response);
     assert!(e.retried);

@@ -31,7 +31,7 @@ use dpop_reqwest::grants::{
     AuthError, BoxFuture, ClientAuth, ClientCredentials, DeviceAuthorization, Grant, token_request,
 };
 use dpop_reqwest::store::{FileStore, MemoryStore, TokenStore as _};
-use dpop_reqwest::tokens::TokenManager;
+use dpop_reqwest::tokens::{TokenManager, TokenManagerBuilder};
 use dpop_std::client::Client;
 use dpop_std::clock::{Clock as _, ManualClock, SystemClock};
 use dpop_std::keys;
@@ -324,6 +324,31 @@ fn http() -> reqwest::ClientBuilder {
     reqwest::Client::builder().no_proxy()
 }
 
+/// A manual clock at an arbitrary fixed start, for tests that move time themselves.
+fn manual_clock() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(UnixTime::from_secs(1_000_000)))
+}
+
+/// A token manager builder for `grant` on [`http`] and `clock`.
+fn builder_at(grant: impl Grant + 'static, clock: &Arc<ManualClock>) -> TokenManagerBuilder {
+    TokenManager::builder(grant)
+        .with_http(http())
+        .with_clock(clock.clone())
+}
+
+/// A token manager for `grant` on [`http`] and the system clock.
+fn manager_for(grant: impl Grant + 'static) -> TokenManager {
+    TokenManager::builder(grant)
+        .with_http(http())
+        .build()
+        .unwrap()
+}
+
+/// [`builder_at`], built.
+fn manager_at(grant: impl Grant + 'static, clock: &Arc<ManualClock>) -> TokenManager {
+    builder_at(grant, clock).build().unwrap()
+}
+
 async fn get_api(manager: &TokenManager, base: &str) -> StatusCode {
     manager
         .send(manager.http().get(format!("{base}/api")))
@@ -335,10 +360,7 @@ async fn get_api(manager: &TokenManager, base: &str) -> StatusCode {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_calls_make_one_token_request() {
     let (server, base) = start(as_with(300)).await;
-    let manager = TokenManager::builder(credentials(&base, true))
-        .with_http(http())
-        .build()
-        .unwrap();
+    let manager = manager_for(credentials(&base, true));
     let calls = (0..50).map(|_| {
         let manager = manager.clone();
         let base = base.clone();
@@ -354,10 +376,7 @@ async fn fifty_concurrent_calls_make_one_token_request() {
 #[tokio::test]
 async fn client_secret_post_and_wrong_secret() {
     let (server, base) = start(as_with(300)).await;
-    let manager = TokenManager::builder(credentials(&base, false))
-        .with_http(http())
-        .build()
-        .unwrap();
+    let manager = manager_for(credentials(&base, false));
     assert_eq!(get_api(&manager, &base).await, StatusCode::OK);
     assert_eq!(server.sign_ins(), 1);
 
@@ -365,10 +384,7 @@ async fn client_secret_post_and_wrong_secret() {
         format!("{base}/token"),
         ClientAuth::secret_basic(CLIENT_ID, "nope"),
     );
-    let manager = TokenManager::builder(wrong)
-        .with_http(http())
-        .build()
-        .unwrap();
+    let manager = manager_for(wrong);
     match manager.access_token().await {
         Err(AuthError::OAuth(e)) => {
             assert_eq!((e.status(), e.error()), (401, "invalid_client"));
@@ -380,10 +396,8 @@ async fn client_secret_post_and_wrong_secret() {
 #[tokio::test]
 async fn expiry_and_refresh_ahead_with_a_manual_clock() {
     let (server, base) = start(as_with(300)).await;
-    let clock = Arc::new(ManualClock::new(UnixTime::from_secs(1_000_000)));
-    let manager = TokenManager::builder(credentials(&base, true))
-        .with_http(http())
-        .with_clock(clock.clone())
+    let clock = manual_clock();
+    let manager = builder_at(credentials(&base, true), &clock)
         .with_refresh_ahead(Duration::from_secs(60))
         .build()
         .unwrap();
@@ -423,12 +437,8 @@ async fn expiry_and_refresh_ahead_with_a_manual_clock() {
 #[tokio::test]
 async fn refresh_uses_the_same_key_and_another_key_is_refused() {
     let (server, base) = start(as_with(300)).await;
-    let clock = Arc::new(ManualClock::new(UnixTime::from_secs(1_000_000)));
-    let manager = TokenManager::builder(credentials(&base, true))
-        .with_http(http())
-        .with_clock(clock.clone())
-        .build()
-        .unwrap();
+    let clock = manual_clock();
+    let manager = manager_at(credentials(&base, true), &clock);
     manager.access_token().await.unwrap();
     clock.advance(300);
     // The server's refresh handler checks the proof's key against the refresh token's
@@ -468,10 +478,7 @@ async fn refresh_uses_the_same_key_and_another_key_is_refused() {
 async fn a_revoked_token_is_replaced_and_the_request_sent_once_more() {
     let (server, base) = start(as_with(300)).await;
     server.revoke_next.store(true, Ordering::SeqCst);
-    let manager = TokenManager::builder(credentials(&base, true))
-        .with_http(http())
-        .build()
-        .unwrap();
+    let manager = manager_for(credentials(&base, true));
     assert_eq!(get_api(&manager, &base).await, StatusCode::OK);
     // the first try was refused (the layer answers before the handler), the second went in
     assert_eq!(server.resource_hits.load(Ordering::SeqCst), 1);
@@ -542,13 +549,9 @@ async fn device_grant_pending_slow_down_approved() {
         "authorization_pending",
         "approve",
     ]);
-    let clock = Arc::new(ManualClock::new(UnixTime::from_secs(1_000_000)));
+    let clock = manual_clock();
     let (grant, slept, prompts) = device_grant(&base, &clock);
-    let manager = TokenManager::builder(grant)
-        .with_http(http())
-        .with_clock(clock.clone())
-        .build()
-        .unwrap();
+    let manager = manager_at(grant, &clock);
     assert_eq!(get_api(&manager, &base).await, StatusCode::OK);
     // interval 5, +5 after slow_down
     assert_eq!(*slept.lock().unwrap(), [5, 5, 10, 10]);
@@ -567,7 +570,7 @@ async fn device_grant_pending_slow_down_approved() {
 
 #[tokio::test]
 async fn device_grant_denied_and_expired() {
-    let clock = Arc::new(ManualClock::new(UnixTime::from_secs(1_000_000)));
+    let clock = manual_clock();
     for (script, expected) in [
         (
             vec!["authorization_pending", "access_denied"],
@@ -579,10 +582,7 @@ async fn device_grant_denied_and_expired() {
         let (server, base) = start(as_with(300)).await;
         server.device_script.lock().unwrap().extend(script);
         let (grant, _, _) = device_grant(&base, &clock);
-        let manager = TokenManager::builder(grant)
-            .with_http(http())
-            .build()
-            .unwrap();
+        let manager = manager_for(grant);
         let error = manager.access_token().await.unwrap_err();
         assert!(format!("{error:?}").starts_with(expected), "{error:?}");
     }
@@ -599,10 +599,7 @@ async fn device_grant_denied_and_expired() {
         .unwrap()
         .extend(["authorization_pending"; 10]);
     let (grant, slept, _) = device_grant(&base, &clock);
-    let manager = TokenManager::builder(grant)
-        .with_http(http())
-        .build()
-        .unwrap();
+    let manager = manager_for(grant);
     assert!(matches!(
         manager.access_token().await,
         Err(AuthError::DeviceCodeExpired)
@@ -803,10 +800,7 @@ async fn a_second_run_reuses_the_session_in_the_keyring() {
 async fn tokens_never_in_debug() {
     let (_server, base) = start(as_with(300)).await;
     let store = Arc::new(MemoryStore::new());
-    let manager = TokenManager::builder(credentials(&base, true))
-        .with_http(http())
-        .build()
-        .unwrap();
+    let manager = manager_for(credentials(&base, true));
     let token = manager.access_token().await.unwrap();
     let info = manager.token_info().await.unwrap();
     for text in [
@@ -867,12 +861,8 @@ impl Grant for CustomSignIn {
 #[tokio::test]
 async fn a_custom_grant_without_refresh_signs_in_again() {
     let (server, base) = start(as_with(300)).await;
-    let clock = Arc::new(ManualClock::new(UnixTime::from_secs(1_000_000)));
-    let manager = TokenManager::builder(CustomSignIn { base: base.clone() })
-        .with_http(http())
-        .with_clock(clock.clone())
-        .build()
-        .unwrap();
+    let clock = manual_clock();
+    let manager = manager_at(CustomSignIn { base: base.clone() }, &clock);
     assert_eq!(get_api(&manager, &base).await, StatusCode::OK);
     clock.advance(300);
     assert_eq!(get_api(&manager, &base).await, StatusCode::OK);
@@ -883,10 +873,7 @@ async fn a_custom_grant_without_refresh_signs_in_again() {
 #[tokio::test]
 async fn the_manager_answers_nonce_challenges() {
     let (server, base) = start(as_with(300)).await;
-    let manager = TokenManager::builder(credentials(&base, true))
-        .with_http(http())
-        .build()
-        .unwrap();
+    let manager = manager_for(credentials(&base, true));
     let response = manager
         .send(manager.http().get(format!("{base}/nonce-api")))
         .await
@@ -907,10 +894,7 @@ async fn middleware_adds_tokens_proofs_nonces_and_retries_once() {
 
     let (server, base) = start(as_with(300)).await;
     server.revoke_next.store(true, Ordering::SeqCst);
-    let manager = TokenManager::builder(credentials(&base, true))
-        .with_http(http())
-        .build()
-        .unwrap();
+    let manager = manager_for(credentials(&base, true));
     let inner = http()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -959,12 +943,8 @@ async fn middleware_adds_tokens_proofs_nonces_and_retries_once() {
 #[tokio::test]
 async fn failed_refreshes_fall_back_as_documented() {
     let (server, base) = start(as_with(300)).await;
-    let clock = Arc::new(ManualClock::new(UnixTime::from_secs(1_000_000)));
-    let manager = TokenManager::builder(credentials(&base, true))
-        .with_http(http())
-        .with_clock(clock.clone())
-        .build()
-        .unwrap();
+    let clock = manual_clock();
+    let manager = manager_at(credentials(&base, true), &clock);
     assert_eq!(
         manager.access_token().await.unwrap().secret(),
         "at-0-secret"
