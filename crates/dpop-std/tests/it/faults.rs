@@ -136,6 +136,17 @@ fn present_on_threads<T: Send + Sync + 'static>(
         .collect()
 }
 
+/// A clock at [`T0`], a one-shard cache of 64 entries that shares it (every `set` is a step,
+/// during which no time passes), and a [`server`] on the same clock.
+fn stepped() -> (Arc<ManualClock>, MemoryReplayCache, Server) {
+    let clock = Arc::new(ManualClock::new(UnixTime::from_secs(T0)));
+    let cache = MemoryReplayCache::with_capacity(64)
+        .with_shards(1)
+        .with_clock(Arc::clone(&clock));
+    let server = server(&clock);
+    (clock, cache, server)
+}
+
 /// Runs `scenario` on its own thread; fails the test if it has not finished within
 /// [`WATCHDOG`] (a deadlock or livelock), and passes its panics on.
 fn with_watchdog<T: Send + 'static>(
@@ -358,12 +369,7 @@ fn present(
 #[test]
 fn clock_jumps_back_and_forth_give_the_right_decision_every_time() {
     with_watchdog("clock jumps", || {
-        let clock = Arc::new(ManualClock::new(UnixTime::from_secs(T0)));
-        // The cache shares the clock: every `set` below is a step, during which no time passes.
-        let cache = MemoryReplayCache::with_capacity(64)
-            .with_shards(1)
-            .with_clock(Arc::clone(&clock));
-        let server = server(&clock);
+        let (clock, cache, server) = stepped();
         let k = key(7);
         let mut accepted = HashSet::new();
         let mut seen: Vec<(String, u64)> = Vec::new();
@@ -468,11 +474,7 @@ fn concurrent_clock_jumps_never_accept_a_replay() {
 #[test]
 fn clock_forward_past_expiry_then_back_never_accepts_a_replay() {
     with_watchdog("clock forward then back", || {
-        let clock = Arc::new(ManualClock::new(UnixTime::from_secs(T0)));
-        let cache = MemoryReplayCache::with_capacity(64)
-            .with_shards(1)
-            .with_clock(Arc::clone(&clock));
-        let server = server(&clock);
+        let (clock, cache, server) = stepped();
         let k = key(7);
         let mut accepted = HashSet::new();
         let before = proof(&k, "before-the-jump", T0);
