@@ -81,12 +81,7 @@ async fn entry_expires_at_the_absolute_time_given() {
         return;
     };
     let prefix = unique_prefix("expiry");
-    let cache = patient(&prefix)
-        .with_expiry_margin(0) // exact expiry times: without the default margin
-        .connect(&url)
-        .await
-        .unwrap();
-    let mut raw = raw_connection(&url).await;
+    let (cache, mut raw) = exact_cache(&url, &prefix).await;
     let now = now();
 
     // The normal case: EXPIRETIME is exactly expires_at, and TTL is what is left of it.
@@ -156,12 +151,7 @@ async fn a_stepped_verifier_clock_neither_shortens_nor_drops_entries() {
         return;
     };
     let prefix = unique_prefix("verifier-step");
-    let cache = patient(&prefix)
-        .with_expiry_margin(0) // exact expiry times: without the default margin
-        .connect(&url)
-        .await
-        .unwrap();
-    let mut raw = raw_connection(&url).await;
+    let (cache, mut raw) = exact_cache(&url, &prefix).await;
     let real = now();
 
     // Accepted with the right clock: kept until iat + window + 1.
@@ -532,6 +522,17 @@ fn patient(prefix: &str) -> dpop_redis::RedisReplayCacheBuilder {
 
 fn unique_prefix(test: &str) -> String {
     format!("dpop-redis-test:{:016x}:{test}:", random_u64(0))
+}
+
+/// A cache with exact expiry times (no expiry margin) under `prefix`, and a raw connection to
+/// the same Redis to read what it wrote.
+async fn exact_cache(url: &str, prefix: &str) -> (RedisReplayCache, MultiplexedConnection) {
+    let cache = patient(prefix)
+        .with_expiry_margin(0)
+        .connect(url)
+        .await
+        .unwrap();
+    (cache, raw_connection(url).await)
 }
 
 async fn raw_connection(url: &str) -> MultiplexedConnection {
