@@ -48,6 +48,10 @@ for t in "${targets[@]}"; do
   if [ -d "seeds/$t" ]; then
     cp seeds/"$t"/* "corpus/$t/"
   fi
+  # What the long runs found (minimized; see README.md), so that a short run starts from there.
+  if [ -d "found/$t" ]; then
+    cp found/"$t"/* "corpus/$t/"
+  fi
   dict=()
   case "$t" in
     proof_claims | json_vs_serde | jwk_roundtrip | token_response | grant_responses | \

@@ -46,12 +46,13 @@ fn entry_point(target: &str) -> Option<fn(&[u8])> {
     }
 }
 
-/// Every seed and every saved crash input runs through its target without a panic. A
-/// regression input keeps failing here until the bug it found is fixed.
+/// Every seed, every saved crash input and every input the long runs found runs through its
+/// target without a panic. A regression input keeps failing here until the bug it found is
+/// fixed.
 #[test]
 fn seeds_and_regressions_replay() {
     let mut count = 0;
-    for dir in ["seeds", "regressions"] {
+    for dir in ["seeds", "regressions", "found"] {
         for (target, path, data) in inputs(&fuzz_dir().join(dir)) {
             let Some(run) = entry_point(&target) else {
                 continue;
