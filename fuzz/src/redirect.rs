@@ -60,6 +60,15 @@ pub fn run(data: &[u8]) {
     let Ok(mut from) = Url::parse(from) else {
         return;
     };
+    // A request goes to an http(s) URL (reqwest sends nothing else); `redirect_step` refuses
+    // any other base without resolving against it (finding 6).
+    if !matches!(from.scheme(), "http" | "https") {
+        let mut headers = HeaderMap::new();
+        headers.insert(LOCATION, HeaderValue::from_static("/"));
+        let step = redirect_step(&method, StatusCode::FOUND, &from, &headers, 0, true);
+        assert_eq!(step, Step::Stop(RedirectStop::InvalidLocation));
+        return;
+    }
     let replayable = replayable == "1";
     let start = origin(&from);
     let mut done: u8 = 0;

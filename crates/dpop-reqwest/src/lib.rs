@@ -726,6 +726,25 @@ mod tests {
         assert_eq!(none, Step::Done);
     }
 
+    /// Only an http(s) URL is resolved against: the fuzz target's `file:` base with `../`
+    /// reached a debug assertion inside `Url::join`.
+    #[test]
+    fn a_redirect_from_a_non_http_url_is_not_resolved() {
+        for from in [
+            "file:/.=:/o:?/GEhEPtte.xa.",
+            "file:///etc/x",
+            "data:text/plain,x",
+        ] {
+            for location in ["../", "https://as.example.com/", "/a"] {
+                assert_eq!(
+                    step(Method::GET, 307, from, location, 0),
+                    Step::Stop(RedirectStop::InvalidLocation),
+                    "{from} {location}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn bounded_and_needs_a_replayable_body() {
         let from = "https://as.example.com/a";

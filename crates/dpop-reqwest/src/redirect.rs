@@ -56,6 +56,12 @@ pub fn redirect_step(
     let Some(location) = locations.next() else {
         return Step::Done;
     };
+    // Requests go to http(s) URLs only (a proof's `htu` is one). Anything else is never
+    // resolved against: `Url::join` on a `file:` base can reach a debug assertion of the url
+    // crate's path parser (found by the `redirect` fuzz target).
+    if !matches!(from.scheme(), "http" | "https") {
+        return Step::Stop(RedirectStop::InvalidLocation);
+    }
     let url = match (location.to_str().ok(), locations.next()) {
         (Some(text), None) => match from.join(text) {
             Ok(url) if matches!(url.scheme(), "http" | "https") => url,
