@@ -48,10 +48,13 @@ for t in "${targets[@]}"; do
   if [ -d "seeds/$t" ]; then
     cp seeds/"$t"/* "corpus/$t/"
   fi
-  # What the long runs found (minimized; see README.md), so that a short run starts from there.
-  if [ -d "found/$t" ]; then
-    cp found/"$t"/* "corpus/$t/"
-  fi
+  # What the long runs found (minimized; see README.md), so that a short run starts from there,
+  # and the inputs of past findings, so that a fix undone fails here under the sanitizer.
+  for dir in found regressions; do
+    if [ -d "$dir/$t" ]; then
+      cp "$dir/$t"/* "corpus/$t/"
+    fi
+  done
   dict=()
   case "$t" in
     proof_claims | json_vs_serde | jwk_roundtrip | token_response | grant_responses | \
