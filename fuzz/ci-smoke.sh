@@ -43,14 +43,11 @@ trap 'rm -rf "$logs"' EXIT
 failed=()
 summary=()
 for t in "${targets[@]}"; do
-  # Seeds are tracked in fuzz/seeds/; the working corpus (fuzz/corpus/, ignored) grows from them.
+  # The working corpus (fuzz/corpus/, ignored) starts from the tracked seeds, what the long runs
+  # found (minimized; see README.md), and the inputs of past findings, so that a fix undone
+  # fails here under the sanitizer.
   mkdir -p "corpus/$t"
-  if [ -d "seeds/$t" ]; then
-    cp seeds/"$t"/* "corpus/$t/"
-  fi
-  # What the long runs found (minimized; see README.md), so that a short run starts from there,
-  # and the inputs of past findings, so that a fix undone fails here under the sanitizer.
-  for dir in found regressions; do
+  for dir in seeds found regressions; do
     if [ -d "$dir/$t" ]; then
       cp "$dir/$t"/* "corpus/$t/"
     fi
